@@ -1,1 +1,25 @@
-fn main(){}
+//! The CLI edge: parse arguments, run, map the outcome to an exit status.
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let parsed = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version are successes; usage errors are errors (exit 2).
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli::run(parsed) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("keysweep: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

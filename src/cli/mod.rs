@@ -1,0 +1,77 @@
+//! The command line: clap definitions and one module per subcommand. No scanning logic here.
+
+mod baseline;
+mod rules;
+mod scan;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub use scan::ScanArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keysweep",
+    version,
+    about = "Find long-lived secrets in code, git history and CI/CD pipelines"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar and no summary on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// When to colour human output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (or `-` for standard input) for secrets.
+    Scan(ScanArgs),
+    /// Write a baseline file accepting every current finding.
+    Baseline(baseline::BaselineArgs),
+    /// List or check detection rules.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+}
+
+/// Exit status: 0 nothing new found, 1 new findings, 2 error.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Some(n) = cli.global.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .ok();
+    }
+    match cli.command {
+        Command::Scan(args) => scan::run(&args, &cli.global),
+        Command::Baseline(args) => baseline::run(&args, &cli.global),
+        Command::Rules(cmd) => rules::run(cmd),
+    }
+}
+
+pub(crate) fn default_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    }
+}

@@ -1,0 +1,219 @@
+//! `keysweep scan`.
+
+use super::{default_paths, ColorChoice, GlobalArgs};
+use anyhow::{bail, Context};
+use clap::Args;
+use keysweep::detect::Detector;
+use keysweep::report::{write_report, Format, ReportContext};
+use keysweep::rules::RuleSet;
+use keysweep::scan::{ScanResult, ScanSettings, Scanner};
+use keysweep::source::fs::WalkOptions;
+use keysweep::suppress::config::{ByteSize, DEFAULT_CONFIG_FILE};
+use keysweep::suppress::{Baseline, Config};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` reads standard input. Default: the current directory.
+    pub paths: Vec<PathBuf>,
+    /// Output format (default: human).
+    #[arg(long, short, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print secrets in clear. Without it every output is redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Also scan files that .gitignore and .ignore files hide.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Skip files larger than this (e.g. 25MiB, 1GB, 1048576).
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_size: Option<ByteSize>,
+    /// Add rules from a directory of rule files (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rule_dirs: Vec<PathBuf>,
+    /// Config file (default: .keysweep.toml in the scanned directory, if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Report only findings whose fingerprint is not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Never scan paths matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Turn a rule off by id (repeatable).
+    #[arg(long, value_name = "RULE_ID")]
+    pub disable_rule: Vec<String>,
+}
+
+const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
+
+/// Everything a scan needs, resolved from flags and the config file.
+pub struct Prepared {
+    pub scanner: Scanner,
+    pub rules: Arc<RuleSet>,
+    pub baseline: Option<Baseline>,
+    pub roots: Vec<PathBuf>,
+}
+
+pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared> {
+    let roots = default_paths(&args.paths);
+    let config = load_config(args, &roots)?;
+    let mut rules = RuleSet::builtin().context("built-in rules")?;
+    for dir in config
+        .rule_dirs
+        .iter()
+        .map(|d| config.resolve(d))
+        .chain(args.rule_dirs.iter().cloned())
+    {
+        rules.extend(RuleSet::load_path(&dir)?)?;
+    }
+    for id in config.disabled_rules.iter().chain(&args.disable_rule) {
+        if rules.index_of(id).is_none() {
+            bail!("cannot disable rule `{id}`: no such rule (see `keysweep rules list`)");
+        }
+    }
+    rules.disable(&config.disabled_rules);
+    rules.disable(&args.disable_rule);
+    let rules = Arc::new(rules);
+    let detector = Detector::new(rules.clone())?;
+    let allow_secrets = config
+        .allow_secrets
+        .iter()
+        .map(|r| regex::Regex::new(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let settings = ScanSettings {
+        show_secrets: args.show_secrets,
+        walk: WalkOptions {
+            no_ignore: args.no_ignore,
+            exclude: config
+                .exclude_paths
+                .iter()
+                .chain(&args.exclude)
+                .cloned()
+                .collect(),
+            max_file_size: args
+                .max_file_size
+                .or(config.max_file_size)
+                .map_or(DEFAULT_MAX_FILE_SIZE, |b| b.0),
+        },
+        allow_secrets,
+        progress: !global.quiet,
+    };
+    let baseline_path = args
+        .baseline
+        .clone()
+        .or_else(|| config.baseline.as_ref().map(|b| config.resolve(b)));
+    let baseline = baseline_path.map(|p| Baseline::load(&p)).transpose()?;
+    Ok(Prepared {
+        scanner: Scanner::new(detector, settings),
+        rules,
+        baseline,
+        roots,
+    })
+}
+
+fn load_config(args: &ScanArgs, roots: &[PathBuf]) -> anyhow::Result<Config> {
+    if let Some(path) = &args.config {
+        return Ok(Config::load(path)?);
+    }
+    let dir = roots
+        .iter()
+        .find(|r| r.as_os_str() != "-" && r.is_dir())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let candidate = dir.join(DEFAULT_CONFIG_FILE);
+    if candidate.is_file() {
+        Ok(Config::load(&candidate)?)
+    } else {
+        Ok(Config::default())
+    }
+}
+
+/// Runs the scan the arguments describe (working tree or stdin).
+pub fn execute(prepared: &Prepared) -> anyhow::Result<ScanResult> {
+    let roots = &prepared.roots;
+    if roots.iter().any(|r| r.as_os_str() == "-") {
+        if roots.len() > 1 {
+            bail!("`-` (standard input) cannot be combined with other paths");
+        }
+        return Ok(prepared.scanner.scan_reader(std::io::stdin().lock())?);
+    }
+    Ok(prepared.scanner.scan_paths(roots)?)
+}
+
+pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let prepared = prepare(args, global)?;
+    let mut result = execute(&prepared)?;
+    if let Some(b) = &prepared.baseline {
+        result.apply_baseline(b);
+    }
+    emit(args, global, &prepared.rules, &result)?;
+    Ok(if result.findings.is_empty() { 0 } else { 1 })
+}
+
+pub fn emit(
+    args: &ScanArgs,
+    global: &GlobalArgs,
+    rules: &RuleSet,
+    result: &ScanResult,
+) -> anyhow::Result<()> {
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let ctx = ReportContext {
+        rules,
+        stats: &result.stats,
+        show_secrets: args.show_secrets,
+        color,
+    };
+    match &args.output {
+        Some(path) => {
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("{}: cannot create report file", path.display()))?,
+            );
+            write_report(args.format, &result.findings, &ctx, &mut file)?;
+            file.flush()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = std::io::BufWriter::new(stdout.lock());
+            write_report(args.format, &result.findings, &ctx, &mut lock)?;
+            lock.flush()?;
+        }
+    }
+    warn_unscanned(global, result);
+    Ok(())
+}
+
+/// Files that could not be read are warnings on stderr whatever the format: a scan that
+/// silently skipped them would look cleaner than it is.
+fn warn_unscanned(global: &GlobalArgs, result: &ScanResult) {
+    use keysweep::source::SkipReason::*;
+    if global.quiet {
+        return;
+    }
+    let bad: Vec<_> = result
+        .stats
+        .skipped
+        .iter()
+        .filter(|s| matches!(s.reason, Unreadable | Vanished | WalkError | CorruptObject))
+        .collect();
+    if !bad.is_empty() {
+        eprintln!(
+            "keysweep: warning: {} input{} could not be read (first: {}: {})",
+            bad.len(),
+            if bad.len() == 1 { "" } else { "s" },
+            bad[0].path,
+            bad[0].detail.as_deref().unwrap_or(bad[0].reason.as_str())
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! Filters that drop matches which are not secrets: low entropy, placeholders, template
+//! references and, for generic (name-keyed) rules, values that are code rather than secrets.
+
+/// Shannon entropy in bits per byte.
+pub fn shannon_entropy(bytes: &[u8]) -> f64 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let n = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Substrings (compared lower-case) that mark documentation values and placeholders.
+const PLACEHOLDER_MARKERS: &[&str] = &[
+    "example",
+    "xxxx",
+    "****",
+    "changeme",
+    "change_me",
+    "your_",
+    "your-",
+    "yourkey",
+    "redacted",
+    "dummy",
+    "placeholder",
+    "sample",
+    "insert",
+    "replace_me",
+    "replaceme",
+    "notreal",
+    "not_real",
+    "fake",
+];
+
+/// Template and variable references: the value is looked up elsewhere, not written here.
+const TEMPLATE_MARKERS: &[&str] = &["${", "{{", "$(", "<%", "%(", "#{"];
+
+/// Runs of ordered characters that people type as fake values.
+const SEQUENCES: &[&str] = &[
+    "0123456789",
+    "abcdefghij",
+    "1234567890",
+    "qwertyuiop",
+    "abcdef123456",
+];
+
+/// True when the value is a placeholder, documentation value or template reference.
+pub fn is_placeholder(secret: &[u8]) -> bool {
+    let lower: Vec<u8> = secret.to_ascii_lowercase();
+    let has = |needle: &str| memchr::memmem::find(&lower, needle.as_bytes()).is_some();
+    if has("...") || TEMPLATE_MARKERS.iter().any(|m| has(m)) {
+        return true;
+    }
+    // Long values (key blocks) contain any short marker by chance; only the above apply.
+    if secret.len() > 256 {
+        return false;
+    }
+    if PLACEHOLDER_MARKERS.iter().any(|m| has(m)) || SEQUENCES.iter().any(|m| has(m)) {
+        return true;
+    }
+    // `<token>`-style markers.
+    if lower.contains(&b'<') && lower.contains(&b'>') {
+        return true;
+    }
+    // One repeated character, ignoring a known prefix up to the first separator.
+    let body = secret
+        .iter()
+        .rposition(|&b| b == b'_' || b == b'-')
+        .filter(|&p| p + 1 < secret.len() && p < 16)
+        .map_or(secret, |p| &secret[p + 1..]);
+    body.len() >= 4 && body.iter().all(|&b| b == body[0])
+}
+
+/// Words that, as a whole value, are code or configuration rather than a secret.
+const STOPWORDS: &[&str] = &[
+    "true",
+    "false",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "password",
+    "secret",
+    "token",
+    "string",
+    "required",
+    "optional",
+    "default",
+    "empty",
+    "test",
+    "testing",
+    "development",
+    "production",
+];
+
+/// Extra checks for rules keyed on a variable name (`generic: true`): the value must look like
+/// a credential, not like code, a path, a reference, an identifier, a UUID or a hash.
+pub fn is_generic_decoy(secret: &[u8]) -> bool {
+    let s = match std::str::from_utf8(secret) {
+        Ok(s) => s,
+        Err(_) => return true,
+    };
+    let lower = s.to_ascii_lowercase();
+    if STOPWORDS.contains(&lower.as_str()) {
+        return true;
+    }
+    // References to other values: $VAR, %VAR%, env lookups, function calls, member access.
+    if s.starts_with('$')
+        || (s.starts_with('%') && s.ends_with('%'))
+        || s.contains("()")
+        || s.contains("::")
+    {
+        return true;
+    }
+    for marker in [
+        "env.", "environ", "getenv", "process.", "secrets.", "vars.", "var.", "local.", "data.",
+        "module.", "params.",
+    ] {
+        if lower.starts_with(marker) || lower.contains(&format!("({marker}")) {
+            return true;
+        }
+    }
+    // Paths and URLs without credentials.
+    if s.starts_with('/')
+        || s.starts_with("./")
+        || s.starts_with("~/")
+        || s.starts_with("../")
+        || s.contains("://")
+        || (s.contains('/')
+            && !s.contains('+')
+            && s.split('/').count() > 2
+            && s.chars().filter(|c| c.is_ascii_digit()).count() < 3)
+    {
+        return true;
+    }
+    if is_uuid(s) {
+        return true;
+    }
+    // identifiers: snake/kebab/camel words with no digits, or dotted names.
+    let has_digit = s.bytes().any(|b| b.is_ascii_digit());
+    let has_upper = s.bytes().any(|b| b.is_ascii_uppercase());
+    let has_lower = s.bytes().any(|b| b.is_ascii_lowercase());
+    if !has_digit && !(has_upper && has_lower) {
+        return true;
+    }
+    if !has_digit
+        && s.bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'.' || b == b'-')
+        && looks_like_words(s)
+    {
+        return true;
+    }
+    if s.contains('.')
+        && s.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        && s.split('.').count() >= 3
+        && s.split('.').all(|p| !p.bytes().all(|b| b.is_ascii_digit()))
+        && !has_digit
+    {
+        return true;
+    }
+    false
+}
+
+/// CamelCase or separated words of lowercase letters: `getPasswordFromVault`, `db_password`.
+fn looks_like_words(s: &str) -> bool {
+    let mut words = 0;
+    let mut prev_lower = false;
+    for b in s.bytes() {
+        if b.is_ascii_uppercase() && prev_lower {
+            words += 1;
+        }
+        if b == b'_' || b == b'-' || b == b'.' {
+            words += 1;
+        }
+        prev_lower = b.is_ascii_lowercase();
+    }
+    words >= 1
+}
+
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy() {
+        assert_eq!(shannon_entropy(b"aaaa"), 0.0);
+        assert!((shannon_entropy(b"abcd") - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn placeholders() {
+        for p in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "${{ secrets.TOKEN }}",
+            "${DB_PASSWORD}",
+            "$(cat /run/secrets/x)",
+            "<your-token>",
+            "changeme",
+            "sk_live_000000000000000000000000",
+        ] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
+        }
+        for s in ["ghp_Zq3kP9xWvT2mLr8sYb4nHc7dJf1gKa0aBcDe", "hunter2Qx9!"] {
+            assert!(!is_placeholder(s.as_bytes()), "{s}");
+        }
+    }
+
+    #[test]
+    fn generic_decoys() {
+        for d in [
+            "get_password_from_vault",
+            "getPasswordFromVault",
+            "os.environ.get",
+            "/etc/secrets/token",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "process.env.API_TOKEN",
+            "$API_TOKEN",
+            "true",
+            "password",
+        ] {
+            assert!(is_generic_decoy(d.as_bytes()), "{d}");
+        }
+        for s in ["q8Zr2LmX9vTp4KsW7nBc", "Xk29fLq7ZpR3wB8mYt5v"] {
+            assert!(!is_generic_decoy(s.as_bytes()), "{s}");
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! GitHub Actions workflow commands (`::error file=...::message`): annotations on the lines.
+
+use super::ReportContext;
+use crate::finding::Finding;
+use std::io::{self, Write};
+
+/// Escaping from the runner's workflow-command rules: data escapes `%`, CR, LF; properties
+/// also escape `:` and `,`.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
+    for f in findings {
+        for loc in &f.locations {
+            let level = match f.confidence {
+                crate::rules::Confidence::Low => "warning",
+                _ => "error",
+            };
+            writeln!(
+                out,
+                "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+                escape_property(&loc.path),
+                loc.line,
+                loc.column,
+                loc.end_line,
+                loc.end_column,
+                escape_property(&format!("keysweep: {}", f.rule_name)),
+                escape_data(&format!(
+                    "{} ({}) found: {}. Rotate it and remove it from history; fingerprint {}",
+                    f.rule_name,
+                    f.rule_id,
+                    f.secret.shown(ctx.show_secrets),
+                    &f.fingerprint[..16]
+                ))
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes() {
+        assert_eq!(super::escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(super::escape_data("a:b"), "a:b");
+    }
+}

@@ -1,0 +1,156 @@
+//! Readable text: each finding with its locations and the redacted line, then a summary.
+
+use super::ReportContext;
+use crate::finding::Finding;
+use crate::source::SkipReason;
+use std::io::{self, Write};
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
+    let st = Style { on: ctx.color };
+    for f in findings {
+        writeln!(
+            out,
+            "{} {} {}",
+            st.paint("1;31", &f.rule_name),
+            st.paint("2", &format!("[{}]", f.rule_id)),
+            st.paint("33", &format!("confidence: {}", f.confidence.as_str()))
+        )?;
+        writeln!(out, "  secret       {}", f.secret.shown(ctx.show_secrets))?;
+        writeln!(out, "  fingerprint  {}", &f.fingerprint[..16])?;
+        for loc in &f.locations {
+            writeln!(
+                out,
+                "  {}",
+                st.paint("36", &format!("{}:{}:{}", loc.path, loc.line, loc.column))
+            )?;
+            if let Some(p) = &loc.provenance {
+                let state = if p.present_at_head {
+                    "still present at HEAD"
+                } else {
+                    "removed"
+                };
+                writeln!(
+                    out,
+                    "      introduced in {} by {} <{}> on {}, {}",
+                    &p.commit[..p.commit.len().min(12)],
+                    p.author_name,
+                    p.author_email,
+                    p.date,
+                    state
+                )?;
+            }
+            if !loc.snippet.is_empty() {
+                writeln!(
+                    out,
+                    "      {} {}",
+                    st.paint("2", &format!("{:>5} |", loc.line)),
+                    loc.snippet
+                )?;
+            }
+        }
+        writeln!(out)?;
+    }
+    let s = ctx.stats;
+    let locations: usize = findings.iter().map(|f| f.locations.len()).sum();
+    let head = if findings.is_empty() {
+        st.paint("32", "no secrets found")
+    } else {
+        st.paint(
+            "1;31",
+            &format!(
+                "{} finding{} ({} location{})",
+                findings.len(),
+                plural(findings.len()),
+                locations,
+                plural(locations)
+            ),
+        )
+    };
+    writeln!(
+        out,
+        "keysweep: {head}; scanned {} file{}, {} in {:.2} s",
+        s.files_scanned,
+        plural(s.files_scanned as usize),
+        human_bytes(s.bytes_scanned),
+        s.elapsed_ms as f64 / 1000.0
+    )?;
+    let sup = &s.suppressed;
+    if sup.inline + sup.allowlist + sup.baseline > 0 {
+        writeln!(
+            out,
+            "  suppressed: {} inline allow, {} config allowlist, {} baseline",
+            sup.inline, sup.allowlist, sup.baseline
+        )?;
+    }
+    if !s.skipped_counts.is_empty() {
+        let parts: Vec<String> = s
+            .skipped_counts
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        writeln!(out, "  skipped: {}", parts.join(", "))?;
+        // Binary files and links are routine; anything else deserves its path.
+        let notable: Vec<_> = s
+            .skipped
+            .iter()
+            .filter(|k| !matches!(k.reason, SkipReason::Binary | SkipReason::Symlink))
+            .collect();
+        for k in notable.iter().take(20) {
+            writeln!(
+                out,
+                "    {} ({}{})",
+                k.path,
+                k.reason,
+                k.detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            )?;
+        }
+        if notable.len() > 20 {
+            writeln!(
+                out,
+                "    ... and {} more (see --format json)",
+                notable.len() - 20
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

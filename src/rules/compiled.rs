@@ -1,0 +1,94 @@
+//! A rule's pattern compiled for matching, with the facts the engine needs to size windows.
+
+use regex::bytes::Regex;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+#[derive(Debug)]
+pub struct CompiledRule {
+    pub regex: Regex,
+    /// Index of the `secret` capture group.
+    pub secret_group: usize,
+    /// Longest possible match in bytes; `None` when unbounded.
+    pub max_len: Option<usize>,
+    /// Whether a match can cross a line break (decides the window when unbounded).
+    pub multiline: bool,
+}
+
+impl CompiledRule {
+    pub fn new(pattern: &str) -> Result<CompiledRule, String> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .map_err(|e| format!("pattern does not compile: {}", first_line(&e.to_string())))?;
+        let regex = regex::bytes::RegexBuilder::new(pattern)
+            .size_limit(64 << 20)
+            .build()
+            .map_err(|e| format!("pattern does not compile: {}", first_line(&e.to_string())))?;
+        let secret_group = regex
+            .capture_names()
+            .position(|n| n == Some("secret"))
+            .ok_or_else(|| "pattern has no named group `secret`".to_string())?;
+        Ok(CompiledRule {
+            max_len: hir.properties().maximum_len(),
+            multiline: can_match_newline(&hir),
+            regex,
+            secret_group,
+        })
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn can_match_newline(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(lit) => lit.0.contains(&b'\n'),
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        HirKind::Class(Class::Bytes(c)) => c
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        HirKind::Repetition(r) => can_match_newline(&r.sub),
+        HirKind::Capture(c) => can_match_newline(&c.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(can_match_newline),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_single_line() {
+        let c = CompiledRule::new(r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b").unwrap();
+        assert_eq!(c.max_len, Some(40));
+        assert!(!c.multiline);
+    }
+
+    #[test]
+    fn unbounded_multiline() {
+        let c = CompiledRule::new(r"(?P<secret>-----BEGIN[\s\S]+?-----END)").unwrap();
+        assert_eq!(c.max_len, None);
+        assert!(c.multiline);
+        let c = CompiledRule::new(r"(?P<secret>key=[^\n]+)").unwrap();
+        assert!(!c.multiline);
+    }
+
+    #[test]
+    fn missing_secret_group() {
+        assert!(CompiledRule::new(r"ghp_[a-z]+")
+            .unwrap_err()
+            .contains("secret"));
+        assert!(CompiledRule::new(r"(").unwrap_err().contains("compile"));
+    }
+}

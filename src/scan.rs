@@ -1,0 +1,435 @@
+//! The scan: blobs from a source through detection into findings, with suppression.
+
+use crate::detect::{Detection, Detector};
+use crate::finding::{redact, Finding, FindingSet, Location};
+use crate::source::fs::{walk, FileEntry, WalkError, WalkOptions};
+use crate::source::{looks_binary, Skip, SkipReason};
+use crate::suppress::{is_allowed_inline, Baseline};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+#[derive(Debug, Default)]
+pub struct ScanSettings {
+    /// Put clear secrets in snippets (the user asked with `--show-secrets`).
+    pub show_secrets: bool,
+    pub walk: WalkOptions,
+    /// A secret matching one of these is accepted (config `allow_secrets`).
+    pub allow_secrets: Vec<regex::Regex>,
+    /// Show a progress bar on stderr (only if it is a terminal).
+    pub progress: bool,
+}
+
+/// How many of each kind of suppression applied.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Suppressed {
+    pub inline: u64,
+    pub allowlist: u64,
+    pub baseline: u64,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ScanStats {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub elapsed_ms: u64,
+    pub suppressed: Suppressed,
+    pub skipped_counts: BTreeMap<String, u64>,
+    pub skipped: Vec<Skip>,
+}
+
+impl ScanStats {
+    pub fn record_skips(&mut self, skips: Vec<Skip>) {
+        for s in &skips {
+            *self.skipped_counts.entry(s.reason.to_string()).or_default() += 1;
+        }
+        self.skipped.extend(skips);
+        self.skipped.sort();
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    pub findings: Vec<Finding>,
+    pub stats: ScanStats,
+}
+
+impl ScanResult {
+    /// Drops findings the baseline accepts, counting them.
+    pub fn apply_baseline(&mut self, baseline: &Baseline) {
+        let before = self.findings.len();
+        self.findings.retain(|f| !baseline.contains(&f.fingerprint));
+        self.stats.suppressed.baseline += (before - self.findings.len()) as u64;
+    }
+}
+
+/// Per-blob results before grouping: (rule index, secret bytes, location).
+pub type BlobHits = Vec<(usize, Vec<u8>, Location)>;
+
+pub struct Scanner {
+    detector: Detector,
+    settings: ScanSettings,
+}
+
+impl Scanner {
+    pub fn new(detector: Detector, settings: ScanSettings) -> Scanner {
+        Scanner { detector, settings }
+    }
+
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    pub fn settings(&self) -> &ScanSettings {
+        &self.settings
+    }
+
+    /// Scans one blob's bytes shown as `path`. Binary content is refused.
+    pub fn scan_blob(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        suppressed: &mut Suppressed,
+    ) -> Result<BlobHits, SkipReason> {
+        if looks_binary(bytes) {
+            return Err(SkipReason::Binary);
+        }
+        let detections = self.detector.detect(bytes);
+        if detections.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.locate(path, bytes, &detections, suppressed))
+    }
+
+    /// Turns detections into located hits, applying inline allows and the allowlist.
+    fn locate(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        detections: &[Detection],
+        suppressed: &mut Suppressed,
+    ) -> BlobHits {
+        let mut lines = LineCursor::new(bytes);
+        let secrets: Vec<Range<usize>> = detections.iter().map(|d| d.secret.clone()).collect();
+        let mut out = Vec::new();
+        for d in detections {
+            let secret = &bytes[d.secret.clone()];
+            let first_line = line_range(bytes, d.whole.start);
+            let last_line = line_range(bytes, d.whole.end.saturating_sub(1).max(d.whole.start));
+            if is_allowed_inline(&bytes[first_line.clone()]) || is_allowed_inline(&bytes[last_line])
+            {
+                suppressed.inline += 1;
+                continue;
+            }
+            let text = String::from_utf8_lossy(secret);
+            if self
+                .settings
+                .allow_secrets
+                .iter()
+                .any(|re| re.is_match(&text))
+            {
+                suppressed.allowlist += 1;
+                continue;
+            }
+            let (line, column) = lines.position(d.secret.start);
+            let (end_line, end_column) = lines.position_after(d.secret.start, d.secret.end);
+            out.push((
+                d.rule,
+                secret.to_vec(),
+                Location {
+                    path: path.to_string(),
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    snippet: snippet(
+                        bytes,
+                        first_line,
+                        &d.secret,
+                        &secrets,
+                        self.settings.show_secrets,
+                    ),
+                    blob: None,
+                    provenance: None,
+                },
+            ));
+        }
+        out
+    }
+
+    /// Groups per-blob hits into findings.
+    pub fn group(&self, hits: impl IntoIterator<Item = BlobHits>) -> Vec<Finding> {
+        let mut set = FindingSet::default();
+        for blob in hits {
+            for (rule, secret, loc) in blob {
+                set.add(self.detector.rules().get(rule), &secret, loc);
+            }
+        }
+        set.into_sorted()
+    }
+
+    /// Scans the working tree under `roots`.
+    pub fn scan_paths(&self, roots: &[PathBuf]) -> Result<ScanResult, WalkError> {
+        let started = Instant::now();
+        let (files, skips) = walk(roots, &self.settings.walk)?;
+        let mut stats = ScanStats::default();
+        stats.record_skips(skips);
+        let progress = self.progress_bar(files.iter().map(|f| f.size).sum());
+        let extra_skips = Mutex::new(Vec::new());
+        let suppressed = Mutex::new(Suppressed::default());
+        let results: Vec<(u64, BlobHits)> = files
+            .par_iter()
+            .filter_map(|f| {
+                let r = self.scan_file(f, &suppressed);
+                if let Some(p) = &progress {
+                    p.inc(f.size);
+                }
+                match r {
+                    Ok(hits) => Some(hits),
+                    Err(skip) => {
+                        extra_skips.lock().expect("skip list").push(skip);
+                        None
+                    }
+                }
+            })
+            .collect();
+        if let Some(p) = progress {
+            p.finish_and_clear();
+        }
+        stats.record_skips(extra_skips.into_inner().expect("skip list"));
+        stats.suppressed = suppressed.into_inner().expect("counters");
+        stats.files_scanned = results.len() as u64;
+        stats.bytes_scanned = results.iter().map(|(n, _)| n).sum();
+        let findings = self.group(results.into_iter().map(|(_, h)| h));
+        stats.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(ScanResult { findings, stats })
+    }
+
+    fn scan_file(
+        &self,
+        f: &FileEntry,
+        suppressed: &Mutex<Suppressed>,
+    ) -> Result<(u64, BlobHits), Skip> {
+        let skip = |reason, detail: String| Skip {
+            path: f.display.clone(),
+            reason,
+            detail: Some(detail),
+        };
+        let bytes = std::fs::read(&f.path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => skip(SkipReason::Vanished, e.to_string()),
+            _ => skip(SkipReason::Unreadable, e.to_string()),
+        })?;
+        let max = self.settings.walk.max_file_size;
+        if max > 0 && bytes.len() as u64 > max {
+            return Err(skip(
+                SkipReason::TooLarge,
+                format!("{} bytes > limit {max}", bytes.len()),
+            ));
+        }
+        let mut local = Suppressed::default();
+        let hits = self
+            .scan_blob(&f.display, &bytes, &mut local)
+            .map_err(|reason| skip(reason, "NUL byte in the first 8 KiB".into()))?;
+        if local.inline + local.allowlist > 0 {
+            let mut s = suppressed.lock().expect("counters");
+            s.inline += local.inline;
+            s.allowlist += local.allowlist;
+        }
+        Ok((bytes.len() as u64, hits))
+    }
+
+    /// Scans bytes read from standard input, shown as `<stdin>`.
+    pub fn scan_reader(&self, mut reader: impl std::io::Read) -> std::io::Result<ScanResult> {
+        let started = Instant::now();
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes)?;
+        let mut stats = ScanStats::default();
+        let mut suppressed = Suppressed::default();
+        let findings = match self.scan_blob("<stdin>", &bytes, &mut suppressed) {
+            Ok(hits) => {
+                stats.files_scanned = 1;
+                stats.bytes_scanned = bytes.len() as u64;
+                self.group([hits])
+            }
+            Err(reason) => {
+                stats.record_skips(vec![Skip {
+                    path: "<stdin>".into(),
+                    reason,
+                    detail: None,
+                }]);
+                Vec::new()
+            }
+        };
+        stats.suppressed = suppressed;
+        stats.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(ScanResult { findings, stats })
+    }
+
+    fn progress_bar(&self, total: u64) -> Option<indicatif::ProgressBar> {
+        if !self.settings.progress || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} scanning [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        Some(bar)
+    }
+}
+
+/// Byte range of the line holding `pos`, without its line break.
+fn line_range(bytes: &[u8], pos: usize) -> Range<usize> {
+    let pos = pos.min(bytes.len());
+    let start = memchr::memrchr(b'\n', &bytes[..pos]).map_or(0, |p| p + 1);
+    let mut end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |p| pos + p);
+    if end > start && bytes[end - 1] == b'\r' {
+        end -= 1;
+    }
+    start..end
+}
+
+/// Counts lines forward through a blob; positions must be asked in increasing order.
+struct LineCursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> LineCursor<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCursor {
+            bytes,
+            pos: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// 1-based line and character column of `pos`.
+    fn position(&mut self, pos: usize) -> (usize, usize) {
+        if pos < self.pos {
+            *self = LineCursor::new(self.bytes);
+        }
+        for nl in memchr::memchr_iter(b'\n', &self.bytes[self.pos..pos]) {
+            self.line += 1;
+            self.line_start = self.pos + nl + 1;
+        }
+        self.pos = pos;
+        (self.line, char_count(&self.bytes[self.line_start..pos]) + 1)
+    }
+
+    /// Line and column just past `start..end` (an exclusive end column, as SARIF counts it).
+    /// `position(start)` must have been asked last.
+    fn position_after(&self, start: usize, end: usize) -> (usize, usize) {
+        let inner = &self.bytes[start..end];
+        let newlines = memchr::memchr_iter(b'\n', inner).count();
+        if newlines == 0 {
+            (self.line, char_count(&self.bytes[self.line_start..end]) + 1)
+        } else {
+            let last_nl = memchr::memrchr(b'\n', inner).expect("counted") + start;
+            (
+                self.line + newlines,
+                char_count(&self.bytes[last_nl + 1..end]) + 1,
+            )
+        }
+    }
+}
+
+fn char_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+/// The line of a secret, cut to a readable width around it, with every secret on it shown
+/// redacted (or clear with `--show-secrets`).
+fn snippet(
+    bytes: &[u8],
+    line: Range<usize>,
+    secret: &Range<usize>,
+    all: &[Range<usize>],
+    show: bool,
+) -> String {
+    const MAX: usize = 240;
+    let mut window = line.clone();
+    if window.len() > MAX {
+        let start = secret.start.saturating_sub(80).max(line.start);
+        window = start..(start + MAX).min(line.end);
+    }
+    let mut out = String::new();
+    let mut pos = window.start;
+    let mut spans: Vec<&Range<usize>> = all
+        .iter()
+        .filter(|r| r.start < window.end && r.end > window.start)
+        .collect();
+    spans.sort_by_key(|r| r.start);
+    for r in spans {
+        if r.start < pos {
+            continue;
+        }
+        out.push_str(&String::from_utf8_lossy(&bytes[pos..r.start]));
+        let shown = if show {
+            String::from_utf8_lossy(&bytes[r.start..r.end.min(window.end)]).into_owned()
+        } else {
+            redact(&bytes[r.clone()])
+        };
+        out.push_str(&shown);
+        pos = r.end;
+        if pos >= window.end {
+            break;
+        }
+    }
+    if pos < window.end {
+        out.push_str(&String::from_utf8_lossy(&bytes[pos..window.end]));
+    }
+    let mut s: String = out.chars().filter(|c| *c != '\r').collect();
+    if window.start > line.start {
+        s.insert(0, '…');
+    }
+    if window.end < line.end {
+        s.push('…');
+    }
+    s.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_counts_lines_and_chars() {
+        let text = "ab\ncdé f\ng";
+        let mut c = LineCursor::new(text.as_bytes());
+        assert_eq!(c.position(0), (1, 1));
+        let f = text.find('f').unwrap();
+        assert_eq!(c.position(f), (2, 5));
+        assert_eq!(c.position_after(f, f + 1), (2, 6));
+        let g = text.find('g').unwrap();
+        assert_eq!(c.position(g), (3, 1));
+    }
+
+    #[test]
+    fn snippet_redacts_every_secret_on_the_line() {
+        let text = b"a=SECRETONE1234567 b=SECRETTWO7654321";
+        let one = 2..18;
+        let two = 21..37;
+        let s = snippet(
+            text,
+            0..text.len(),
+            &one,
+            &[one.clone(), two.clone()],
+            false,
+        );
+        assert!(!s.contains("SECRETONE") && !s.contains("SECRETTWO"), "{s}");
+        let s = snippet(text, 0..text.len(), &one, &[one, two], true);
+        assert!(s.contains("SECRETONE1234567"), "{s}");
+    }
+}

@@ -1,0 +1,196 @@
+//! The working tree: a gitignore-aware walk (ripgrep's `ignore` crate).
+
+use super::{Skip, SkipReason};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Scan files that .gitignore / .ignore would hide.
+    pub no_ignore: bool,
+    /// Path globs (relative to the scanned root) never to scan.
+    pub exclude: Vec<String>,
+    pub max_file_size: u64,
+}
+
+/// A file to scan: the path to read and the path to show.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    pub path: PathBuf,
+    pub display: String,
+    pub size: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("bad exclude glob `{glob}`: {message}")]
+    BadGlob { glob: String, message: String },
+    #[error("{path}: {message}")]
+    Root { path: String, message: String },
+}
+
+pub fn build_globs(globs: &[String]) -> Result<GlobSet, WalkError> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let glob = GlobBuilder::new(g)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| WalkError::BadGlob {
+                glob: g.clone(),
+                message: e.kind().to_string(),
+            })?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| WalkError::BadGlob {
+        glob: globs.join(", "),
+        message: e.to_string(),
+    })
+}
+
+/// Lists the files under `roots` in a stable order, and what was skipped while listing.
+pub fn walk(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+) -> Result<(Vec<FileEntry>, Vec<Skip>), WalkError> {
+    let excludes = build_globs(&opts.exclude)?;
+    let mut files = Vec::new();
+    let mut skips = Vec::new();
+    for root in roots {
+        let meta = std::fs::metadata(root).map_err(|e| WalkError::Root {
+            path: root.display().to_string(),
+            message: e.to_string(),
+        })?;
+        if meta.is_file() {
+            // An explicitly named file is scanned even if ignored.
+            push_file(
+                &mut files,
+                &mut skips,
+                root.clone(),
+                display_path(root),
+                meta.len(),
+                opts.max_file_size,
+            );
+            continue;
+        }
+        let mut builder = ignore::WalkBuilder::new(root);
+        builder
+            .hidden(false)
+            .follow_links(false)
+            .require_git(false)
+            .git_ignore(!opts.no_ignore)
+            .git_global(false)
+            .git_exclude(!opts.no_ignore)
+            .ignore(!opts.no_ignore)
+            .parents(!opts.no_ignore)
+            .filter_entry(|e| e.file_name() != ".git");
+        for entry in builder.build() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    skips.push(walk_skip(err));
+                    continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            let rel = path.strip_prefix(root).unwrap_or(path);
+            if !excludes.is_empty()
+                && (excludes.is_match(rel) || excludes.is_match(display_path(path)))
+            {
+                continue;
+            }
+            if ft.is_symlink() {
+                skips.push(Skip {
+                    path: display_path(path),
+                    reason: SkipReason::Symlink,
+                    detail: std::fs::read_link(path)
+                        .ok()
+                        .map(|t| format!("-> {}", t.display())),
+                });
+            } else if ft.is_file() {
+                match entry.metadata() {
+                    Ok(m) => push_file(
+                        &mut files,
+                        &mut skips,
+                        path.to_path_buf(),
+                        display_path(path),
+                        m.len(),
+                        opts.max_file_size,
+                    ),
+                    Err(e) => skips.push(Skip {
+                        path: display_path(path),
+                        reason: SkipReason::Vanished,
+                        detail: Some(e.to_string()),
+                    }),
+                }
+            }
+        }
+    }
+    files.sort_by(|a, b| a.display.cmp(&b.display));
+    files.dedup_by(|a, b| a.display == b.display);
+    Ok((files, skips))
+}
+
+fn push_file(
+    files: &mut Vec<FileEntry>,
+    skips: &mut Vec<Skip>,
+    path: PathBuf,
+    display: String,
+    size: u64,
+    max: u64,
+) {
+    if max > 0 && size > max {
+        skips.push(Skip {
+            path: display,
+            reason: SkipReason::TooLarge,
+            detail: Some(format!("{size} bytes > limit {max}")),
+        });
+    } else {
+        files.push(FileEntry {
+            path,
+            display,
+            size,
+        });
+    }
+}
+
+fn walk_skip(err: ignore::Error) -> Skip {
+    let mut path = String::new();
+    let mut e = &err;
+    loop {
+        match e {
+            ignore::Error::WithPath { path: p, err } => {
+                path = display_path(p);
+                e = err;
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                e = err
+            }
+            ignore::Error::Loop { child, .. } => {
+                path = display_path(child);
+                break;
+            }
+            _ => break,
+        }
+    }
+    let reason = match e {
+        ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            SkipReason::Unreadable
+        }
+        ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => SkipReason::Vanished,
+        _ => SkipReason::WalkError,
+    };
+    Skip {
+        path,
+        reason,
+        detail: Some(err.to_string()),
+    }
+}
+
+/// The path as shown to users: as walked, without a leading `./`.
+pub fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}

@@ -177,8 +177,16 @@ impl Scanner {
     pub fn scan_paths(&self, roots: &[PathBuf]) -> Result<ScanResult, WalkError> {
         let started = Instant::now();
         let (files, skips) = walk(roots, &self.settings.walk)?;
+        let mut result = self.scan_files(&files);
+        result.stats.record_skips(skips);
+        result.stats.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(result)
+    }
+
+    /// Scans listed files in parallel. A file that cannot be read is a counted skip.
+    pub fn scan_files(&self, files: &[FileEntry]) -> ScanResult {
+        let started = Instant::now();
         let mut stats = ScanStats::default();
-        stats.record_skips(skips);
         let progress = self.progress_bar(files.iter().map(|f| f.size).sum());
         let extra_skips = Mutex::new(Vec::new());
         let suppressed = Mutex::new(Suppressed::default());
@@ -207,7 +215,7 @@ impl Scanner {
         stats.bytes_scanned = results.iter().map(|(n, _)| n).sum();
         let findings = self.group(results.into_iter().map(|(_, h)| h));
         stats.elapsed_ms = started.elapsed().as_millis() as u64;
-        Ok(ScanResult { findings, stats })
+        ScanResult { findings, stats }
     }
 
     fn scan_file(
@@ -429,7 +437,7 @@ mod tests {
             false,
         );
         assert!(!s.contains("SECRETONE") && !s.contains("SECRETTWO"), "{s}");
-        let s = snippet(text, 0..text.len(), &one, &[one, two], true);
+        let s = snippet(text, 0..text.len(), &one, &[one.clone(), two], true);
         assert!(s.contains("SECRETONE1234567"), "{s}");
     }
 }

@@ -105,88 +105,56 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// Extra checks for rules keyed on a variable name (`generic: true`): the value must look like
-/// a credential, not like code, a path, a reference, an identifier, a UUID or a hash.
+/// a credential, not like code, a path, a reference, an identifier, a UUID or a hash name.
 pub fn is_generic_decoy(secret: &[u8]) -> bool {
-    let s = match std::str::from_utf8(secret) {
-        Ok(s) => s,
-        Err(_) => return true,
+    let Ok(s) = std::str::from_utf8(secret) else {
+        return true;
     };
     let lower = s.to_ascii_lowercase();
-    if STOPWORDS.contains(&lower.as_str()) {
-        return true;
-    }
-    // References to other values: $VAR, %VAR%, env lookups, function calls, member access.
-    if s.starts_with('$')
+    STOPWORDS.contains(&lower.as_str()) || is_reference(s, &lower) || is_path_or_url(s) || is_uuid(s) || is_identifier(s)
+}
+
+/// `$VAR`, `%VAR%`, `env.X`, `os.getenv(...)`, `a::b`, calls: the value is looked up elsewhere.
+fn is_reference(s: &str, lower: &str) -> bool {
+    const LOOKUPS: &[&str] = &[
+        "env.", "environ", "getenv", "process.", "secrets.", "vars.", "var.", "local.", "data.", "module.", "params.",
+    ];
+    s.starts_with('$')
         || (s.starts_with('%') && s.ends_with('%'))
         || s.contains("()")
         || s.contains("::")
-    {
-        return true;
-    }
-    for marker in [
-        "env.", "environ", "getenv", "process.", "secrets.", "vars.", "var.", "local.", "data.",
-        "module.", "params.",
-    ] {
-        if lower.starts_with(marker) || lower.contains(&format!("({marker}")) {
-            return true;
-        }
-    }
-    // Paths and URLs without credentials.
-    if s.starts_with('/')
-        || s.starts_with("./")
-        || s.starts_with("~/")
-        || s.starts_with("../")
-        || s.contains("://")
-        || (s.contains('/')
-            && !s.contains('+')
-            && s.split('/').count() > 2
-            && s.chars().filter(|c| c.is_ascii_digit()).count() < 3)
-    {
-        return true;
-    }
-    if is_uuid(s) {
-        return true;
-    }
-    // identifiers: snake/kebab/camel words with no digits, or dotted names.
-    let has_digit = s.bytes().any(|b| b.is_ascii_digit());
-    let has_upper = s.bytes().any(|b| b.is_ascii_uppercase());
-    let has_lower = s.bytes().any(|b| b.is_ascii_lowercase());
-    if !has_digit && !(has_upper && has_lower) {
-        return true;
-    }
-    if !has_digit
-        && s.bytes()
-            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'.' || b == b'-')
-        && looks_like_words(s)
-    {
-        return true;
-    }
-    if s.contains('.')
-        && s.split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        && s.split('.').count() >= 3
-        && s.split('.').all(|p| !p.bytes().all(|b| b.is_ascii_digit()))
-        && !has_digit
-    {
-        return true;
-    }
-    false
+        || LOOKUPS.iter().any(|m| lower.starts_with(m) || lower.contains(&format!("({m}")))
 }
 
-/// CamelCase or separated words of lowercase letters: `getPasswordFromVault`, `db_password`.
-fn looks_like_words(s: &str) -> bool {
-    let mut words = 0;
+/// Filesystem paths and credential-free URLs.
+fn is_path_or_url(s: &str) -> bool {
+    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+    ["/", "./", "../", "~/"].iter().any(|p| s.starts_with(p))
+        || s.contains("://")
+        || (s.split('/').count() > 2 && !s.contains('+') && digits < 3)
+}
+
+/// Names rather than values: no digit and a single letter case, or words joined by
+/// separators / camel case (`getPasswordFromVault`, `db_password`, `config.auth.key`).
+fn is_identifier(s: &str) -> bool {
+    if s.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let mixed_case = s.bytes().any(|b| b.is_ascii_uppercase()) && s.bytes().any(|b| b.is_ascii_lowercase());
+    let wordy = s.bytes().all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.')) && word_count(s) >= 2;
+    !mixed_case || wordy
+}
+
+fn word_count(s: &str) -> usize {
+    let mut words = 1;
     let mut prev_lower = false;
     for b in s.bytes() {
-        if b.is_ascii_uppercase() && prev_lower {
-            words += 1;
-        }
-        if b == b'_' || b == b'-' || b == b'.' {
+        if (b.is_ascii_uppercase() && prev_lower) || matches!(b, b'_' | b'-' | b'.') {
             words += 1;
         }
         prev_lower = b.is_ascii_lowercase();
     }
-    words >= 1
+    words
 }
 
 pub fn is_uuid(s: &str) -> bool {

@@ -139,7 +139,7 @@ fn windows(
         let w = match (max_len, multiline) {
             (Some(max), _) => h.start.saturating_sub(max)..(h.end + max).min(len),
             (None, false) => line_bounds(haystack, h.start, h.end),
-            (None, true) => return vec![0..len],
+            (None, true) => return std::iter::once(0..len).collect(),
         };
         match out.last_mut() {
             Some(last) if w.start <= last.end => last.end = last.end.max(w.end),

@@ -1,0 +1,94 @@
+//! Report formats: snapshots of each format on a fixed tree, and SARIF validated against the
+//! official SARIF 2.1.0 schema (tests/data/sarif-2.1.0.json, from the npm package
+//! `@microsoft/sarif-multitool-linux` 5.7.0).
+
+mod common;
+
+use common::*;
+use tempfile::TempDir;
+
+fn fixture() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_id, secret_key) = aws_key_pair(42);
+    write(
+        dir.path(),
+        "deploy/settings.py",
+        format!(
+            "# deployment settings\nREGION = \"eu-west-1\"\nGITHUB_TOKEN = \"{}\"\nAWS_ACCESS_KEY_ID = \"{key_id}\"\nAWS_SECRET_ACCESS_KEY = \"{secret_key}\"\n",
+            github_pat(41)
+        ),
+    );
+    write(dir.path(), "docs/readme.md", format!("Use `{}` to log in.\n", github_pat(41)));
+    write(dir.path(), "src/clean.rs", "fn main() {}\n");
+    write(dir.path(), "dir with space/é.txt", format!("t={}\n", github_pat(43)));
+    dir
+}
+
+fn run(dir: &TempDir, format: &str) -> String {
+    let out = keysweep()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--quiet", "--color", "never", "--format", format])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Replaces the one value that changes between runs.
+fn stable(text: &str) -> String {
+    let re = regex::Regex::new(r#"("elapsed_ms": )\d+|in \d+\.\d\d s"#).unwrap();
+    re.replace_all(text, |c: &regex::Captures| match c.get(1) {
+        Some(p) => format!("{}0", p.as_str()),
+        None => "in 0.00 s".to_string(),
+    })
+    .into_owned()
+}
+
+#[test]
+fn human_snapshot() {
+    insta::assert_snapshot!(stable(&run(&fixture(), "human")));
+}
+
+#[test]
+fn json_snapshot() {
+    insta::assert_snapshot!(stable(&run(&fixture(), "json")));
+}
+
+#[test]
+fn github_snapshot() {
+    insta::assert_snapshot!(run(&fixture(), "github"));
+}
+
+#[test]
+fn sarif_snapshot_and_schema() {
+    let text = run(&fixture(), "sarif");
+    insta::assert_snapshot!(text);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("data/sarif-2.1.0.json")).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "SARIF does not validate:\n{}", errors.join("\n"));
+    // What GitHub code scanning relies on.
+    let run = &doc["runs"][0];
+    for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
+        assert!(rule["helpUri"].as_str().unwrap().starts_with("https://"), "{rule}");
+    }
+    for result in run["results"].as_array().unwrap() {
+        assert_eq!(result["partialFingerprints"]["keysweepSecret/v1"].as_str().unwrap().len(), 64);
+        assert!(result["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap() >= 1);
+    }
+    assert!(text.contains("dir%20with%20space/%C3%A9.txt"), "URIs are percent-encoded");
+}
+
+#[test]
+fn sarif_schema_rejects_a_broken_document() {
+    // Guards the guard: the validator really checks.
+    let schema: serde_json::Value = serde_json::from_str(include_str!("data/sarif-2.1.0.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let broken = serde_json::json!({"version": "2.1.0", "runs": [{"results": [{"message": {}}]}]});
+    assert!(!validator.is_valid(&broken));
+}

@@ -1,0 +1,305 @@
+//! Accuracy test: scan a generated corpus with planted true secrets and hard decoys
+//! (bench/corpus.rs) and check recall and precision against the planted list.
+//!
+//! Matching: a planted secret is FOUND when some finding has a location whose path
+//! (relative to the scanned directory) is the planted path and whose secret equals the
+//! planted secret, or one contains the other with the shorter at least 8 characters.
+//! A finding location that matches a planted secret that way is a true positive,
+//! otherwise a false positive.
+//!
+//! Run with `cargo test --test accuracy -- --nocapture` to see the per-family table.
+//! Environment:
+//!   KEYSWEEP_ACCURACY_SEED=N        corpus seed (default 1)
+//!   KEYSWEEP_ACCURACY_REPORT_ONLY=1 print the tables but do not assert the thresholds
+//!   KEYSWEEP_ACCURACY_KEEP=DIR      also write the corpus to DIR (for debugging rules)
+
+#[path = "../bench/corpus.rs"]
+mod corpus;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+const MIN_PRECISION: f64 = 0.97;
+const MIN_RECALL: f64 = 0.97;
+const MIN_FAMILY_RECALL: f64 = 0.9;
+
+/// One reported location of one finding.
+struct Reported {
+    path: String,
+    secret: String,
+    rule_id: String,
+    family: String,
+}
+
+fn same_secret(a: &str, b: &str) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short.len() >= 8 && long.contains(short)
+}
+
+/// Path relative to the scanned directory, '/' separated, without a leading "./" or "/".
+fn norm_path(p: &str, roots: &[String]) -> String {
+    let mut s = p.replace('\\', "/");
+    for r in roots {
+        let r = r.trim_end_matches('/');
+        if !r.is_empty() && (s == r || s.starts_with(&format!("{r}/"))) {
+            s = s[r.len()..].to_string();
+            break;
+        }
+    }
+    loop {
+        if let Some(rest) = s.strip_prefix("./") {
+            s = rest.to_string();
+        } else if let Some(rest) = s.strip_prefix('/') {
+            s = rest.to_string();
+        } else {
+            return s;
+        }
+    }
+}
+
+/// First 8 characters and the length: enough to find the secret, not enough to leak it.
+fn redact(s: &str) -> String {
+    let head: String = s.chars().take(8).collect();
+    format!(
+        "{}...({} chars)",
+        head.replace('\n', "\\n"),
+        s.chars().count()
+    )
+}
+
+/// Rule id -> family (rule file stem), read from rules/*.yml, for findings without a family.
+fn rule_families() -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return map;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("yml") {
+            continue;
+        }
+        let stem = path
+            .file_stem()
+            .and_then(|x| x.to_str())
+            .unwrap_or("")
+            .to_string();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for line in text.lines() {
+            let t = line.trim_start();
+            if let Some(rest) = t.strip_prefix("- id:") {
+                let id = rest.trim().trim_matches(|c| c == '"' || c == '\'');
+                map.insert(id.to_string(), stem.clone());
+            }
+        }
+    }
+    map
+}
+
+fn str_field<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
+    v.get(key).and_then(|x| x.as_str()).unwrap_or("")
+}
+
+#[test]
+fn accuracy_against_planted_corpus() {
+    let seed: u64 = std::env::var("KEYSWEEP_ACCURACY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let report_only = std::env::var("KEYSWEEP_ACCURACY_REPORT_ONLY")
+        .map(|v| v == "1")
+        .unwrap_or(false);
+    let tmp = tempfile::tempdir().expect("create temp dir");
+    let root = tmp.path().join("corpus");
+    let planted = corpus::accuracy_corpus(&root, seed).expect("generate accuracy corpus");
+    if let Ok(keep) = std::env::var("KEYSWEEP_ACCURACY_KEEP") {
+        corpus::accuracy_corpus(Path::new(&keep), seed)
+            .expect("write KEYSWEEP_ACCURACY_KEEP corpus");
+    }
+    assert!(!planted.is_empty(), "the generator planted nothing");
+
+    let output = assert_cmd::Command::cargo_bin("keysweep")
+        .expect("keysweep binary")
+        .arg("scan")
+        .arg(&root)
+        .args(["--format", "json", "--show-secrets", "--no-ignore"])
+        .output()
+        .expect("run keysweep");
+    let code = output.status.code();
+    assert!(
+        matches!(code, Some(0) | Some(1)),
+        "keysweep scan failed with exit code {code:?}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "keysweep did not print a JSON report: {e}\nstdout starts with: {}",
+            String::from_utf8_lossy(&output.stdout[..output.stdout.len().min(500)])
+        )
+    });
+
+    let rule_fams = rule_families();
+    let mut roots = vec![root.to_string_lossy().into_owned()];
+    if let Ok(c) = std::fs::canonicalize(&root) {
+        roots.push(c.to_string_lossy().into_owned());
+    }
+    let mut reported = Vec::new();
+    for f in report
+        .get("findings")
+        .and_then(|x| x.as_array())
+        .cloned()
+        .unwrap_or_default()
+    {
+        let rule_id = str_field(&f, "rule_id").to_string();
+        let family = match str_field(&f, "family") {
+            "" => rule_fams
+                .get(&rule_id)
+                .cloned()
+                .unwrap_or_else(|| str_field(&f, "provider").to_string()),
+            fam => fam.to_string(),
+        };
+        let secret = str_field(&f, "secret").to_string();
+        for loc in f
+            .get("locations")
+            .and_then(|x| x.as_array())
+            .cloned()
+            .unwrap_or_default()
+        {
+            reported.push(Reported {
+                path: norm_path(str_field(&loc, "path"), &roots),
+                secret: secret.clone(),
+                rule_id: rule_id.clone(),
+                family: family.clone(),
+            });
+        }
+    }
+
+    // Score.
+    let mut by_path: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, p) in planted.iter().enumerate() {
+        by_path.entry(p.path.as_str()).or_default().push(i);
+    }
+    let mut found = vec![false; planted.len()];
+    let mut tp = 0usize;
+    let mut false_pos: Vec<&Reported> = Vec::new();
+    for r in &reported {
+        let mut hit = false;
+        for &i in by_path
+            .get(r.path.as_str())
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+        {
+            if same_secret(&planted[i].secret, &r.secret) {
+                found[i] = true;
+                hit = true;
+            }
+        }
+        if hit {
+            tp += 1;
+        } else {
+            false_pos.push(r);
+        }
+    }
+
+    // Per-family table.
+    let mut fams: BTreeMap<usize, (&str, usize, usize, usize)> = BTreeMap::new();
+    let order = |fam: &str| {
+        corpus::FAMILIES
+            .iter()
+            .position(|f| *f == fam)
+            .unwrap_or(corpus::FAMILIES.len())
+    };
+    for f in corpus::FAMILIES {
+        fams.insert(order(f), (f, 0, 0, 0));
+    }
+    for (i, p) in planted.iter().enumerate() {
+        let e = fams.entry(order(&p.family)).or_insert(("other", 0, 0, 0));
+        e.1 += 1;
+        if found[i] {
+            e.2 += 1;
+        }
+    }
+    for r in &false_pos {
+        fams.entry(order(&r.family)).or_insert(("other", 0, 0, 0)).3 += 1;
+    }
+    let n_found = found.iter().filter(|x| **x).count();
+    let recall = n_found as f64 / planted.len() as f64;
+    let fp = false_pos.len();
+    let precision = if tp + fp == 0 {
+        0.0
+    } else {
+        tp as f64 / (tp + fp) as f64
+    };
+
+    println!(
+        "\naccuracy corpus (seed {seed}): {} planted secrets, {} reported locations",
+        planted.len(),
+        reported.len()
+    );
+    println!(
+        "{:<20} {:>7} {:>6} {:>7} {:>16}",
+        "family", "planted", "found", "recall", "false positives"
+    );
+    let mut failures = Vec::new();
+    for (fam, n, f, fpn) in fams.values() {
+        if *n == 0 && *fpn == 0 {
+            continue;
+        }
+        let rec = if *n == 0 { 1.0 } else { *f as f64 / *n as f64 };
+        println!("{fam:<20} {n:>7} {f:>6} {rec:>7.3} {fpn:>16}");
+        if *n > 0 && rec < MIN_FAMILY_RECALL {
+            failures.push(format!(
+                "family {fam}: recall {rec:.3} < {MIN_FAMILY_RECALL}"
+            ));
+        }
+    }
+    println!(
+        "{:<20} {:>7} {:>6} {:>7.3} {:>16}",
+        "TOTAL",
+        planted.len(),
+        n_found,
+        recall,
+        fp
+    );
+    println!("precision {precision:.3} (TP {tp}, FP {fp}), recall {recall:.3}");
+    if recall < MIN_RECALL {
+        failures.push(format!("overall recall {recall:.3} < {MIN_RECALL}"));
+    }
+    if precision < MIN_PRECISION {
+        failures.push(format!(
+            "overall precision {precision:.3} < {MIN_PRECISION}"
+        ));
+    }
+
+    if !failures.is_empty() || report_only {
+        let missed: Vec<usize> = (0..planted.len()).filter(|i| !found[*i]).collect();
+        if !missed.is_empty() {
+            println!("\nmissed secrets ({}):", missed.len());
+            for i in missed {
+                let p = &planted[i];
+                println!("  MISSED [{}] {}: {}", p.family, p.path, redact(&p.secret));
+            }
+        }
+        if !false_pos.is_empty() {
+            println!("\nfalse positives ({}):", false_pos.len());
+            for r in &false_pos {
+                println!("  FP [{}] {}: {}", r.rule_id, r.path, redact(&r.secret));
+            }
+        }
+    }
+    if report_only {
+        println!("\nKEYSWEEP_ACCURACY_REPORT_ONLY=1: thresholds not enforced");
+        return;
+    }
+    assert!(
+        failures.is_empty(),
+        "accuracy below thresholds:\n  {}",
+        failures.join("\n  ")
+    );
+}

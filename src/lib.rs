@@ -1,0 +1,3 @@
+//! keysweep library.
+
+pub mod pipeline;

@@ -114,6 +114,13 @@ fn split_separators(s: &str) -> Vec<String> {
             match quote {
                 Some(q) if c == q => quote = None,
                 None if c == '\'' || c == '"' => quote = Some(c),
+                // a trailing comment ends the line
+                None if c == '#' && (i == 0 || chars[i - 1].is_whitespace()) => {
+                    while i < chars.len() && chars[i] != '\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
                 None if c == ';' => {
                     parts.push(std::mem::take(&mut cur));
                     i += 1;
@@ -263,7 +270,7 @@ mod tests {
 
     #[test]
     fn splits_commands() {
-        let s = "set -e\n# comment\naws s3 sync . s3://b \\\n  --delete && echo ok\necho \"a;b\"; npm publish\n";
+        let s = "set -e\n# comment\naws s3 sync . s3://b \\\n  --delete && echo ok\necho \"a;b #1\"; npm publish # note\n";
         let c: Vec<String> = commands(s).into_iter().map(|c| c.text).collect();
         assert_eq!(
             c,
@@ -271,7 +278,7 @@ mod tests {
                 "set -e",
                 "aws s3 sync . s3://b --delete",
                 "echo ok",
-                "echo \"a;b\"",
+                "echo \"a;b #1\"",
                 "npm publish"
             ]
         );

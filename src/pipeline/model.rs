@@ -283,9 +283,7 @@ impl WorkflowContext {
                     } else if self.ci == CiSystem::GitlabCi
                         && !secret_ref::gitlab_predefined(&r.name)
                     {
-                        let mut v = here(r.name.clone(), SecretSource::GitlabVariable);
-                        v.via_env = Some(r.name.clone());
-                        out.push(v);
+                        out.push(here(r.name.clone(), SecretSource::GitlabVariable));
                     }
                 }
             }

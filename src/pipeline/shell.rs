@@ -27,7 +27,7 @@ pub fn commands(script: &str) -> Vec<Command> {
             buf.push_str(line);
             if line == end {
                 heredoc_end = None;
-                flush(&mut buf, &mut first, &mut out);
+                flush(&mut buf, &first, &mut out);
             }
             continue;
         }
@@ -54,10 +54,10 @@ pub fn commands(script: &str) -> Vec<Command> {
             continue;
         }
         if !continued {
-            flush(&mut buf, &mut first, &mut out);
+            flush(&mut buf, &first, &mut out);
         }
     }
-    flush(&mut buf, &mut first, &mut out);
+    flush(&mut buf, &first, &mut out);
     out
 }
 
@@ -72,7 +72,7 @@ fn heredoc_marker(line: &str) -> Option<String> {
     (!word.is_empty()).then_some(word)
 }
 
-fn flush(buf: &mut String, first: &mut String, out: &mut Vec<Command>) {
+fn flush(buf: &mut String, first: &str, out: &mut Vec<Command>) {
     if buf.trim().is_empty() {
         buf.clear();
         return;
@@ -82,7 +82,7 @@ fn flush(buf: &mut String, first: &mut String, out: &mut Vec<Command>) {
         if !part.is_empty() {
             out.push(Command {
                 text: part.to_string(),
-                first_line: first.clone(),
+                first_line: first.to_string(),
             });
         }
     }

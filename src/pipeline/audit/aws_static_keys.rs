@@ -31,7 +31,6 @@ pub(crate) const AWS_READERS: Readers<'static> = Readers {
     ],
     actions: &[
         "aws-actions",
-        "hashicorp/setup-terraform",
         "pulumi/actions",
         "serverless/github-action",
         "jakejarvis/s3-sync-action",

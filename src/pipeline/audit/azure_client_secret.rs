@@ -18,7 +18,7 @@ const READERS: Readers<'static> = Readers {
         &["pulumi"],
         &["packer"],
     ],
-    actions: &["azure", "hashicorp/setup-terraform", "pulumi/actions"],
+    actions: &["azure", "pulumi/actions"],
 };
 
 pub(crate) fn migration(ctx: &WorkflowContext) -> Migration {

@@ -23,7 +23,7 @@ fn norm(p: PathBuf) -> PathBuf {
     out
 }
 
-fn find<'a>(contexts: &'a [WorkflowContext], path: PathBuf) -> Option<&'a WorkflowContext> {
+fn find(contexts: &[WorkflowContext], path: PathBuf) -> Option<&WorkflowContext> {
     let want = norm(path);
     contexts.iter().find(|c| {
         c.ci == crate::pipeline::CiSystem::GithubActions && norm(c.files[0].abs.clone()) == want

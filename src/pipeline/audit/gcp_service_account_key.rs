@@ -106,8 +106,8 @@ impl Audit for GcpServiceAccountKey {
             for mut h in site_refs(ctx, site, None) {
                 h.consumer.command = Some("gcloud auth activate-service-account --key-file".into());
                 h.consumer.description = format!(
-                    "key file written by `{}` for `gcloud auth activate-service-account --key-file`",
-                    shell::words(text).into_iter().take(2).collect::<Vec<_>>().join(" ")
+                    "key file for `gcloud auth activate-service-account --key-file`, written in step `{}`",
+                    ctx.jobs[site.job].steps[site.step].label
                 );
                 hits.push(h);
             }

@@ -1,10 +1,12 @@
 //! keysweep: find long-lived secrets in code, git history and CI/CD pipelines.
 //!
 //! Data flows one way: `source` (blobs) -> `detect` (rule matches) -> `finding` (grouped,
-//! located, fingerprinted) -> `suppress` -> `report`. `scan` drives the flow.
+//! located, fingerprinted) -> `suppress` -> `report`. `scan` drives the flow. `pipeline`
+//! reads CI configuration into credential uses.
 
 pub mod detect;
 pub mod finding;
+pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod scan;

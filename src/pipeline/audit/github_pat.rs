@@ -1,0 +1,124 @@
+//! `github-pat`: a personal access token where the job's GITHUB_TOKEN or a federated token
+//! (octo-sts) would do.
+
+use super::util::{command_hits, env_hits, finding, input_hits, Hit, Migration, Readers};
+use super::Audit;
+use crate::pipeline::model::WorkflowContext;
+use crate::pipeline::{CiSystem, PipelineFinding, Provider};
+
+pub struct GithubPat;
+
+const TOKEN_INPUTS: &[(&str, &str)] = &[
+    ("actions/checkout", "token"),
+    ("peter-evans/create-pull-request", "token"),
+    ("peter-evans/create-or-update-comment", "token"),
+    ("peter-evans/repository-dispatch", "token"),
+    ("peter-evans/enable-pull-request-automerge", "token"),
+    ("actions/github-script", "github-token"),
+    ("softprops/action-gh-release", "token"),
+    ("ncipollo/release-action", "token"),
+    ("ad-m/github-push-action", "github_token"),
+    ("endbug/add-and-commit", "github_token"),
+    ("actions/labeler", "repo-token"),
+    ("actions/stale", "repo-token"),
+    ("googleapis/release-please-action", "token"),
+];
+
+const READERS: Readers<'static> = Readers {
+    commands: &[
+        &["gh"],
+        &["hub"],
+        &["git", "push"],
+        &["semantic-release"],
+        &["goreleaser"],
+        &["release-please"],
+    ],
+    actions: &[
+        "release-drafter/release-drafter",
+        "goreleaser/goreleaser-action",
+        "cli/gh-extension-precompile",
+    ],
+};
+
+fn migration(ctx: &WorkflowContext, hit: &Hit) -> Migration {
+    let (action, cross_repo) = match (hit.job, hit.step) {
+        (Some(j), Some(s)) => {
+            let st = &ctx.jobs[j].steps[s];
+            let other = st
+                .input("repository")
+                .is_some_and(|b| !b.value.contains("github.repository"));
+            (st.uses_slug().unwrap_or("").to_string(), other)
+        }
+        _ => (String::new(), false),
+    };
+    if cross_repo {
+        return Migration::oidc(
+            "a federated token scoped to the other repository (octo-sts `scope`/`identity` with a trust policy in that repository), or a GitHub App installation token",
+        );
+    }
+    let m =
+        Migration::oidc("the job's GITHUB_TOKEN with the narrowest `permissions:` the step needs");
+    if action.starts_with("peter-evans/create-pull-request") || action == "ad-m/github-push-action"
+    {
+        return m.blocked("events created with GITHUB_TOKEN do not trigger other workflows; if CI must run on the result, use octo-sts or a GitHub App token instead of a PAT");
+    }
+    m
+}
+
+impl Audit for GithubPat {
+    fn id(&self) -> &'static str {
+        "github-pat"
+    }
+    fn title(&self) -> &'static str {
+        "GitHub personal access token used by CI"
+    }
+    fn audit(&self, ctx: &WorkflowContext) -> Vec<PipelineFinding> {
+        if ctx.ci == CiSystem::GitlabCi {
+            // a GitHub token in GitLab CI is cross-forge: no OIDC exchange between the two
+            let hits = env_hits(ctx, &["GH_TOKEN", "GITHUB_TOKEN"], &READERS);
+            let m = Migration::oidc("a federated token from octo-sts trusting this GitLab instance's id_tokens, or a GitHub App installation token");
+            return hits
+                .iter()
+                .map(|h| finding(ctx, self.id(), self.title(), Provider::Github, h, &m))
+                .collect();
+        }
+        let mut hits = Vec::new();
+        for (action, input) in TOKEN_INPUTS {
+            hits.extend(input_hits(ctx, &[action], &[input]));
+        }
+        hits.extend(env_hits(
+            ctx,
+            &["GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN"],
+            &READERS,
+        ));
+        hits.extend(
+            command_hits(ctx, |_, text| {
+                (text.contains("@github.com") && text.contains("https://"))
+                    .then(|| super::util::CmdMatch::new("git over https://TOKEN@github.com"))
+            })
+            .into_iter()
+            .map(|(h, _)| h),
+        );
+        hits.extend(
+            command_hits(ctx, |w, _| {
+                (super::util::seq(w, &["gh", "auth", "login"])
+                    && w.iter().any(|x| x == "--with-token"))
+                .then(|| super::util::CmdMatch::new("gh auth login --with-token"))
+            })
+            .into_iter()
+            .map(|(h, _)| h),
+        );
+        hits.iter()
+            .map(|h| {
+                finding(
+                    ctx,
+                    self.id(),
+                    self.title(),
+                    Provider::Github,
+                    h,
+                    &migration(ctx, h),
+                )
+            })
+            .collect()
+    }
+}

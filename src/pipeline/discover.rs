@@ -1,0 +1,116 @@
+//! Finding the CI files under a root.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GithubKind {
+    Workflow,
+    Action,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GithubFile {
+    pub abs: PathBuf,
+    pub kind: GithubKind,
+    /// The repository root `./` paths resolve against.
+    pub repo_root: PathBuf,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Discovered {
+    pub github: Vec<GithubFile>,
+    /// `.gitlab-ci.yml` files; each one's directory is its repository root.
+    pub gitlab: Vec<PathBuf>,
+}
+
+fn is_yaml(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("yml") | Some("yaml")
+    )
+}
+
+fn name_of(p: &Path) -> &str {
+    p.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// The nearest ancestor of `p` (up to `root`) that holds `.github` or `.git`; else `root`.
+fn repo_root_of(root: &Path, p: &Path) -> PathBuf {
+    let mut cur = p.parent();
+    while let Some(dir) = cur {
+        if dir.join(".github").is_dir() || dir.join(".git").exists() {
+            return dir.to_path_buf();
+        }
+        if dir == root {
+            break;
+        }
+        cur = dir.parent();
+    }
+    root.to_path_buf()
+}
+
+pub(crate) fn discover(root: &Path) -> Discovered {
+    let mut out = Discovered::default();
+    if root.is_file() {
+        classify(root, root.parent().unwrap_or(root), &mut out);
+    } else {
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker.flatten() {
+            if entry.file_type().is_some_and(|t| t.is_file()) {
+                classify(entry.path(), root, &mut out);
+            }
+        }
+    }
+    out.github.sort_by(|a, b| a.abs.cmp(&b.abs));
+    out.gitlab.sort();
+    out
+}
+
+fn classify(p: &Path, root: &Path, out: &mut Discovered) {
+    let name = name_of(p);
+    if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" {
+        out.gitlab.push(p.to_path_buf());
+        return;
+    }
+    if !is_yaml(p) {
+        return;
+    }
+    if name == "action.yml" || name == "action.yaml" {
+        out.github.push(GithubFile {
+            abs: p.to_path_buf(),
+            kind: GithubKind::Action,
+            repo_root: repo_root_of(root, p),
+        });
+        return;
+    }
+    let parent = p.parent();
+    let grand = parent.and_then(Path::parent);
+    if parent.map(name_of) == Some("workflows") && grand.map(name_of) == Some(".github") {
+        let repo_root = grand
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.to_path_buf());
+        out.github.push(GithubFile {
+            abs: p.to_path_buf(),
+            kind: GithubKind::Workflow,
+            repo_root,
+        });
+    }
+}
+
+/// `p` relative to `root`, `/`-separated; `p` itself when it is not under `root`.
+pub(crate) fn display_path(root: &Path, p: &Path) -> String {
+    let rel = p.strip_prefix(root).unwrap_or(p);
+    let s: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if s.is_empty() {
+        name_of(p).to_string()
+    } else {
+        s.join("/")
+    }
+}

@@ -1,0 +1,335 @@
+//! Loading a GitLab pipeline (`.gitlab-ci.yml` and its local `include:` files) into the
+//! [`model`](super::model).
+//!
+//! Jobs become one step per script section (`before_script`, `script`, `after_script`), each
+//! line a script part with its own route; `variables:` become bindings (top level = workflow
+//! level). `extends:` is followed through hidden jobs (`.template`) in any loaded file, and
+//! `default:` supplies scripts a job does not set. Remote, project and template includes are
+//! not fetched.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use yaml_serde::{Mapping, Value};
+use yamlpath::Route;
+
+use super::discover::display_path;
+use super::github::{diagnostic_from, parse_document};
+use super::model::{
+    Binding, Job, Level, Loc, ScriptPart, SourceFile, Step, StepKind, UnitKind, WorkflowContext,
+};
+use super::secret_ref;
+use super::{CiSystem, Diagnostic};
+
+const RESERVED: &[&str] = &[
+    "stages",
+    "variables",
+    "include",
+    "default",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "spec",
+];
+const SECTIONS: &[&str] = &["before_script", "script", "after_script"];
+
+struct Loaded {
+    value: Value,
+}
+
+pub(crate) fn load(root: &Path, main: &Path) -> (Option<WorkflowContext>, Vec<Diagnostic>) {
+    let repo_root = main.parent().unwrap_or(root).to_path_buf();
+    let mut diags = Vec::new();
+    let mut files: Vec<SourceFile> = Vec::new();
+    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut queue: Vec<PathBuf> = vec![main.to_path_buf()];
+    let mut seen: Vec<PathBuf> = Vec::new();
+    while let Some(p) = queue.pop() {
+        if seen.contains(&p) || seen.len() > 100 {
+            continue;
+        }
+        seen.push(p.clone());
+        let path = display_path(root, &p);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic {
+                    path,
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read file: {e}"),
+                });
+                continue;
+            }
+        };
+        let doc = match parse_document(&path, &text) {
+            Ok(d) => d,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let mut value: Value = match yaml_serde::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                diags.push(diagnostic_from(&path, "invalid GitLab CI file", &e));
+                continue;
+            }
+        };
+        if value.apply_merge().is_err() {
+            diags.push(Diagnostic {
+                path: path.clone(),
+                line: 1,
+                column: 1,
+                message: "invalid GitLab CI file: bad `<<` merge key".into(),
+            });
+        }
+        if !value.is_mapping() && !value.is_null() {
+            diags.push(Diagnostic {
+                path,
+                line: 1,
+                column: 1,
+                message: "invalid GitLab CI file: the top level is not a mapping".into(),
+            });
+            continue;
+        }
+        for inc in local_includes(value.get("include")) {
+            let rel = inc.trim_start_matches('/');
+            queue.push(repo_root.join(rel));
+        }
+        files.push(SourceFile { path, abs: p, doc });
+        loaded.push(Loaded { value });
+    }
+    if files.is_empty() || files[0].abs != main {
+        return (None, diags);
+    }
+    let repository = super::github::repo_display(root, &repo_root);
+    (Some(build(files, loaded, repo_root, repository)), diags)
+}
+
+fn local_includes(v: Option<&Value>) -> Vec<String> {
+    let one = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) if !s.starts_with("http://") && !s.starts_with("https://") => {
+                Some(s.clone())
+            }
+            Value::Mapping(m) => m.get("local").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        }
+    };
+    match v {
+        Some(Value::Sequence(items)) => items.iter().filter_map(one).collect(),
+        Some(v) => one(v).into_iter().collect(),
+        None => Vec::new(),
+    }
+    .into_iter()
+    .filter(|p| !p.contains('*'))
+    .collect()
+}
+
+fn root_loc(file: usize) -> Loc {
+    Loc {
+        file,
+        route: Route::default(),
+    }
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn variables(v: Option<&Value>, loc: &Loc, level: Level) -> Vec<Binding> {
+    let Some(Value::Mapping(m)) = v else {
+        return Vec::new();
+    };
+    m.iter()
+        .filter_map(|(k, v)| {
+            let name = k.as_str()?.to_string();
+            let (value, vloc) = match v {
+                Value::Mapping(inner) => (
+                    inner.get("value").and_then(scalar)?,
+                    loc.key(&name).key("value"),
+                ),
+                other => (scalar(other)?, loc.key(&name)),
+            };
+            Some(Binding {
+                refs: secret_ref::shell_refs(&value),
+                name,
+                value,
+                loc: vloc,
+                level,
+            })
+        })
+        .collect()
+}
+
+fn script_parts(v: &Value, loc: &Loc, out: &mut Vec<ScriptPart>) {
+    match v {
+        Value::String(s) => out.push(ScriptPart {
+            text: s.clone(),
+            loc: loc.clone(),
+        }),
+        Value::Sequence(items) => {
+            for (i, item) in items.iter().enumerate() {
+                script_parts(item, &loc.index(i), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A job or template: where it is and its mapping.
+struct Def<'a> {
+    file: usize,
+    name: String,
+    map: &'a Mapping,
+}
+
+fn build(
+    files: Vec<SourceFile>,
+    loaded: Vec<Loaded>,
+    repo_root: PathBuf,
+    repository: String,
+) -> WorkflowContext {
+    let mut env = Vec::new();
+    let mut defaults: HashMap<&str, (usize, &Value, Loc)> = HashMap::new();
+    let mut defs: Vec<Def> = Vec::new();
+    for (fi, l) in loaded.iter().enumerate() {
+        let Some(top) = l.value.as_mapping() else {
+            continue;
+        };
+        let root = root_loc(fi);
+        env.extend(variables(
+            top.get("variables"),
+            &root.key("variables"),
+            Level::Workflow,
+        ));
+        for s in ["before_script", "after_script"] {
+            if let Some(v) = top.get(s) {
+                defaults.entry(s).or_insert((fi, v, root.key(s)));
+            }
+        }
+        if let Some(Value::Mapping(d)) = top.get("default") {
+            for s in ["before_script", "after_script"] {
+                if let Some(v) = d.get(s) {
+                    defaults.insert(s, (fi, v, root.key("default").key(s)));
+                }
+            }
+        }
+        for (k, v) in top {
+            let (Some(name), Some(map)) = (k.as_str(), v.as_mapping()) else {
+                continue;
+            };
+            if RESERVED.contains(&name) {
+                continue;
+            }
+            defs.push(Def {
+                file: fi,
+                name: name.to_string(),
+                map,
+            });
+        }
+    }
+    let by_name: HashMap<&str, &Def> = defs.iter().map(|d| (d.name.as_str(), d)).collect();
+    let mut jobs = Vec::new();
+    for d in defs.iter().filter(|d| !d.name.starts_with('.')) {
+        // the job first, then what it extends (depth first, nearest wins)
+        let mut chain: Vec<&Def> = vec![d];
+        let mut i = 0;
+        while i < chain.len() && chain.len() < 20 {
+            let ext = match chain[i].map.get("extends") {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Sequence(v)) => v
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for e in ext.iter().rev() {
+                if let Some(t) = by_name.get(e.as_str()) {
+                    chain.push(t);
+                }
+            }
+            i += 1;
+        }
+        let is_job = chain.iter().any(|c| {
+            c.map.contains_key("script")
+                || c.map.contains_key("trigger")
+                || c.map.contains_key("run")
+        });
+        if !is_job {
+            continue;
+        }
+        let mut job_env: Vec<Binding> = Vec::new();
+        for c in chain.iter().rev() {
+            let loc = root_loc(c.file).key(&c.name);
+            for b in variables(c.map.get("variables"), &loc.key("variables"), Level::Job) {
+                job_env.retain(|o| o.name != b.name);
+                job_env.push(b);
+            }
+        }
+        let mut steps = Vec::new();
+        for (si, section) in SECTIONS.iter().enumerate() {
+            let own = chain.iter().find_map(|c| {
+                c.map
+                    .get(*section)
+                    .map(|v| (v, root_loc(c.file).key(&c.name).key(section)))
+            });
+            let found = own.or_else(|| defaults.get(section).map(|(_, v, loc)| (*v, loc.clone())));
+            let Some((v, loc)) = found else { continue };
+            let mut parts = Vec::new();
+            script_parts(v, &loc, &mut parts);
+            steps.push(Step {
+                index: steps.len(),
+                label: section.to_string(),
+                loc: loc.clone(),
+                env: Vec::new(),
+                kind: StepKind::Run { parts },
+            });
+            let _ = si;
+        }
+        let get = |k: &str| chain.iter().find_map(|c| c.map.get(k));
+        let self_hosted = match get("tags") {
+            Some(Value::Sequence(tags)) => tags
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|t| !t.starts_with("saas-")),
+            _ => false,
+        };
+        let environment = get("environment").and_then(|e| match e {
+            Value::String(s) => Some(s.clone()),
+            Value::Mapping(m) => m.get("name").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        });
+        jobs.push(Job {
+            id: d.name.clone(),
+            loc: root_loc(d.file).key(&d.name),
+            env: job_env,
+            steps,
+            id_token: get("id_tokens").is_some(),
+            self_hosted,
+            environment,
+            call: None,
+            containers: Vec::new(),
+        });
+    }
+    WorkflowContext {
+        ci: CiSystem::GitlabCi,
+        kind: UnitKind::Gitlab,
+        files,
+        repo_root,
+        repository,
+        env,
+        jobs,
+        reusable: false,
+        declared_secrets: Vec::new(),
+    }
+}

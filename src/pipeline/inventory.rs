@@ -1,0 +1,207 @@
+//! `keysweep inventory`: per repository, every secret the pipelines use, where, for what, and
+//! its migration status.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{MigrationStatus, PipelineFinding, PipelineReport, Provider, SecretSource};
+
+/// Audits whose findings are about how secrets are passed, not one credential each.
+const NOTE_AUDITS: &[&str] = &["secrets-inherit", "half-migrated-oidc"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub repositories: Vec<RepositoryInventory>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryInventory {
+    /// The repository's root, relative to the analysed root (`.` for the root itself).
+    pub repository: String,
+    pub secrets: Vec<SecretEntry>,
+    /// `secrets: inherit` and half-finished migrations.
+    pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretEntry {
+    /// The secret (or GitLab variable) name; `<literal>` for values written into files.
+    pub name: String,
+    pub source: SecretSource,
+    pub providers: Vec<Provider>,
+    /// The secret can be deleted only when every use is migrated: `no-oidc-alternative` if any
+    /// use has none, else `blocked` if any use is blocked, else `migratable-now`.
+    pub status: MigrationStatus,
+    pub uses: Vec<SecretUse>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretUse {
+    pub workflow: String,
+    pub job: Option<String>,
+    pub path: String,
+    pub line: usize,
+    pub audit: &'static str,
+    pub provider: Provider,
+    pub consumer: String,
+    pub status: MigrationStatus,
+    pub replacement: String,
+    pub blocked_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub audit: &'static str,
+    pub path: String,
+    pub line: usize,
+    pub job: Option<String>,
+    pub message: String,
+}
+
+/// Group a report's findings by repository and secret.
+pub fn inventory(report: &PipelineReport) -> Inventory {
+    let mut repos: BTreeMap<String, RepositoryInventory> = BTreeMap::new();
+    for f in &report.findings {
+        let repo = repos
+            .entry(f.repository.clone())
+            .or_insert_with(|| RepositoryInventory {
+                repository: f.repository.clone(),
+                secrets: Vec::new(),
+                notes: Vec::new(),
+            });
+        if NOTE_AUDITS.contains(&f.audit) {
+            repo.notes.push(Note {
+                audit: f.audit,
+                path: f.location.path.clone(),
+                line: f.location.line,
+                job: f.job.clone(),
+                message: f.message.clone(),
+            });
+            continue;
+        }
+        let entry = match repo
+            .secrets
+            .iter_mut()
+            .position(|s| s.name == f.secret && s.source == f.secret_source)
+        {
+            Some(i) => &mut repo.secrets[i],
+            None => {
+                repo.secrets.push(SecretEntry {
+                    name: f.secret.clone(),
+                    source: f.secret_source,
+                    providers: Vec::new(),
+                    status: MigrationStatus::MigratableNow,
+                    uses: Vec::new(),
+                });
+                repo.secrets.last_mut().expect("just pushed")
+            }
+        };
+        add_use(entry, f);
+    }
+    let mut repositories: Vec<RepositoryInventory> = repos.into_values().collect();
+    for r in &mut repositories {
+        r.secrets.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Inventory { repositories }
+}
+
+fn add_use(entry: &mut SecretEntry, f: &PipelineFinding) {
+    if !entry.providers.contains(&f.provider) {
+        entry.providers.push(f.provider);
+        entry.providers.sort();
+    }
+    let status = f.status();
+    entry.status = match (entry.status, status) {
+        (MigrationStatus::NoOidcAlternative, _) | (_, MigrationStatus::NoOidcAlternative) => {
+            MigrationStatus::NoOidcAlternative
+        }
+        (MigrationStatus::Blocked, _) | (_, MigrationStatus::Blocked) => MigrationStatus::Blocked,
+        _ => MigrationStatus::MigratableNow,
+    };
+    entry.uses.push(SecretUse {
+        workflow: f.workflow.clone(),
+        job: f.job.clone(),
+        path: f.location.path.clone(),
+        line: f.location.line,
+        audit: f.audit,
+        provider: f.provider,
+        consumer: f.consumer.description.clone(),
+        status,
+        replacement: f.replacement.clone(),
+        blocked_by: f.blocked_by.clone(),
+    });
+}
+
+fn status_text(s: MigrationStatus, blocked_by: Option<&str>) -> String {
+    match s {
+        MigrationStatus::MigratableNow => "migratable now".into(),
+        MigrationStatus::Blocked => format!("blocked: {}", blocked_by.unwrap_or("see finding")),
+        MigrationStatus::NoOidcAlternative => "no OIDC alternative".into(),
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+impl Inventory {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// One table per repository.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from("# Pipeline secret inventory\n");
+        if self.repositories.is_empty() {
+            out.push_str("\nNo long-lived credentials found in CI configuration.\n");
+        }
+        for r in &self.repositories {
+            let _ = write!(
+                out,
+                "\n## Repository `{}`\n\n{} secret{} used by pipelines.\n\n",
+                r.repository,
+                r.secrets.len(),
+                if r.secrets.len() == 1 { "" } else { "s" }
+            );
+            if !r.secrets.is_empty() {
+                out.push_str(
+                    "| Secret | Status | Provider | Where | Consumer |\n|---|---|---|---|---|\n",
+                );
+                for s in &r.secrets {
+                    for u in &s.uses {
+                        let _ = writeln!(
+                            out,
+                            "| `{}` | {} | {} | `{}:{}`{} | {} |",
+                            cell(&s.name),
+                            cell(&status_text(u.status, u.blocked_by.as_deref())),
+                            u.provider.as_str(),
+                            cell(&u.path),
+                            u.line,
+                            u.job
+                                .as_deref()
+                                .map(|j| format!(" job `{}`", cell(j)))
+                                .unwrap_or_default(),
+                            cell(&u.consumer)
+                        );
+                    }
+                }
+            }
+            if !r.notes.is_empty() {
+                out.push_str("\nNotes:\n\n");
+                for n in &r.notes {
+                    let _ = writeln!(
+                        out,
+                        "- `{}:{}` ({}): {}",
+                        n.path,
+                        n.line,
+                        n.audit,
+                        n.message.replace('\n', " ")
+                    );
+                }
+            }
+        }
+        out
+    }
+}

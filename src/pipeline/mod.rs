@@ -1,0 +1,296 @@
+//! CI pipeline analysis: which long-lived credentials do the pipelines consume, what consumes
+//! them, and can a short-lived OIDC credential replace them.
+//!
+//! Entry point: [`analyze`] walks a directory, parses every GitHub Actions workflow
+//! (`.github/workflows/*.yml|yaml`), every action metadata file (`action.yml|yaml`) and every
+//! GitLab pipeline (`.gitlab-ci.yml` and its local `include:` files), builds a small model with
+//! source spans (see [`model`]) and runs every audit in [`audit`] over it. A file that does not
+//! parse becomes one [`Diagnostic`]; the other files are still analysed.
+//!
+//! [`inventory`] turns a report into one table per repository of every secret the pipelines use.
+
+pub mod audit;
+mod discover;
+mod github;
+mod gitlab;
+pub mod inventory;
+pub mod model;
+pub mod secret_ref;
+pub mod shell;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use inventory::{inventory, Inventory};
+
+/// Where the per-audit documentation lives, relative to the repository root. Each audit's
+/// section anchor is its id: `docs/pipeline-audits.md#aws-static-keys`.
+pub const DOC_PATH: &str = "docs/pipeline-audits.md";
+
+/// Everything one [`analyze`] run found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PipelineReport {
+    pub findings: Vec<PipelineFinding>,
+    /// Files that could not be parsed (one entry per file) and other problems worth telling.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Number of CI files parsed successfully (workflows, actions, GitLab files).
+    pub files_analyzed: usize,
+}
+
+/// A problem with one file; the rest of the analysis goes on without it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Path relative to the analysed root, `/`-separated.
+    pub path: String,
+    /// 1-based line of the problem (1 when the parser could not tell).
+    pub line: usize,
+    /// 1-based column (1 when the parser could not tell).
+    pub column: usize,
+    pub message: String,
+}
+
+/// Which CI system a file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CiSystem {
+    GithubActions,
+    GitlabCi,
+}
+
+/// Who issued the credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    Aws,
+    Gcp,
+    Azure,
+    Pypi,
+    Npm,
+    CratesIo,
+    Rubygems,
+    Nuget,
+    Vault,
+    Github,
+    Gitlab,
+    DockerHub,
+    /// A container registry keysweep does not know (Quay, a self-hosted Harbor, ...).
+    ContainerRegistry,
+    Kubernetes,
+    /// The credential's issuer could not be told (a literal with no recognisable format).
+    Unknown,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Aws => "aws",
+            Provider::Gcp => "gcp",
+            Provider::Azure => "azure",
+            Provider::Pypi => "pypi",
+            Provider::Npm => "npm",
+            Provider::CratesIo => "crates-io",
+            Provider::Rubygems => "rubygems",
+            Provider::Nuget => "nuget",
+            Provider::Vault => "vault",
+            Provider::Github => "github",
+            Provider::Gitlab => "gitlab",
+            Provider::DockerHub => "docker-hub",
+            Provider::ContainerRegistry => "container-registry",
+            Provider::Kubernetes => "kubernetes",
+            Provider::Unknown => "unknown",
+        }
+    }
+}
+
+/// How sure the audit is that this really is a long-lived credential of that provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretSource {
+    /// `${{ secrets.NAME }}` (repository, environment or organisation secret).
+    GithubSecret,
+    /// `${{ inputs.NAME }}` inside a composite action: the caller passes the value.
+    ActionInput,
+    /// A GitLab CI/CD variable (`$NAME`) set in the project, group or instance settings.
+    GitlabVariable,
+    /// The value is written into the file itself.
+    Literal,
+    /// Not one secret: `secrets: inherit` passes all of them.
+    AllSecrets,
+}
+
+/// What reads the credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsumerKind {
+    /// An input (`with:`) of an action.
+    ActionInput,
+    /// A well-known environment variable read by a step.
+    EnvVar,
+    /// A command in a `run:` script (or a GitLab `script:` line).
+    Command,
+    /// `container:`/`services:` registry credentials of a job.
+    ContainerCredentials,
+    /// A reusable workflow call (`secrets:` mapping or `secrets: inherit`).
+    ReusableWorkflow,
+    /// A local composite action that receives the secret as an input.
+    CompositeAction,
+}
+
+/// The consumer that proves what a credential is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Consumer {
+    pub kind: ConsumerKind,
+    /// `owner/repo[/path]@ref` of the action or reusable workflow, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// The action input (`aws-access-key-id`) or reusable-workflow secret name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// The environment variable the secret is bound to, when it flows through `env:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env_var: Option<String>,
+    /// The command that reads it (`terraform`, `npm publish`, `docker login ghcr.io`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The step (its name, id, or `#N`), or GitLab script section, where it is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// One line for humans: `aws-actions/configure-aws-credentials@v4 input aws-access-key-id`.
+    pub description: String,
+}
+
+/// A 1-based source range.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// Path relative to the analysed root, `/`-separated.
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+/// One long-lived credential use (or pipeline-level credential problem).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PipelineFinding {
+    /// Stable kebab-case audit id, also the documentation anchor.
+    pub audit: &'static str,
+    pub title: String,
+    /// One sentence for humans (SARIF `message.text`).
+    pub message: String,
+    pub ci: CiSystem,
+    pub provider: Provider,
+    /// The secret's name (`AWS_SECRET_ACCESS_KEY`, `inputs.token`, a GitLab variable name), or
+    /// `<literal>` for a value written into the file.
+    pub secret: String,
+    pub secret_source: SecretSource,
+    pub consumer: Consumer,
+    /// The job id (GitHub `jobs.<id>`, GitLab job name); `None` at workflow level.
+    pub job: Option<String>,
+    /// The workflow, action or GitLab pipeline file the job belongs to.
+    pub workflow: String,
+    /// The repository root the file belongs to, relative to the analysed root (`.` for it).
+    pub repository: String,
+    /// Where the secret is referenced (the text a rotation would edit).
+    pub location: Location,
+    /// Whether a short-lived replacement exists for this provider and consumer (OIDC federation,
+    /// or the job's own `GITHUB_TOKEN` / `CI_JOB_TOKEN`).
+    pub oidc_replacement: bool,
+    /// What replaces the secret, in one line.
+    pub replacement: String,
+    /// What blocks the migration here, if anything.
+    pub blocked_by: Option<String>,
+    pub confidence: Confidence,
+    /// Documentation: `docs/pipeline-audits.md#<audit>`.
+    pub help: String,
+}
+
+/// The migration status derived from a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrationStatus {
+    MigratableNow,
+    Blocked,
+    NoOidcAlternative,
+}
+
+impl PipelineFinding {
+    pub fn status(&self) -> MigrationStatus {
+        if !self.oidc_replacement {
+            MigrationStatus::NoOidcAlternative
+        } else if self.blocked_by.is_some() {
+            MigrationStatus::Blocked
+        } else {
+            MigrationStatus::MigratableNow
+        }
+    }
+}
+
+/// Analyse every CI file under `root` (a repository, or a directory of repositories).
+///
+/// Paths in the report are relative to `root`. Never fails: unreadable or malformed files
+/// become [`Diagnostic`]s.
+pub fn analyze(root: &Path) -> PipelineReport {
+    let files = discover::discover(root);
+    let mut report = PipelineReport::default();
+    let mut contexts = Vec::new();
+    for wf in &files.github {
+        match github::load(root, wf) {
+            Ok(ctx) => contexts.push(ctx),
+            Err(d) => report.diagnostics.push(d),
+        }
+    }
+    for gl in &files.gitlab {
+        let (ctx, diags) = gitlab::load(root, gl);
+        report.diagnostics.extend(diags);
+        if let Some(ctx) = ctx {
+            contexts.push(ctx);
+        }
+    }
+    report.files_analyzed = contexts.iter().map(|c| c.files.len()).sum();
+    let audits = audit::all();
+    for ctx in &contexts {
+        for a in &audits {
+            report.findings.extend(a.audit(ctx));
+        }
+    }
+    report
+        .findings
+        .extend(audit::cross_file::caller_findings(&contexts, &audits));
+    audit::finish(&mut report.findings);
+    report
+        .diagnostics
+        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    report
+}
+
+/// Analyse one file's text as a GitHub Actions workflow (`path` is used for locations only).
+/// Useful for editors and for the scanner core's single-file mode.
+pub fn analyze_workflow_text(path: &str, text: &str) -> PipelineReport {
+    let mut report = PipelineReport::default();
+    match github::load_text(path, text, Path::new(path)) {
+        Ok(ctx) => {
+            report.files_analyzed = 1;
+            for a in audit::all() {
+                report.findings.extend(a.audit(&ctx));
+            }
+            audit::finish(&mut report.findings);
+        }
+        Err(d) => report.diagnostics.push(d),
+    }
+    report
+}
+
+pub(crate) fn help_for(audit: &str) -> String {
+    format!("{DOC_PATH}#{audit}")
+}

@@ -53,7 +53,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("detect");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(20);
-    g.bench_function("builtin-rules/4MiB-source", |b| b.iter(|| detector.detect(&data)));
+    g.bench_function("builtin-rules/4MiB-source", |b| {
+        b.iter(|| detector.detect(&data))
+    });
     g.finish();
     c.bench_function("startup/load-builtin-rules-and-build-detector", |b| {
         b.iter(|| Detector::new(Arc::new(RuleSet::builtin().unwrap())).unwrap())

@@ -97,6 +97,9 @@ pub struct Location {
     /// `--show-secrets`).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub snippet: String,
+    /// What consumes the secret here, when known (a CI job and step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blob: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

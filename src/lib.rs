@@ -4,6 +4,7 @@
 //! located, fingerprinted) -> `suppress` -> `report`. `scan` drives the flow. `pipeline`
 //! reads CI configuration into credential uses.
 
+pub mod ci_findings;
 pub mod detect;
 pub mod finding;
 pub mod pipeline;

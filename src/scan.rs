@@ -1,5 +1,6 @@
 //! The scan: blobs from a source through detection into findings, with suppression.
 
+use crate::ci_findings::{analyze_roots, link_literals, CiResult};
 use crate::detect::{Detection, Detector};
 use crate::finding::{redact, Finding, FindingSet, Location};
 use crate::source::fs::{walk, FileEntry, WalkError, WalkOptions};
@@ -38,6 +39,7 @@ pub struct ScanStats {
     pub files_scanned: u64,
     pub bytes_scanned: u64,
     pub elapsed_ms: u64,
+    pub pipeline_files_analyzed: u64,
     pub suppressed: Suppressed,
     pub skipped_counts: BTreeMap<String, u64>,
     pub skipped: Vec<Skip>,
@@ -56,15 +58,35 @@ impl ScanStats {
 #[derive(Debug, Default)]
 pub struct ScanResult {
     pub findings: Vec<Finding>,
+    /// Long-lived credentials the CI configuration consumes (working-tree scans).
+    pub ci: CiResult,
     pub stats: ScanStats,
 }
 
 impl ScanResult {
     /// Drops findings the baseline accepts, counting them.
     pub fn apply_baseline(&mut self, baseline: &Baseline) {
-        let before = self.findings.len();
+        let before = self.findings.len() + self.ci.findings.len();
         self.findings.retain(|f| !baseline.contains(&f.fingerprint));
-        self.stats.suppressed.baseline += (before - self.findings.len()) as u64;
+        self.ci
+            .findings
+            .retain(|f| !baseline.contains(&f.fingerprint));
+        let after = self.findings.len() + self.ci.findings.len();
+        self.stats.suppressed.baseline += (before - after) as u64;
+    }
+
+    /// Adds the pipeline analysis of the directory roots.
+    pub fn add_pipelines(&mut self, roots: &[PathBuf]) {
+        let (mut ci, allowed) = analyze_roots(roots);
+        link_literals(&mut self.findings, &mut ci);
+        self.stats.suppressed.inline += allowed;
+        self.stats.pipeline_files_analyzed = ci.files_analyzed as u64;
+        self.ci = ci;
+    }
+
+    /// Whether anything new was found (exit status 1).
+    pub fn has_findings(&self) -> bool {
+        !self.findings.is_empty() || !self.ci.findings.is_empty()
     }
 }
 
@@ -154,6 +176,7 @@ impl Scanner {
                         &secrets,
                         self.settings.show_secrets,
                     ),
+                    context: None,
                     blob: None,
                     provenance: None,
                 },
@@ -215,7 +238,11 @@ impl Scanner {
         stats.bytes_scanned = results.iter().map(|(n, _)| n).sum();
         let findings = self.group(results.into_iter().map(|(_, h)| h));
         stats.elapsed_ms = started.elapsed().as_millis() as u64;
-        ScanResult { findings, stats }
+        ScanResult {
+            findings,
+            stats,
+            ..Default::default()
+        }
     }
 
     fn scan_file(
@@ -275,7 +302,11 @@ impl Scanner {
         };
         stats.suppressed = suppressed;
         stats.elapsed_ms = started.elapsed().as_millis() as u64;
-        Ok(ScanResult { findings, stats })
+        Ok(ScanResult {
+            findings,
+            stats,
+            ..Default::default()
+        })
     }
 
     fn progress_bar(&self, total: u64) -> Option<indicatif::ProgressBar> {

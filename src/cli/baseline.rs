@@ -1,6 +1,6 @@
 //! `keysweep baseline`: accept every current finding, so only new ones fail later scans.
 
-use super::scan::{execute, prepare, ScanArgs};
+use super::scan::{execute_all, prepare, ScanArgs};
 use super::GlobalArgs;
 use anyhow::Context;
 use clap::Args;
@@ -19,8 +19,8 @@ pub struct BaselineArgs {
 
 pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let prepared = prepare(&args.scan, global)?;
-    let result = execute(&prepared)?;
-    let doc = Baseline::document(&result.findings);
+    let result = execute_all(&args.scan, &prepared)?;
+    let doc = Baseline::document(&result.findings, &result.ci.findings);
     let text = serde_json::to_string_pretty(&doc)? + "\n";
     std::fs::write(&args.file, text)
         .with_context(|| format!("{}: cannot write baseline", args.file.display()))?;

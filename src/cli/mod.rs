@@ -1,6 +1,7 @@
 //! The command line: clap definitions and one module per subcommand. No scanning logic here.
 
 mod baseline;
+mod inventory;
 mod rules;
 mod scan;
 
@@ -48,6 +49,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Write a baseline file accepting every current finding.
     Baseline(baseline::BaselineArgs),
+    /// List every secret the CI pipelines use and whether it can move to OIDC.
+    Inventory(inventory::InventoryArgs),
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => scan::run(&args, &cli.global),
         Command::Baseline(args) => baseline::run(&args, &cli.global),
+        Command::Inventory(args) => inventory::run(&args),
         Command::Rules(cmd) => rules::run(cmd),
     }
 }

@@ -48,6 +48,12 @@ pub struct ScanArgs {
     /// Turn a rule off by id (repeatable).
     #[arg(long, value_name = "RULE_ID")]
     pub disable_rule: Vec<String>,
+    /// Only analyse CI configuration (workflows, GitLab CI); do not scan file contents.
+    #[arg(long, conflicts_with = "no_pipelines")]
+    pub pipelines_only: bool,
+    /// Do not analyse CI configuration.
+    #[arg(long)]
+    pub no_pipelines: bool,
 }
 
 const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
@@ -146,14 +152,32 @@ pub fn execute(prepared: &Prepared) -> anyhow::Result<ScanResult> {
     Ok(prepared.scanner.scan_paths(roots)?)
 }
 
+/// The content scan and, on working trees, the pipeline analysis, as the flags ask.
+pub fn execute_all(args: &ScanArgs, prepared: &Prepared) -> anyhow::Result<ScanResult> {
+    let mut result = if args.pipelines_only {
+        ScanResult::default()
+    } else {
+        execute(prepared)?
+    };
+    if !args.no_pipelines && is_working_tree(args) {
+        result.add_pipelines(&prepared.roots);
+    }
+    Ok(result)
+}
+
+/// Pipeline analysis reads CI files from a directory: not from stdin or git history.
+fn is_working_tree(args: &ScanArgs) -> bool {
+    !args.paths.iter().any(|p| p.as_os_str() == "-")
+}
+
 pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let prepared = prepare(args, global)?;
-    let mut result = execute(&prepared)?;
+    let mut result = execute_all(args, &prepared)?;
     if let Some(b) = &prepared.baseline {
         result.apply_baseline(b);
     }
     emit(args, global, &prepared.rules, &result)?;
-    Ok(if result.findings.is_empty() { 0 } else { 1 })
+    Ok(if result.has_findings() { 1 } else { 0 })
 }
 
 pub fn emit(
@@ -170,7 +194,6 @@ pub fn emit(
     };
     let ctx = ReportContext {
         rules,
-        stats: &result.stats,
         show_secrets: args.show_secrets,
         color,
     };
@@ -180,13 +203,13 @@ pub fn emit(
                 std::fs::File::create(path)
                     .with_context(|| format!("{}: cannot create report file", path.display()))?,
             );
-            write_report(args.format, &result.findings, &ctx, &mut file)?;
+            write_report(args.format, result, &ctx, &mut file)?;
             file.flush()?;
         }
         None => {
             let stdout = std::io::stdout();
             let mut lock = std::io::BufWriter::new(stdout.lock());
-            write_report(args.format, &result.findings, &ctx, &mut lock)?;
+            write_report(args.format, result, &ctx, &mut lock)?;
             lock.flush()?;
         }
     }

@@ -1,7 +1,8 @@
 //! GitHub Actions workflow commands (`::error file=...::message`): annotations on the lines.
 
+use super::doc_url;
 use super::ReportContext;
-use crate::finding::Finding;
+use crate::scan::ScanResult;
 use std::io::{self, Write};
 
 /// Escaping from the runner's workflow-command rules: data escapes `%`, CR, LF; properties
@@ -16,8 +17,8 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
-    for f in findings {
+pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
+    for f in &result.findings {
         for loc in &f.locations {
             let level = match f.confidence {
                 crate::rules::Confidence::Low => "warning",
@@ -41,6 +42,37 @@ pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> 
                 ))
             )?;
         }
+    }
+    for c in &result.ci.findings {
+        let f = &c.finding;
+        let l = &f.location;
+        writeln!(
+            out,
+            "::warning file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            escape_property(&l.path),
+            l.line,
+            l.column,
+            l.end_line,
+            l.end_column,
+            escape_property(&format!("keysweep: {}", f.title)),
+            escape_data(&format!(
+                "{} [{}] See {}",
+                f.message,
+                f.audit,
+                doc_url(&f.help)
+            ))
+        )?;
+    }
+    for d in &result.ci.diagnostics {
+        writeln!(
+            out,
+            "::error file={},line={},col={},title={}::{}",
+            escape_property(&d.path),
+            d.line,
+            d.column,
+            escape_property("keysweep: CI file not analysed"),
+            escape_data(&d.message)
+        )?;
     }
     Ok(())
 }

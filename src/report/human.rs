@@ -1,7 +1,8 @@
 //! Readable text: each finding with its locations and the redacted line, then a summary.
 
 use super::ReportContext;
-use crate::finding::Finding;
+use crate::ci_findings::CiResult;
+use crate::scan::ScanResult;
 use crate::source::SkipReason;
 use std::io::{self, Write};
 
@@ -19,8 +20,9 @@ impl Style {
     }
 }
 
-pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
     let st = Style { on: ctx.color };
+    let findings = &result.findings;
     for f in findings {
         writeln!(
             out,
@@ -53,6 +55,9 @@ pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> 
                     state
                 )?;
             }
+            if let Some(c) = &loc.context {
+                writeln!(out, "      used by {c}")?;
+            }
             if !loc.snippet.is_empty() {
                 writeln!(
                     out,
@@ -64,19 +69,23 @@ pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> 
         }
         writeln!(out)?;
     }
-    let s = ctx.stats;
+    write_pipeline(&result.ci, &st, out)?;
+    let s = &result.stats;
     let locations: usize = findings.iter().map(|f| f.locations.len()).sum();
-    let head = if findings.is_empty() {
+    let ci_count = result.ci.findings.len();
+    let head = if findings.is_empty() && ci_count == 0 {
         st.paint("32", "no secrets found")
     } else {
         st.paint(
             "1;31",
             &format!(
-                "{} finding{} ({} location{})",
+                "{} finding{} ({} location{}), {} pipeline credential use{}",
                 findings.len(),
                 plural(findings.len()),
                 locations,
-                plural(locations)
+                plural(locations),
+                ci_count,
+                plural(ci_count)
             ),
         )
     };
@@ -88,6 +97,14 @@ pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> 
         human_bytes(s.bytes_scanned),
         s.elapsed_ms as f64 / 1000.0
     )?;
+    if s.pipeline_files_analyzed > 0 {
+        writeln!(
+            out,
+            "  pipelines: {} CI file{} analysed",
+            s.pipeline_files_analyzed,
+            plural(s.pipeline_files_analyzed as usize)
+        )?;
+    }
     let sup = &s.suppressed;
     if sup.inline + sup.allowlist + sup.baseline > 0 {
         writeln!(
@@ -128,6 +145,58 @@ pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> 
                 notable.len() - 20
             )?;
         }
+    }
+    Ok(())
+}
+
+/// Long-lived credentials the pipelines consume, and CI files that could not be read.
+fn write_pipeline(ci: &CiResult, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    for c in &ci.findings {
+        let f = &c.finding;
+        writeln!(
+            out,
+            "{} {} {}",
+            st.paint("1;33", &f.title),
+            st.paint("2", &format!("[{}]", f.audit)),
+            st.paint("33", &format!("provider: {}", f.provider.as_str()))
+        )?;
+        writeln!(out, "  {}", f.message)?;
+        let job = f
+            .job
+            .as_deref()
+            .map(|j| format!(" (job `{j}`)"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}{job}",
+            st.paint(
+                "36",
+                &format!(
+                    "{}:{}:{}",
+                    f.location.path, f.location.line, f.location.column
+                )
+            )
+        )?;
+        writeln!(out, "      secret    {}", f.secret)?;
+        writeln!(out, "      consumer  {}", f.consumer.description)?;
+        match (&f.blocked_by, f.oidc_replacement) {
+            (_, false) => writeln!(out, "      no short-lived alternative: {}", f.replacement)?,
+            (Some(b), true) => writeln!(out, "      OIDC: {} (blocked: {b})", f.replacement)?,
+            (None, true) => writeln!(out, "      OIDC: {}", f.replacement)?,
+        }
+        writeln!(out, "      docs      {}", super::doc_url(&f.help))?;
+        writeln!(out)?;
+    }
+    for d in &ci.diagnostics {
+        writeln!(
+            out,
+            "{} {}:{}:{}: {}",
+            st.paint("1;31", "CI file not analysed:"),
+            d.path,
+            d.line,
+            d.column,
+            d.message
+        )?;
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! `json` (one document) and `jsonl` (one finding per line).
 
 use super::ReportContext;
+use crate::ci_findings::CiResult;
 use crate::finding::{Finding, Location};
-use crate::scan::ScanStats;
+use crate::scan::{ScanResult, ScanStats};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -38,30 +39,55 @@ struct Document<'a> {
     tool: &'static str,
     version: &'static str,
     findings: Vec<FindingView<'a>>,
+    pipeline: &'a CiResult,
     stats: &'a ScanStats,
 }
 
-pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
     let doc = Document {
         tool: "keysweep",
         version: env!("CARGO_PKG_VERSION"),
-        findings: findings
+        findings: result
+            .findings
             .iter()
             .map(|f| FindingView::new(f, ctx.show_secrets))
             .collect(),
-        stats: ctx.stats,
+        pipeline: &result.ci,
+        stats: &result.stats,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
+/// A jsonl line says what it is: a found secret or a pipeline credential use.
+#[derive(Serialize)]
+struct Line<T: Serialize> {
+    kind: &'static str,
+    #[serde(flatten)]
+    item: T,
+}
+
 pub fn write_lines(
-    findings: &[Finding],
+    result: &ScanResult,
     ctx: &ReportContext,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    for f in findings {
-        serde_json::to_writer(&mut *out, &FindingView::new(f, ctx.show_secrets))?;
+    for f in &result.findings {
+        let line = Line {
+            kind: "secret",
+            item: FindingView::new(f, ctx.show_secrets),
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        writeln!(out)?;
+    }
+    for c in &result.ci.findings {
+        serde_json::to_writer(
+            &mut *out,
+            &Line {
+                kind: "pipeline",
+                item: c,
+            },
+        )?;
         writeln!(out)?;
     }
     Ok(())

@@ -6,9 +6,8 @@ mod human;
 mod json;
 mod sarif;
 
-use crate::finding::Finding;
 use crate::rules::RuleSet;
-use crate::scan::ScanStats;
+use crate::scan::ScanResult;
 use std::io::{self, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,22 +26,28 @@ pub enum Format {
 
 pub struct ReportContext<'a> {
     pub rules: &'a RuleSet,
-    pub stats: &'a ScanStats,
     pub show_secrets: bool,
     pub color: bool,
 }
 
+/// Where reports link for documentation (pipeline audits live in `docs/`).
+pub const PROJECT_URL: &str = "https://github.com/keysweep/keysweep";
+
+pub fn doc_url(relative: &str) -> String {
+    format!("{PROJECT_URL}/blob/main/{relative}")
+}
+
 pub fn write_report(
     format: Format,
-    findings: &[Finding],
+    result: &ScanResult,
     ctx: &ReportContext,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Human => human::write(findings, ctx, out),
-        Format::Json => json::write(findings, ctx, out),
-        Format::Jsonl => json::write_lines(findings, ctx, out),
-        Format::Sarif => sarif::write(findings, ctx, out),
-        Format::Github => github::write(findings, ctx, out),
+        Format::Human => human::write(result, ctx, out),
+        Format::Json => json::write(result, ctx, out),
+        Format::Jsonl => json::write_lines(result, ctx, out),
+        Format::Sarif => sarif::write(result, ctx, out),
+        Format::Github => github::write(result, ctx, out),
     }
 }

@@ -1,37 +1,73 @@
 //! SARIF 2.1.0 for GitHub code scanning: rules with help links, results with regions and
 //! `partialFingerprints`, and never a clear secret unless asked.
 
-use super::ReportContext;
+use super::{doc_url, ReportContext, PROJECT_URL};
+use crate::ci_findings::CiFinding;
 use crate::finding::Finding;
+use crate::pipeline::{self, audit};
 use crate::rules::{Confidence, RuleSet};
+use crate::scan::ScanResult;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const INFO_URI: &str = "https://github.com/keysweep/keysweep";
+const INFO_URI: &str = PROJECT_URL;
 
-pub fn write(findings: &[Finding], ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(findings, ctx))?;
+pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(result, ctx))?;
     writeln!(out)
 }
 
-fn document(findings: &[Finding], ctx: &ReportContext) -> Value {
+/// Pipeline audits appear as rules `pipeline/<audit id>`, apart from the secret rules.
+fn pipeline_rule_id(audit: &str) -> String {
+    format!("pipeline/{audit}")
+}
+
+fn document(scan: &ScanResult, ctx: &ReportContext) -> Value {
     // Only the rules that produced results, in a stable order; results point at them by index.
-    let mut rule_index: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in findings {
-        let next = rule_index.len();
-        rule_index.entry(&f.rule_id).or_insert(next);
+    let mut rule_ids: Vec<String> = Vec::new();
+    let mut index_of = |id: String| match rule_ids.iter().position(|r| *r == id) {
+        Some(i) => i,
+        None => {
+            rule_ids.push(id);
+            rule_ids.len() - 1
+        }
+    };
+    let mut results: Vec<Value> = Vec::new();
+    for f in &scan.findings {
+        let i = index_of(f.rule_id.clone());
+        results.push(result(f, i, ctx.show_secrets));
     }
-    let mut ordered: Vec<(&str, usize)> = rule_index.iter().map(|(k, v)| (*k, *v)).collect();
-    ordered.sort_by_key(|(_, i)| *i);
-    let rules: Vec<Value> = ordered
-        .iter()
-        .map(|(id, _)| rule_descriptor(ctx.rules, id))
+    for c in &scan.ci.findings {
+        let i = index_of(pipeline_rule_id(c.finding.audit));
+        results.push(pipeline_result(c, i));
+    }
+    let catalog: BTreeMap<String, &str> = audit::catalog()
+        .into_iter()
+        .map(|(id, title)| (pipeline_rule_id(id), title))
         .collect();
-    let results: Vec<Value> = findings
+    let rules: Vec<Value> = rule_ids
         .iter()
-        .map(|f| result(f, rule_index[f.rule_id.as_str()], ctx.show_secrets))
+        .map(|id| match id.strip_prefix("pipeline/") {
+            Some(audit) => pipeline_rule(id, audit, catalog.get(id).copied().unwrap_or(audit)),
+            None => rule_descriptor(ctx.rules, id),
+        })
+        .collect();
+    let notifications: Vec<Value> = scan
+        .ci
+        .diagnostics
+        .iter()
+        .map(|d| {
+            json!({
+                "level": "error",
+                "message": {"text": format!("CI file not analysed: {}", d.message)},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": uri(&d.path)},
+                    "region": {"startLine": d.line.max(1), "startColumn": d.column.max(1)},
+                }}],
+            })
+        })
         .collect();
     json!({
         "$schema": SCHEMA,
@@ -44,9 +80,52 @@ fn document(findings: &[Finding], ctx: &ReportContext) -> Value {
                 "informationUri": INFO_URI,
                 "rules": rules,
             }},
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications,
+            }],
             "columnKind": "unicodeCodePoints",
             "results": results,
         }]
+    })
+}
+
+fn pipeline_rule(id: &str, audit: &str, title: &str) -> Value {
+    let help = doc_url(&format!("{}#{audit}", pipeline::DOC_PATH));
+    json!({
+        "id": id,
+        "name": camel(audit),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": format!("{title}: a long-lived credential consumed by CI/CD. See {help}")},
+        "helpUri": help,
+        "help": {"text": format!("{title}. How to fix it and what `keysweep rotate` does: {help}")},
+        "defaultConfiguration": {"level": "warning"},
+        "properties": {"tags": ["security", "ci", "oidc"], "precision": "high", "security-severity": "6.0"},
+    })
+}
+
+fn pipeline_result(c: &CiFinding, rule_index: usize) -> Value {
+    let f = &c.finding;
+    let l = &f.location;
+    json!({
+        "ruleId": pipeline_rule_id(f.audit),
+        "ruleIndex": rule_index,
+        "level": "warning",
+        "message": {"text": f.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": uri(&l.path)},
+            "region": {"startLine": l.line, "startColumn": l.column, "endLine": l.end_line, "endColumn": l.end_column},
+        }}],
+        "partialFingerprints": {"keysweepPipeline/v1": c.fingerprint},
+        "properties": {
+            "provider": f.provider.as_str(),
+            "secret": f.secret,
+            "job": f.job,
+            "consumer": f.consumer.description,
+            "oidcReplacement": f.oidc_replacement,
+            "replacement": f.replacement,
+            "blockedBy": f.blocked_by,
+        },
     })
 }
 

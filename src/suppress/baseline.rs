@@ -1,5 +1,6 @@
 //! The baseline file: fingerprints of findings a team has reviewed and accepted.
 
+use crate::ci_findings::CiFinding;
 use crate::finding::Finding;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -67,7 +68,12 @@ impl Baseline {
     }
 
     /// The baseline document accepting every finding given.
-    pub fn document(findings: &[Finding]) -> BaselineFile {
+    pub fn document(findings: &[Finding], pipeline: &[CiFinding]) -> BaselineFile {
+        let ci = pipeline.iter().map(|c| BaselineEntry {
+            fingerprint: c.fingerprint.clone(),
+            rule_id: format!("pipeline/{}", c.finding.audit),
+            paths: vec![c.finding.location.path.clone()],
+        });
         BaselineFile {
             version: 1,
             findings: findings
@@ -82,6 +88,7 @@ impl Baseline {
                         paths,
                     }
                 })
+                .chain(ci)
                 .collect(),
         }
     }

@@ -1,0 +1,137 @@
+//! Pipeline credential uses as scan results: stable fingerprints (for baselines), inline
+//! allows, and the link between a literal secret the scanner found in a CI file and the job
+//! that consumes it.
+
+use crate::finding::{Finding, Location};
+use crate::pipeline::{self, Diagnostic, PipelineFinding};
+use crate::source::fs::display_path;
+use crate::suppress::is_allowed_inline;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A pipeline finding with the fingerprint that keys it in baselines.
+#[derive(Debug, Clone, Serialize)]
+pub struct CiFinding {
+    pub fingerprint: String,
+    #[serde(flatten)]
+    pub finding: PipelineFinding,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CiResult {
+    pub findings: Vec<CiFinding>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub files_analyzed: usize,
+}
+
+/// `sha256("pipeline" : audit : workflow : job : secret)`: stable when lines move, distinct
+/// per job and secret.
+pub fn fingerprint(f: &PipelineFinding) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        "pipeline",
+        f.audit,
+        &f.workflow,
+        f.job.as_deref().unwrap_or(""),
+        &f.secret,
+    ] {
+        h.update(part.as_bytes());
+        h.update(b":");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Analyses the CI configuration under each directory root. Paths are shown as the scan shows
+/// them (prefixed by the root as given). Returns the findings and how many lines were allowed
+/// inline.
+pub fn analyze_roots(roots: &[std::path::PathBuf]) -> (CiResult, u64) {
+    let mut out = CiResult::default();
+    let mut allowed = 0;
+    for root in roots.iter().filter(|r| r.is_dir()) {
+        let report = pipeline::analyze(root);
+        out.files_analyzed += report.files_analyzed;
+        let shown = |rel: &str| display_path(&root.join(rel));
+        let mut lines = LineReader::default();
+        for mut f in report.findings {
+            let file = root.join(&f.location.path);
+            if lines
+                .line(&file, f.location.line)
+                .is_some_and(|l| is_allowed_inline(l.as_bytes()))
+            {
+                allowed += 1;
+                continue;
+            }
+            f.location.path = shown(&f.location.path);
+            f.workflow = shown(&f.workflow);
+            f.repository = shown(&f.repository);
+            out.findings.push(CiFinding {
+                fingerprint: fingerprint(&f),
+                finding: f,
+            });
+        }
+        out.diagnostics
+            .extend(report.diagnostics.into_iter().map(|mut d| {
+                d.path = shown(&d.path);
+                d
+            }));
+    }
+    (out, allowed)
+}
+
+/// A literal secret in a CI file is reported once: as the scanner's finding, with the job that
+/// consumes it attached as context. The pipeline's own `literal-secret` finding is dropped
+/// where the scanner found the value; kept where only the pipeline audit saw it.
+pub fn link_literals(findings: &mut [Finding], ci: &mut CiResult) {
+    let mut by_place: HashMap<(String, usize), Vec<&mut Location>> = HashMap::new();
+    for f in findings.iter_mut() {
+        for loc in f.locations.iter_mut() {
+            by_place
+                .entry((loc.path.clone(), loc.line))
+                .or_default()
+                .push(loc);
+        }
+    }
+    ci.findings.retain(|c| {
+        if c.finding.audit != "literal-secret" {
+            return true;
+        }
+        let key = (c.finding.location.path.clone(), c.finding.location.line);
+        match by_place.get_mut(&key) {
+            Some(locs) => {
+                let context = match &c.finding.job {
+                    Some(job) => format!("job `{job}`: {}", c.finding.consumer.description),
+                    None => c.finding.consumer.description.clone(),
+                };
+                for loc in locs.iter_mut() {
+                    loc.context.get_or_insert_with(|| context.clone());
+                }
+                false
+            }
+            None => true,
+        }
+    });
+}
+
+/// Reads lines of files, each file once.
+#[derive(Default)]
+struct LineReader {
+    files: HashMap<std::path::PathBuf, Vec<String>>,
+}
+
+impl LineReader {
+    fn line(&mut self, path: &Path, line: usize) -> Option<&str> {
+        let lines = self.files.entry(path.to_path_buf()).or_insert_with(|| {
+            std::fs::read(path)
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        lines.get(line.checked_sub(1)?).map(String::as_str)
+    }
+}

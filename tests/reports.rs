@@ -26,6 +26,11 @@ fn fixture() -> TempDir {
     write(dir.path(), "src/clean.rs", "fn main() {}\n");
     write(
         dir.path(),
+        ".github/workflows/release.yml",
+        "on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    write(
+        dir.path(),
         "dir with space/é.txt",
         format!("t={}\n", github_pat(43)),
     );

@@ -978,14 +978,16 @@ fn gen_true(fam: &'static str, rng: &mut Rng) -> Vec<Item> {
                 )]
             }
             3 => {
+                let year = *rng.pick(&["B", "C", "D"]);
+                let month = (b'A' + rng.below(12) as u8) as char;
+                // Microsoft common annotated key layout: 52 random, "JQQJ99", year, month,
+                // 16 more, the provider signature "AZDO" and 4 more (84 chars in all)
                 let k = format!(
-                    "{}JQQJ{}{}BAACAAAAAAAAAAAAASAZDO{}",
+                    "{}JQQJ99{year}{month}AA{}AAAAZDO{}",
                     rsm(rng, B62, 52),
-                    rng.range(10, 99),
-                    "",
+                    rs(rng, B62, 11),
                     rs(rng, B62, 4)
                 );
-                // 52 + 4 + 2 + 22 + 4 = 84
                 vec![tru(
                     pname(
                         rng,
@@ -1376,11 +1378,12 @@ fn gen_true(fam: &'static str, rng: &mut Rng) -> Vec<Item> {
                     rs(rng, URLSAFE, 6),
                     rsm(rng, URLSAFE, 38)
                 );
+                // the bare format is weak: detection needs the variable name next to it
                 vec![tru(
                     pname(rng, &["DISCORD_BOT_TOKEN", "DISCORD_TOKEN"]),
                     t,
                     fam,
-                    false,
+                    true,
                 )]
             }
             5 => vec![tru(
@@ -4089,16 +4092,21 @@ fn render_k8s_secret(rng: &mut Rng, items: &[Item], d: &mut Doc) {
     );
 }
 
+/// The item as a quoted JSON string (PEM newlines escaped as `\n`).
+fn json_val(d: &mut Doc, it: &Item) -> String {
+    match &it.val {
+        Val::Env(x) => json_s(&format!("${{{x}}}")),
+        Val::Pem(_) => format!("\"{}\"", d.raw(it, true)),
+        Val::Lit(_) => json_s(&d.raw(it, false)),
+    }
+}
+
 fn render_json_config(rng: &mut Rng, items: &[Item], d: &mut Doc) {
     let v = Vars::new(rng);
     let mut ents: Vec<String> = Vec::new();
     for it in items {
         let n = sty(&it.name, St::Camel);
-        let val = match &it.val {
-            Val::Env(x) => format!("${{{x}}}"),
-            _ => d.raw(it, true),
-        };
-        ents.push(format!("    {}: {}", json_s(&n), json_s(&val)));
+        ents.push(format!("    {}: {}", json_s(&n), json_val(d, it)));
     }
     ents.push(format!("    \"timeoutMs\": {}", v.nn));
     let _ = write!(
@@ -4116,21 +4124,18 @@ fn render_appsettings(rng: &mut Rng, items: &[Item], d: &mut Doc) {
     let mut conns: Vec<String> = Vec::new();
     let mut ents: Vec<String> = Vec::new();
     for it in items {
-        let val = match &it.val {
-            Val::Env(x) => format!("${{{x}}}"),
-            _ => d.raw(it, true),
-        };
+        let val = json_val(d, it);
         if it.fam == Some("connection-strings") || it.name.contains("CONNECTION") {
             conns.push(format!(
                 "    {}: {}",
                 json_s(&sty(&it.name, St::Pascal)),
-                json_s(&val)
+                val
             ));
         } else {
             ents.push(format!(
                 "    {}: {}",
                 json_s(&sty(&it.name, St::Pascal)),
-                json_s(&val)
+                val
             ));
         }
     }

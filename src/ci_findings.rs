@@ -6,6 +6,7 @@ use crate::finding::{Finding, Location};
 use crate::pipeline::{self, Diagnostic, PipelineFinding};
 use crate::source::fs::display_path;
 use crate::suppress::is_allowed_inline;
+use globset::GlobSet;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -43,10 +44,10 @@ pub fn fingerprint(f: &PipelineFinding) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Analyses the CI configuration under each directory root. Paths are shown as the scan shows
+/// Analyses the CI configuration under each directory root, leaving out excluded paths. Paths are shown as the scan shows
 /// them (prefixed by the root as given). Returns the findings and how many lines were allowed
 /// inline.
-pub fn analyze_roots(roots: &[std::path::PathBuf]) -> (CiResult, u64) {
+pub fn analyze_roots(roots: &[std::path::PathBuf], exclude: &GlobSet) -> (CiResult, u64) {
     let mut out = CiResult::default();
     let mut allowed = 0;
     for root in roots.iter().filter(|r| r.is_dir()) {
@@ -55,6 +56,9 @@ pub fn analyze_roots(roots: &[std::path::PathBuf]) -> (CiResult, u64) {
         let shown = |rel: &str| display_path(&root.join(rel));
         let mut lines = LineReader::default();
         for mut f in report.findings {
+            if exclude.is_match(&f.location.path) {
+                continue;
+            }
             let file = root.join(&f.location.path);
             if lines
                 .line(&file, f.location.line)
@@ -71,11 +75,14 @@ pub fn analyze_roots(roots: &[std::path::PathBuf]) -> (CiResult, u64) {
                 finding: f,
             });
         }
-        out.diagnostics
-            .extend(report.diagnostics.into_iter().map(|mut d| {
-                d.path = shown(&d.path);
-                d
-            }));
+        let diagnostics = report
+            .diagnostics
+            .into_iter()
+            .filter(|d| !exclude.is_match(&d.path));
+        out.diagnostics.extend(diagnostics.map(|mut d| {
+            d.path = shown(&d.path);
+            d
+        }));
     }
     (out, allowed)
 }

@@ -76,8 +76,8 @@ impl ScanResult {
     }
 
     /// Adds the pipeline analysis of the directory roots.
-    pub fn add_pipelines(&mut self, roots: &[PathBuf]) {
-        let (mut ci, allowed) = analyze_roots(roots);
+    pub fn add_pipelines(&mut self, roots: &[PathBuf], exclude: &globset::GlobSet) {
+        let (mut ci, allowed) = analyze_roots(roots, exclude);
         link_literals(&mut self.findings, &mut ci);
         self.stats.suppressed.inline += allowed;
         self.stats.pipeline_files_analyzed = ci.files_analyzed as u64;
@@ -143,7 +143,11 @@ impl Scanner {
             let secret = &bytes[d.secret.clone()];
             let first_line = line_range(bytes, d.whole.start);
             let last_line = line_range(bytes, d.whole.end.saturating_sub(1).max(d.whole.start));
-            if is_allowed_inline(&bytes[first_line.clone()]) || is_allowed_inline(&bytes[last_line])
+            let secret_line = line_range(bytes, d.secret.start);
+            let lines_to_check = [&first_line, &last_line, &secret_line];
+            if lines_to_check
+                .iter()
+                .any(|l| is_allowed_inline(&bytes[(*l).clone()]))
             {
                 suppressed.inline += 1;
                 continue;
@@ -171,7 +175,7 @@ impl Scanner {
                     end_column,
                     snippet: snippet(
                         bytes,
-                        first_line,
+                        secret_line,
                         &d.secret,
                         &secrets,
                         self.settings.show_secrets,

@@ -123,6 +123,16 @@ fn accuracy_against_planted_corpus() {
             .expect("write KEYSWEEP_ACCURACY_KEEP corpus");
     }
     assert!(!planted.is_empty(), "the generator planted nothing");
+    // Self-check of the generator: every planted secret is in its file, verbatim.
+    for p in &planted {
+        let bytes = std::fs::read(root.join(&p.path)).expect("read a planted file");
+        assert!(
+            String::from_utf8_lossy(&bytes).contains(&p.secret),
+            "corpus generator bug: planted secret {} is not in {}",
+            redact(&p.secret),
+            p.path
+        );
+    }
 
     let output = assert_cmd::Command::cargo_bin("keysweep")
         .expect("keysweep binary")

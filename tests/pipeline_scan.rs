@@ -95,7 +95,7 @@ fn literal_secret_in_a_workflow_is_one_finding_with_its_job() {
     let dir = repo_with_workflow(|t| {
         t.replace(
             "${{ secrets.AWS_ACCESS_KEY_ID }} # expect: aws-static-keys",
-            &format!("{key_id}"),
+            &key_id,
         )
     });
     let (_, report) = scan_json(dir.path(), &[]);

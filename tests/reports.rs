@@ -105,12 +105,14 @@ fn sarif_snapshot_and_schema() {
         );
     }
     for result in run["results"].as_array().unwrap() {
+        let fp = &result["partialFingerprints"];
+        let fp = fp
+            .get("keysweepSecret/v1")
+            .or_else(|| fp.get("keysweepPipeline/v1"));
         assert_eq!(
-            result["partialFingerprints"]["keysweepSecret/v1"]
-                .as_str()
-                .unwrap()
-                .len(),
-            64
+            fp.and_then(|v| v.as_str()).map(str::len),
+            Some(64),
+            "{result}"
         );
         assert!(
             result["locations"][0]["physicalLocation"]["region"]["startLine"]

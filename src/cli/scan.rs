@@ -7,7 +7,7 @@ use keysweep::detect::Detector;
 use keysweep::report::{write_report, Format, ReportContext};
 use keysweep::rules::RuleSet;
 use keysweep::scan::{ScanResult, ScanSettings, Scanner};
-use keysweep::source::fs::WalkOptions;
+use keysweep::source::fs::{build_globs, WalkOptions};
 use keysweep::suppress::config::{ByteSize, DEFAULT_CONFIG_FILE};
 use keysweep::suppress::{Baseline, Config};
 use std::io::{IsTerminal, Write};
@@ -160,7 +160,8 @@ pub fn execute_all(args: &ScanArgs, prepared: &Prepared) -> anyhow::Result<ScanR
         execute(prepared)?
     };
     if !args.no_pipelines && is_working_tree(args) {
-        result.add_pipelines(&prepared.roots);
+        let exclude = build_globs(&prepared.scanner.settings().walk.exclude)?;
+        result.add_pipelines(&prepared.roots, &exclude);
     }
     Ok(result)
 }

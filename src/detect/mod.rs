@@ -60,22 +60,38 @@ impl Detector {
                 secret: m.secret,
             })
             .collect();
-        // A generic (name-keyed) rule adds nothing where a specific rule already recognised
-        // the same value.
-        let specific: Vec<Range<usize>> = found
-            .iter()
-            .filter(|d| !self.rules.get(d.rule).spec.generic)
-            .map(|d| d.secret.clone())
-            .collect();
-        if !specific.is_empty() {
-            found.retain(|d| {
-                !self.rules.get(d.rule).spec.generic
-                    || !specific
-                        .iter()
-                        .any(|s| s.start < d.secret.end && d.secret.start < s.end)
-            });
-        }
+        self.drop_redundant_generic(&mut found);
         found
+    }
+}
+
+impl Detector {
+    /// A generic (name-keyed) match adds nothing where a specific rule recognised the same
+    /// value, and overlapping generic matches are one finding: the most confident, longest.
+    fn drop_redundant_generic(&self, found: &mut Vec<Detection>) {
+        let generic = |d: &Detection| self.rules.get(d.rule).spec.generic;
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        let rank = |d: &Detection| {
+            (
+                self.rules.get(d.rule).spec.confidence,
+                d.secret.len(),
+                std::cmp::Reverse(d.rule),
+            )
+        };
+        let keep: Vec<bool> = found
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                !generic(d)
+                    || !found.iter().enumerate().any(|(j, o)| {
+                        i != j
+                            && overlaps(&d.secret, &o.secret)
+                            && (!generic(o) || rank(o) > rank(d))
+                    })
+            })
+            .collect();
+        let mut it = keep.into_iter();
+        found.retain(|_| it.next().unwrap_or(true));
     }
 }
 

@@ -37,7 +37,7 @@ fn document(scan: &ScanResult, ctx: &ReportContext) -> Value {
     let mut results: Vec<Value> = Vec::new();
     for f in &scan.findings {
         let i = index_of(f.rule_id.clone());
-        results.push(result(f, i, ctx.show_secrets));
+        results.extend(results_for(f, i, ctx.show_secrets));
     }
     for c in &scan.ci.findings {
         let i = index_of(pipeline_rule_id(c.finding.audit));
@@ -177,9 +177,10 @@ fn rule_descriptor(rules: &RuleSet, id: &str) -> Value {
     })
 }
 
-fn result(f: &Finding, rule_index: usize, show: bool) -> Value {
-    let locations: Vec<Value> = f
-        .locations
+/// One result per location: code scanning shows a result at its first location only, so a
+/// secret in three files is three alerts sharing one secret fingerprint.
+fn results_for(f: &Finding, rule_index: usize, show: bool) -> Vec<Value> {
+    f.locations
         .iter()
         .map(|l| {
             let mut region = json!({
@@ -191,25 +192,33 @@ fn result(f: &Finding, rule_index: usize, show: bool) -> Value {
             if !l.snippet.is_empty() {
                 region["snippet"] = json!({"text": l.snippet});
             }
-            json!({"physicalLocation": {
-                "artifactLocation": {"uri": uri(&l.path)},
-                "region": region,
-            }})
+            let mut props = json!({"confidence": f.confidence.as_str(), "provider": f.provider});
+            if let Some(p) = &l.provenance {
+                props["provenance"] = serde_json::to_value(p).unwrap_or(Value::Null);
+            }
+            if let Some(c) = &l.context {
+                props["usedBy"] = json!(c);
+            }
+            let others = f.locations.len() - 1;
+            let also = if others > 0 {
+                format!(" (also in {others} other place{})", if others == 1 { "" } else { "s" })
+            } else {
+                String::new()
+            };
+            json!({
+                "ruleId": f.rule_id,
+                "ruleIndex": rule_index,
+                "level": level(f.confidence),
+                "message": {"text": format!("{} found: {}{also}", f.rule_name, f.secret.shown(show))},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": uri(&l.path)},
+                    "region": region,
+                }}],
+                "partialFingerprints": {"keysweepSecret/v1": f.fingerprint},
+                "properties": props,
+            })
         })
-        .collect();
-    let mut props = json!({"confidence": f.confidence.as_str(), "provider": f.provider});
-    if let Some(p) = f.locations.iter().find_map(|l| l.provenance.as_ref()) {
-        props["provenance"] = serde_json::to_value(p).unwrap_or(Value::Null);
-    }
-    json!({
-        "ruleId": f.rule_id,
-        "ruleIndex": rule_index,
-        "level": level(f.confidence),
-        "message": {"text": format!("{} found: {}", f.rule_name, f.secret.shown(show))},
-        "locations": locations,
-        "partialFingerprints": {"keysweepSecret/v1": f.fingerprint},
-        "properties": props,
-    })
+        .collect()
 }
 
 /// A relative path as a URI reference: `/` separators, reserved characters escaped.

@@ -215,8 +215,9 @@ fn found_in_larger_file(detector: &Detector, idx: usize, text: &str, secret: &st
     detector.detect(file.as_bytes()).iter().any(|d| {
         let same_secret =
             &file.as_bytes()[d.secret.clone()] == secret.as_bytes() && d.secret.start >= offset;
-        // A generic rule's example may be reported by a specific rule instead, by design.
-        same_secret && (d.rule == idx || (generic && !detector.rules().get(d.rule).spec.generic))
+        // A generic rule's example may be reported by another rule instead, by design: the
+        // scanner keeps one finding per value (a specific rule, or the best generic one).
+        same_secret && (d.rule == idx || generic)
     })
 }
 

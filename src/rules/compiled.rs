@@ -16,12 +16,16 @@ pub struct CompiledRule {
 
 impl CompiledRule {
     pub fn new(pattern: &str) -> Result<CompiledRule, String> {
+        // ASCII semantics for \w, \s, \d and `.`: tokens are ASCII, and Unicode classes
+        // inside bounded repetitions make automata (and their compile time) explode.
         let hir = regex_syntax::ParserBuilder::new()
             .utf8(false)
+            .unicode(false)
             .build()
             .parse(pattern)
             .map_err(|e| format!("pattern does not compile: {}", first_line(&e.to_string())))?;
         let regex = regex::bytes::RegexBuilder::new(pattern)
+            .unicode(false)
             .size_limit(64 << 20)
             .build()
             .map_err(|e| format!("pattern does not compile: {}", first_line(&e.to_string())))?;

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mkdir -p target
+echo "== test tools (installed once, only what is missing)"
+eval "$(scripts/workflow-tools.sh)"
+
 echo "== cargo test"
 cargo test --all-targets --no-fail-fast 2>&1 | tee target/cargo-test.log
 grep -E '^test result: ' target/cargo-test.log | awk '

@@ -27,12 +27,19 @@ impl CompiledRule {
         let regex = regex::bytes::RegexBuilder::new(pattern)
             .unicode(false)
             .size_limit(64 << 20)
+            .dfa_size_limit(256 << 10)
             .build()
             .map_err(|e| format!("pattern does not compile: {}", first_line(&e.to_string())))?;
         let secret_group = regex
             .capture_names()
             .position(|n| n == Some("secret"))
             .ok_or_else(|| "pattern has no named group `secret`".to_string())?;
+        if let Some(bound) = largest_bound(&hir).filter(|b| *b > MAX_REPETITION_BOUND) {
+            return Err(format!(
+                "a repetition bound of {bound} (over {MAX_REPETITION_BOUND}) makes the automaton huge: \
+                 use an unbounded repetition (`{{n,}}`), the window then becomes the line or blob"
+            ));
+        }
         Ok(CompiledRule {
             max_len: hir.properties().maximum_len(),
             multiline: can_match_newline(&hir),
@@ -48,6 +55,19 @@ fn first_line(s: &str) -> String {
         .map(str::trim)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Bounded repetitions are unrolled into automaton states: a `{64,16384}` costs megabytes
+/// per rule and per thread. Rules must stay below this.
+const MAX_REPETITION_BOUND: u32 = 4096;
+
+fn largest_bound(hir: &Hir) -> Option<u32> {
+    match hir.kind() {
+        HirKind::Repetition(r) => r.max.into_iter().chain(largest_bound(&r.sub)).max(),
+        HirKind::Capture(c) => largest_bound(&c.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().filter_map(largest_bound).max(),
+        _ => None,
+    }
 }
 
 fn can_match_newline(hir: &Hir) -> bool {
@@ -86,6 +106,14 @@ mod tests {
         assert!(c.multiline);
         let c = CompiledRule::new(r"(?P<secret>key=[^\n]+)").unwrap();
         assert!(!c.multiline);
+    }
+
+    #[test]
+    fn huge_bounds_are_refused() {
+        assert!(CompiledRule::new(r"(?P<secret>a[b-z]{64,16384})")
+            .unwrap_err()
+            .contains("unbounded"));
+        assert!(CompiledRule::new(r"(?P<secret>a[b-z]{64,})").is_ok());
     }
 
     #[test]

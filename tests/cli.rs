@@ -20,7 +20,11 @@ fn clean_tree_exits_0_and_secret_exits_1() {
     assert!(findings(&report).is_empty());
 
     let token = github_pat(1);
-    write(dir.path(), "src/settings.py", format!("GITHUB_TOKEN = \"{token}\"\n"));
+    write(
+        dir.path(),
+        "src/settings.py",
+        format!("GITHUB_TOKEN = \"{token}\"\n"),
+    );
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1);
     let f = &findings(&report)[0];
@@ -45,8 +49,14 @@ fn secrets_are_redacted_everywhere_unless_asked() {
         assert_eq!(out.status.code(), Some(1), "{format}");
         let all = [out.stdout, out.stderr].concat();
         let text = String::from_utf8_lossy(&all);
-        assert!(!text.contains(&token[4..]), "{format} leaked the secret:\n{text}");
-        assert!(text.contains("ghp_"), "{format} should show the redacted prefix:\n{text}");
+        assert!(
+            !text.contains(&token[4..]),
+            "{format} leaked the secret:\n{text}"
+        );
+        assert!(
+            text.contains("ghp_"),
+            "{format} should show the redacted prefix:\n{text}"
+        );
     }
     let (_, report) = scan_json(dir.path(), &["--show-secrets"]);
     assert_eq!(findings(&report)[0]["secret"], token.as_str());
@@ -65,18 +75,31 @@ fn one_secret_many_places_is_one_finding() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["path"].as_str().unwrap().to_string(), l["line"].as_u64().unwrap()))
+        .map(|l| {
+            (
+                l["path"].as_str().unwrap().to_string(),
+                l["line"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         locs,
-        vec![("a.env".into(), 1), ("a.env".into(), 2), ("b/c.json".into(), 1)]
+        vec![
+            ("a.env".into(), 1),
+            ("a.env".into(), 2),
+            ("b/c.json".into(), 1)
+        ]
     );
 }
 
 #[test]
 fn wrong_checksum_is_not_a_secret() {
     let dir = tree();
-    write(dir.path(), "t.txt", format!("token={}\n", github_pat_bad_checksum(4)));
+    write(
+        dir.path(),
+        "t.txt",
+        format!("token={}\n", github_pat_bad_checksum(4)),
+    );
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0, "{report:#}");
 }
@@ -86,7 +109,11 @@ fn bad_input_is_counted_and_the_scan_goes_on() {
     let dir = tree();
     let token = github_pat(5);
     write(dir.path(), "empty.txt", "");
-    write(dir.path(), "image.bin", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice());
+    write(
+        dir.path(),
+        "image.bin",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".as_slice(),
+    );
     write(dir.path(), "big.log", vec![b'a'; 2048]);
     let mut latin1 = b"caf\xe9 = 1\n".to_vec();
     latin1.extend_from_slice(format!("key: {token}\n").as_bytes());
@@ -109,14 +136,20 @@ fn bad_input_is_counted_and_the_scan_goes_on() {
     assert_eq!(report["stats"]["files_scanned"], 4);
 
     let (_, report) = scan_json(dir.path(), &["--max-file-size", "1KiB"]);
-    assert_eq!(report["stats"]["skipped_counts"]["too-large"], 2, "{report:#}");
+    assert_eq!(
+        report["stats"]["skipped_counts"]["too-large"], 2,
+        "{report:#}"
+    );
     let skipped: Vec<&str> = report["stats"]["skipped"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["path"].as_str().unwrap())
         .collect();
-    assert!(skipped.contains(&"big.log") && skipped.contains(&"bundle.min.js"), "{skipped:?}");
+    assert!(
+        skipped.contains(&"big.log") && skipped.contains(&"bundle.min.js"),
+        "{skipped:?}"
+    );
 }
 
 #[cfg(unix)]
@@ -128,8 +161,14 @@ fn symlink_loops_are_not_followed() {
     std::os::unix::fs::symlink("/etc/passwd", dir.path().join("outside")).unwrap();
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1);
-    assert_eq!(report["stats"]["skipped_counts"]["symlink"], 2, "{report:#}");
-    assert_eq!(findings(&report)[0]["locations"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        report["stats"]["skipped_counts"]["symlink"], 2,
+        "{report:#}"
+    );
+    assert_eq!(
+        findings(&report)[0]["locations"].as_array().unwrap().len(),
+        1
+    );
 }
 
 #[cfg(unix)]
@@ -142,7 +181,12 @@ fn unreadable_file_is_reported_not_fatal() {
     let locked = dir.path().join("locked.txt");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
     // Root reads any file: drop to an unprivileged user for this scan.
-    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n";
     let out = if is_root {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let bin = assert_cmd::cargo::cargo_bin("keysweep");
@@ -154,13 +198,28 @@ fn unreadable_file_is_reported_not_fatal() {
             .output()
             .expect("setpriv (util-linux) is needed to test permissions as root")
     } else {
-        keysweep().current_dir(dir.path()).args(["scan", ".", "--format", "json"]).output().unwrap()
+        keysweep()
+            .current_dir(dir.path())
+            .args(["scan", ".", "--format", "json"])
+            .output()
+            .unwrap()
     };
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["stats"]["skipped_counts"]["unreadable"], 1, "{report:#}");
+    assert_eq!(
+        report["stats"]["skipped_counts"]["unreadable"], 1,
+        "{report:#}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("locked.txt") && stderr.contains("could not be read"), "{stderr}");
+    assert!(
+        stderr.contains("locked.txt") && stderr.contains("could not be read"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -168,7 +227,10 @@ fn a_file_gone_before_it_is_read_is_counted() {
     use keysweep::scan::{ScanSettings, Scanner};
     use keysweep::source::fs::FileEntry;
     let rules = std::sync::Arc::new(keysweep::rules::RuleSet::builtin().unwrap());
-    let scanner = Scanner::new(keysweep::detect::Detector::new(rules).unwrap(), ScanSettings::default());
+    let scanner = Scanner::new(
+        keysweep::detect::Detector::new(rules).unwrap(),
+        ScanSettings::default(),
+    );
     let dir = tree();
     let entry = FileEntry {
         path: dir.path().join("deleted.txt"),
@@ -192,7 +254,13 @@ fn gitignore_hidden_and_dot_git() {
     let paths = |r: &serde_json::Value| -> Vec<String> {
         findings(r)
             .iter()
-            .flat_map(|f| f["locations"].as_array().unwrap().iter().map(|l| l["path"].as_str().unwrap().to_string()))
+            .flat_map(|f| {
+                f["locations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["path"].as_str().unwrap().to_string())
+            })
             .collect()
     };
     assert_eq!(paths(&report), vec![".hidden/h.txt"]);
@@ -209,7 +277,11 @@ fn stdin_is_scanned_with_dash() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("\"path\":\"<stdin>\""));
-    keysweep().args(["scan", "-"]).write_stdin("nothing here\n").assert().code(0);
+    keysweep()
+        .args(["scan", "-"])
+        .write_stdin("nothing here\n")
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -233,24 +305,43 @@ fn inline_allow_markers() {
 #[test]
 fn config_file_excludes_disables_and_rejects_unknown_keys() {
     let dir = tree();
-    write(dir.path(), "vendor/lib.js", format!("t='{}'\n", github_pat(13)));
+    write(
+        dir.path(),
+        "vendor/lib.js",
+        format!("t='{}'\n", github_pat(13)),
+    );
     write(dir.path(), "src/a.js", format!("t='{}'\n", github_pat(14)));
-    write(dir.path(), ".keysweep.toml", "exclude_paths = [\"vendor/**\"]\n");
+    write(
+        dir.path(),
+        ".keysweep.toml",
+        "exclude_paths = [\"vendor/**\"]\n",
+    );
     let (_, report) = scan_json(dir.path(), &[]);
     assert_eq!(findings(&report).len(), 1);
     assert_eq!(findings(&report)[0]["locations"][0]["path"], "src/a.js");
 
-    write(dir.path(), ".keysweep.toml", "disabled_rules = [\"github-pat-classic\"]\n");
+    write(
+        dir.path(),
+        ".keysweep.toml",
+        "disabled_rules = [\"github-pat-classic\"]\n",
+    );
     let (code, _) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0);
 
-    write(dir.path(), ".keysweep.toml", "# settings\nexclude_paths = []\nmax_filesize = 10\n");
+    write(
+        dir.path(),
+        ".keysweep.toml",
+        "# settings\nexclude_paths = []\nmax_filesize = 10\n",
+    );
     keysweep()
         .current_dir(dir.path())
         .args(["scan", "."])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(".keysweep.toml:3:").and(predicate::str::contains("max_filesize")));
+        .stderr(
+            predicate::str::contains(".keysweep.toml:3:")
+                .and(predicate::str::contains("max_filesize")),
+        );
 }
 
 #[test]
@@ -263,7 +354,10 @@ fn baseline_reports_only_new_findings() {
         .assert()
         .code(0);
     let baseline = std::fs::read_to_string(dir.path().join(".keysweep-baseline.json")).unwrap();
-    assert!(!baseline.contains(&github_pat(15)[4..]), "baseline must not hold the secret");
+    assert!(
+        !baseline.contains(&github_pat(15)[4..]),
+        "baseline must not hold the secret"
+    );
     let (code, report) = scan_json(dir.path(), &["--baseline", ".keysweep-baseline.json"]);
     assert_eq!(code, 0);
     assert_eq!(report["stats"]["suppressed"]["baseline"], 1);
@@ -282,14 +376,22 @@ fn errors_exit_2_with_one_clear_line() {
         .code(2)
         .stderr(predicate::str::contains("/definitely/not/here"));
     let dir = tree();
-    write(dir.path(), "rules/bad.yml", "rules:\n  - id: x\n    name: [unclosed\n");
+    write(
+        dir.path(),
+        "rules/bad.yml",
+        "rules:\n  - id: x\n    name: [unclosed\n",
+    );
     keysweep()
         .current_dir(dir.path())
         .args(["scan", ".", "--rules", "rules"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("bad.yml:3"));
-    write(dir.path(), "rules/bad.yml", "rules:\n  - id: x\n    nme: typo\n");
+    write(
+        dir.path(),
+        "rules/bad.yml",
+        "rules:\n  - id: x\n    nme: typo\n",
+    );
     keysweep()
         .current_dir(dir.path())
         .args(["rules", "check", "rules"])
@@ -324,28 +426,41 @@ fn user_rules_are_checked_like_builtin_ones() {
         .args(["rules", "check", "rules"])
         .assert()
         .code(0);
-    write(dir.path(), "app/x.env", "ACME=acme_k2j4h6g8f1d3s5a7p9o0i2u4\n");
+    write(
+        dir.path(),
+        "app/x.env",
+        "ACME=acme_k2j4h6g8f1d3s5a7p9o0i2u4\n",
+    );
     let (code, report) = scan_json(dir.path(), &["--rules", "rules"]);
     assert_eq!(code, 1);
     assert_eq!(findings(&report)[0]["rule_id"], "acme-api-key");
     // A failing example is reported with the file and rule.
     let broken = std::fs::read_to_string(dir.path().join("rules/acme.yml"))
         .unwrap()
-        .replace("secret: 'acme_q8zr2lmx9vtp4ksw7nbc3d1f'", "secret: 'acme_wrong'");
+        .replace(
+            "secret: 'acme_q8zr2lmx9vtp4ksw7nbc3d1f'",
+            "secret: 'acme_wrong'",
+        );
     write(dir.path(), "rules/acme.yml", broken);
     keysweep()
         .current_dir(dir.path())
         .args(["rules", "check", "rules"])
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("acme.yml: rule `acme-api-key`: example 1 captures"));
+        .stdout(predicate::str::contains(
+            "acme.yml: rule `acme-api-key`: example 1 captures",
+        ));
 }
 
 #[test]
 fn output_is_deterministic_across_thread_counts() {
     let dir = tree();
     for i in 0..40 {
-        write(dir.path(), &format!("d{}/f{i}.txt", i % 7), format!("x\nt={}\n", github_pat(100 + i)));
+        write(
+            dir.path(),
+            &format!("d{}/f{i}.txt", i % 7),
+            format!("x\nt={}\n", github_pat(100 + i)),
+        );
     }
     let run = |threads: &str| {
         let out = keysweep()
@@ -373,7 +488,9 @@ fn output_file_and_github_annotations() {
         .stdout(predicate::str::is_empty());
     let text = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
     assert!(
-        text.starts_with("::error file=w.yml,line=1,col=8,endLine=1,endColumn=48,title=keysweep%3A GitHub"),
+        text.starts_with(
+            "::error file=w.yml,line=1,col=8,endLine=1,endColumn=48,title=keysweep%3A GitHub"
+        ),
         "{text}"
     );
 }

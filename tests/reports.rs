@@ -18,19 +18,34 @@ fn fixture() -> TempDir {
             github_pat(41)
         ),
     );
-    write(dir.path(), "docs/readme.md", format!("Use `{}` to log in.\n", github_pat(41)));
+    write(
+        dir.path(),
+        "docs/readme.md",
+        format!("Use `{}` to log in.\n", github_pat(41)),
+    );
     write(dir.path(), "src/clean.rs", "fn main() {}\n");
-    write(dir.path(), "dir with space/é.txt", format!("t={}\n", github_pat(43)));
+    write(
+        dir.path(),
+        "dir with space/é.txt",
+        format!("t={}\n", github_pat(43)),
+    );
     dir
 }
 
 fn run(dir: &TempDir, format: &str) -> String {
     let out = keysweep()
         .current_dir(dir.path())
-        .args(["scan", ".", "--quiet", "--color", "never", "--format", format])
+        .args([
+            "scan", ".", "--quiet", "--color", "never", "--format", format,
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -71,23 +86,45 @@ fn sarif_snapshot_and_schema() {
         .iter_errors(&doc)
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect();
-    assert!(errors.is_empty(), "SARIF does not validate:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "SARIF does not validate:\n{}",
+        errors.join("\n")
+    );
     // What GitHub code scanning relies on.
     let run = &doc["runs"][0];
     for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
-        assert!(rule["helpUri"].as_str().unwrap().starts_with("https://"), "{rule}");
+        assert!(
+            rule["helpUri"].as_str().unwrap().starts_with("https://"),
+            "{rule}"
+        );
     }
     for result in run["results"].as_array().unwrap() {
-        assert_eq!(result["partialFingerprints"]["keysweepSecret/v1"].as_str().unwrap().len(), 64);
-        assert!(result["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert_eq!(
+            result["partialFingerprints"]["keysweepSecret/v1"]
+                .as_str()
+                .unwrap()
+                .len(),
+            64
+        );
+        assert!(
+            result["locations"][0]["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
     }
-    assert!(text.contains("dir%20with%20space/%C3%A9.txt"), "URIs are percent-encoded");
+    assert!(
+        text.contains("dir%20with%20space/%C3%A9.txt"),
+        "URIs are percent-encoded"
+    );
 }
 
 #[test]
 fn sarif_schema_rejects_a_broken_document() {
     // Guards the guard: the validator really checks.
-    let schema: serde_json::Value = serde_json::from_str(include_str!("data/sarif-2.1.0.json")).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("data/sarif-2.1.0.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let broken = serde_json::json!({"version": "2.1.0", "runs": [{"results": [{"message": {}}]}]});
     assert!(!validator.is_valid(&broken));

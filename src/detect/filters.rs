@@ -111,19 +111,26 @@ pub fn is_generic_decoy(secret: &[u8]) -> bool {
         return true;
     };
     let lower = s.to_ascii_lowercase();
-    STOPWORDS.contains(&lower.as_str()) || is_reference(s, &lower) || is_path_or_url(s) || is_uuid(s) || is_identifier(s)
+    STOPWORDS.contains(&lower.as_str())
+        || is_reference(s, &lower)
+        || is_path_or_url(s)
+        || is_uuid(s)
+        || is_identifier(s)
 }
 
 /// `$VAR`, `%VAR%`, `env.X`, `os.getenv(...)`, `a::b`, calls: the value is looked up elsewhere.
 fn is_reference(s: &str, lower: &str) -> bool {
     const LOOKUPS: &[&str] = &[
-        "env.", "environ", "getenv", "process.", "secrets.", "vars.", "var.", "local.", "data.", "module.", "params.",
+        "env.", "environ", "getenv", "process.", "secrets.", "vars.", "var.", "local.", "data.",
+        "module.", "params.",
     ];
     s.starts_with('$')
         || (s.starts_with('%') && s.ends_with('%'))
         || s.contains("()")
         || s.contains("::")
-        || LOOKUPS.iter().any(|m| lower.starts_with(m) || lower.contains(&format!("({m}")))
+        || LOOKUPS
+            .iter()
+            .any(|m| lower.starts_with(m) || lower.contains(&format!("({m}")))
 }
 
 /// Filesystem paths and credential-free URLs.
@@ -140,8 +147,12 @@ fn is_identifier(s: &str) -> bool {
     if s.bytes().any(|b| b.is_ascii_digit()) {
         return false;
     }
-    let mixed_case = s.bytes().any(|b| b.is_ascii_uppercase()) && s.bytes().any(|b| b.is_ascii_lowercase());
-    let wordy = s.bytes().all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.')) && word_count(s) >= 2;
+    let mixed_case =
+        s.bytes().any(|b| b.is_ascii_uppercase()) && s.bytes().any(|b| b.is_ascii_lowercase());
+    let wordy = s
+        .bytes()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'))
+        && word_count(s) >= 2;
     !mixed_case || wordy
 }
 

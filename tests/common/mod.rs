@@ -25,7 +25,9 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn string(&mut self, alphabet: &[u8], len: usize) -> String {
-        (0..len).map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize] as char).collect()
+        (0..len)
+            .map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize] as char)
+            .collect()
     }
 }
 
@@ -54,7 +56,10 @@ pub fn github_pat_bad_checksum(seed: u64) -> String {
 
 pub fn aws_key_pair(seed: u64) -> (String, String) {
     let mut r = Rng::new(seed);
-    (format!("AKIA{}", r.string(BASE32_UPPER, 16)), r.string(B64, 40))
+    (
+        format!("AKIA{}", r.string(BASE32_UPPER, 16)),
+        r.string(B64, 40),
+    )
 }
 
 pub fn write(dir: &Path, rel: &str, content: impl AsRef<[u8]>) {

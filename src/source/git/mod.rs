@@ -13,7 +13,6 @@ pub mod scan;
 pub mod staged;
 pub mod tree;
 
-use gix::ObjectId;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

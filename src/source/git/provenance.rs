@@ -68,7 +68,7 @@ impl Graph {
                 continue;
             };
             let Ok(tree) = commit.tree_id() else { continue };
-            let parents: Vec<ObjectId> = commit.clone().parent_ids().collect();
+            let parents: Vec<ObjectId> = commit.parent_ids().collect();
             let time = commit.committer().map(|s| s.seconds()).unwrap_or(0);
             index.insert(id, g.ids.len() as u32);
             g.ids.push(id);

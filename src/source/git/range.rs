@@ -24,7 +24,7 @@ struct Node {
 fn load(repo: &gix::Repository, id: &ObjectId, buf: &mut Vec<u8>) -> Option<Node> {
     let mut c = repo.objects.find_commit_iter(id, buf).ok()?;
     let tree = c.tree_id().ok()?;
-    let parents = c.clone().parent_ids().collect();
+    let parents = c.parent_ids().collect();
     let time = c.committer().map(|s| s.seconds()).unwrap_or(0);
     Some(Node {
         tree,
@@ -189,9 +189,9 @@ pub fn changes(
             .map_err(|e| GitError::git(format!("commit {c}"), e))?;
         for (path, id, leaf) in intro {
             let key = (path, id);
-            if !first.contains_key(&key) {
-                order.push(key.clone());
-                first.insert(key, (leaf, *c));
+            if let std::collections::hash_map::Entry::Vacant(v) = first.entry(key.clone()) {
+                v.insert((leaf, *c));
+                order.push(key);
             }
         }
     }

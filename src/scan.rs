@@ -43,6 +43,9 @@ pub struct ScanStats {
     pub suppressed: Suppressed,
     pub skipped_counts: BTreeMap<String, u64>,
     pub skipped: Vec<Skip>,
+    /// What a git scan saw (mode, objects, shallow clone, range).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::source::git::GitInfo>,
 }
 
 impl ScanStats {
@@ -326,6 +329,17 @@ impl Scanner {
             .progress_chars("=> "),
         );
         Some(bar)
+    }
+}
+
+/// Git sources: history, PR range and staged index (see `source::git`).
+impl Scanner {
+    pub fn scan_git(
+        &self,
+        repo: &std::path::Path,
+        mode: &crate::source::git::GitMode,
+    ) -> Result<ScanResult, crate::source::git::GitError> {
+        crate::source::git::scan::run(self, repo, mode)
     }
 }
 

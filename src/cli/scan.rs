@@ -8,6 +8,7 @@ use keysweep::report::{write_report, Format, ReportContext};
 use keysweep::rules::RuleSet;
 use keysweep::scan::{ScanResult, ScanSettings, Scanner};
 use keysweep::source::fs::{build_globs, WalkOptions};
+use keysweep::source::git::GitMode;
 use keysweep::suppress::config::{ByteSize, DEFAULT_CONFIG_FILE};
 use keysweep::suppress::{Baseline, Config};
 use std::io::{IsTerminal, Write};
@@ -54,6 +55,43 @@ pub struct ScanArgs {
     /// Do not analyse CI configuration.
     #[arg(long)]
     pub no_pipelines: bool,
+    /// Scan the git history of the repository at PATH (default: .): every blob ever
+    /// committed, including deleted files, other branches and unreachable objects.
+    #[arg(long, help_heading = "Git")]
+    pub git: bool,
+    /// Scan only what the commits in BASE..HEAD introduced (PR mode; BASE...HEAD: from the
+    /// merge base). Lines already in BASE are not reported.
+    #[arg(long, value_name = "BASE..HEAD", help_heading = "Git", conflicts_with_all = ["since", "staged"])]
+    pub range: Option<String>,
+    /// Shorthand for --range REV..HEAD.
+    #[arg(
+        long,
+        value_name = "REV",
+        help_heading = "Git",
+        conflicts_with = "staged"
+    )]
+    pub since: Option<String>,
+    /// Scan the staged changes (the index entries that differ from HEAD), as a pre-commit
+    /// hook would: the content `git commit` would record, not the working tree.
+    #[arg(long, help_heading = "Git")]
+    pub staged: bool,
+}
+
+impl ScanArgs {
+    /// The git mode the flags ask for, if any.
+    pub fn git_mode(&self) -> anyhow::Result<Option<GitMode>> {
+        Ok(if let Some(r) = &self.range {
+            Some(GitMode::range(r)?)
+        } else if let Some(rev) = &self.since {
+            Some(GitMode::range(&format!("{rev}..HEAD"))?)
+        } else if self.staged {
+            Some(GitMode::Staged)
+        } else if self.git {
+            Some(GitMode::History)
+        } else {
+            None
+        })
+    }
 }
 
 const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
@@ -64,6 +102,7 @@ pub struct Prepared {
     pub rules: Arc<RuleSet>,
     pub baseline: Option<Baseline>,
     pub roots: Vec<PathBuf>,
+    pub git: Option<GitMode>,
 }
 
 pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared> {
@@ -120,6 +159,7 @@ pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared>
         rules,
         baseline,
         roots,
+        git: args.git_mode()?,
     })
 }
 
@@ -143,6 +183,9 @@ fn load_config(args: &ScanArgs, roots: &[PathBuf]) -> anyhow::Result<Config> {
 /// Runs the scan the arguments describe (working tree or stdin).
 pub fn execute(prepared: &Prepared) -> anyhow::Result<ScanResult> {
     let roots = &prepared.roots;
+    if let Some(mode) = &prepared.git {
+        return execute_git(prepared, mode);
+    }
     if roots.iter().any(|r| r.as_os_str() == "-") {
         if roots.len() > 1 {
             bail!("`-` (standard input) cannot be combined with other paths");
@@ -166,9 +209,28 @@ pub fn execute_all(args: &ScanArgs, prepared: &Prepared) -> anyhow::Result<ScanR
     Ok(result)
 }
 
-/// Pipeline analysis reads CI files from a directory: not from stdin or git history.
+/// History, range or staged scan of the one repository in `roots`.
+fn execute_git(prepared: &Prepared, mode: &GitMode) -> anyhow::Result<ScanResult> {
+    let [repo] = prepared.roots.as_slice() else {
+        bail!("git modes scan one repository: give one PATH");
+    };
+    let result = prepared.scanner.scan_git(repo, mode)?;
+    let quiet = !prepared.scanner.settings().progress;
+    if let Some(info) = result.stats.git.as_ref().filter(|i| i.shallow && !quiet) {
+        eprintln!(
+            "keysweep: warning: {} is a shallow clone: history before its boundary was not scanned \
+             (fetch it with `git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)",
+            info.git_dir
+        );
+    }
+    Ok(result)
+}
+
+/// Pipeline analysis reads CI files from a directory: not from stdin, and not in the git
+/// modes (a pre-commit or PR scan reports what the change adds, not the tree's pipelines).
 fn is_working_tree(args: &ScanArgs) -> bool {
-    !args.paths.iter().any(|p| p.as_os_str() == "-")
+    let git = args.git || args.staged || args.range.is_some() || args.since.is_some();
+    !git && !args.paths.iter().any(|p| p.as_os_str() == "-")
 }
 
 pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<i32> {

@@ -39,7 +39,13 @@ pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> i
                 "  {}",
                 st.paint("36", &format!("{}:{}:{}", loc.path, loc.line, loc.column))
             )?;
-            if let Some(p) = &loc.provenance {
+            if let Some(p) = loc.provenance.as_ref().filter(|p| p.unreachable) {
+                writeln!(
+                    out,
+                    "      in an unreachable object (no branch or tag holds it: dropped commit, rewritten history)"
+                )?;
+                let _ = p;
+            } else if let Some(p) = &loc.provenance {
                 let state = if p.present_at_head {
                     "still present at HEAD"
                 } else {

@@ -1,6 +1,7 @@
 //! Sources: where blobs come from (working tree, stdin; git history in `git`).
 
 pub mod fs;
+pub mod git;
 
 use serde::Serialize;
 use std::fmt;

@@ -38,20 +38,7 @@ fn fixture() -> TempDir {
 }
 
 fn run(dir: &TempDir, format: &str) -> String {
-    let out = keysweep()
-        .current_dir(dir.path())
-        .args([
-            "scan", ".", "--quiet", "--color", "never", "--format", format,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    report_text(dir.path(), format)
 }
 
 /// Replaces the one value that changes between runs.
@@ -83,9 +70,7 @@ fn github_snapshot() {
 fn sarif_snapshot_and_schema() {
     let text = run(&fixture(), "sarif");
     insta::assert_snapshot!(text);
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("data/sarif-2.1.0.json")).expect("schema is JSON");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let validator = sarif_validator();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&doc)
@@ -130,9 +115,7 @@ fn sarif_snapshot_and_schema() {
 #[test]
 fn sarif_schema_rejects_a_broken_document() {
     // Guards the guard: the validator really checks.
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("data/sarif-2.1.0.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
+    let validator = sarif_validator();
     let broken = serde_json::json!({"version": "2.1.0", "runs": [{"results": [{"message": {}}]}]});
     assert!(!validator.is_valid(&broken));
 }

@@ -90,3 +90,29 @@ pub fn scan_json(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
 pub fn findings(report: &serde_json::Value) -> &Vec<serde_json::Value> {
     report["findings"].as_array().expect("findings array")
 }
+
+/// Runs `keysweep scan .` in `dir` with a format, expecting findings (exit 1); returns stdout.
+pub fn report_text(dir: &Path, format: &str) -> String {
+    let out = keysweep()
+        .current_dir(dir)
+        .args([
+            "scan", ".", "--quiet", "--color", "never", "--format", format,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The official SARIF 2.1.0 schema (tests/data/sarif-2.1.0.json, from the npm package
+/// `@microsoft/sarif-multitool-linux` 5.7.0) as a validator.
+pub fn sarif_validator() -> jsonschema::Validator {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../data/sarif-2.1.0.json")).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}

@@ -668,6 +668,73 @@ fn range_excludes_what_a_merge_brought_from_base() {
 }
 
 #[test]
+fn range_walk_with_equal_commit_dates_stops_at_the_base() {
+    // Scripted histories often share one timestamp. A PR forked from an old commit of main,
+    // with main far ahead: the hidden walk from main must reach the fork point before the
+    // pre-fork history (which holds an old secret) can count as part of the PR.
+    let r = Repo::new();
+    let (old, mine) = (token(40), token(41));
+    let mut stream = String::new();
+    let commit = |stream: &mut String,
+                  branch: &str,
+                  from: Option<&str>,
+                  mark: usize,
+                  file: &str,
+                  body: &str| {
+        stream.push_str(&format!(
+            "commit refs/heads/{branch}\nmark :{mark}\ncommitter T <t@e> 1700000000 +0000\ndata 2\nc\n"
+        ));
+        if let Some(f) = from {
+            stream.push_str(&format!("from {f}\n"));
+        }
+        stream.push_str(&format!(
+            "M 100644 inline {file}\ndata {}\n{body}\n",
+            body.len()
+        ));
+    };
+    commit(&mut stream, "main", None, 1, "old.txt", &format!("{old}\n"));
+    // Deleted again before the fork: only a walk that strays below the fork point sees it.
+    stream.push_str("commit refs/heads/main\nmark :2\ncommitter T <t@e> 1700000000 +0000\ndata 2\nc\nD old.txt\n");
+    for i in 3..=60 {
+        commit(
+            &mut stream,
+            "main",
+            None,
+            i,
+            "log.txt",
+            &format!("pre-fork {i}\n"),
+        );
+    }
+    commit(
+        &mut stream,
+        "pr",
+        Some(":60"),
+        61,
+        "mine.txt",
+        &format!("{mine}\n"),
+    );
+    for i in 62..=200 {
+        commit(
+            &mut stream,
+            "main",
+            Some(&format!(":{}", i - 1).replace(":61", ":60")),
+            i,
+            "log.txt",
+            &format!("post-fork {i}\n"),
+        );
+    }
+    fast_import(&r, &stream);
+    let s = scan(&r.path, &["--range", "main..pr", "--quiet"]);
+    assert!(s.has(&mine), "{}", s.stderr);
+    assert!(
+        !s.has(&old),
+        "pre-fork history reported as part of the PR: {:#}",
+        s.json
+    );
+    assert_eq!(s.json["stats"]["git"]["commits"], 1);
+}
+
+#[test]
 fn range_with_unknown_base_fails_with_fetch_hint() {
     let r = Repo::new();
     r.commit("one", &[("a.txt", "a\n")]);

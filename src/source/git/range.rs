@@ -4,7 +4,8 @@ use super::tree::{introduced_by_commit, Leaf};
 use super::{fetch_hint, is_shallow, GitError};
 use gix::objs::FindExt;
 use gix::ObjectId;
-use std::collections::{BinaryHeap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 /// What a range introduced.
 pub struct RangeChanges {
@@ -74,8 +75,13 @@ struct Walk<'r> {
     buf: Vec<u8>,
     nodes: HashMap<ObjectId, Node>,
     flags: HashMap<ObjectId, u8>,
-    heap: BinaryHeap<(i64, ObjectId, bool)>,
+    /// Newest first; equal dates in insertion order (breadth first, as git does), so neither
+    /// side of the walk starves the other when many commits share a timestamp.
+    heap: BinaryHeap<(i64, Reverse<u64>, ObjectId, bool)>,
+    seq: u64,
     interesting_queued: usize,
+    /// Commits collected as in the range that no hidden commit has reached (yet).
+    live_candidates: HashSet<ObjectId>,
     missing: Vec<ObjectId>,
 }
 
@@ -91,6 +97,7 @@ impl Walk<'_> {
                 return;
             }
             *f |= HIDDEN | SEEN;
+            self.live_candidates.remove(&id);
         } else {
             if *f & SEEN != 0 {
                 return;
@@ -108,15 +115,18 @@ impl Walk<'_> {
                 }
             }
         }
-        self.heap.push((self.nodes[&id].time, id, hidden));
+        self.seq += 1;
+        self.heap
+            .push((self.nodes[&id].time, Reverse(self.seq), id, hidden));
         if !hidden {
             self.interesting_queued += 1;
         }
     }
 }
 
-/// Commits reachable from `head` and not from `base`, by commit date with git's slop for clock
-/// skew. Fails if a commit in the range has a parent that is not in the repository: the range
+/// Commits reachable from `head` and not from `base`, by commit date. Once no interesting
+/// commit is queued, the hidden side keeps walking until every candidate is either reached by
+/// it or older than anything left in the queue (plus git's slop for clock skew). Fails if a commit in the range has a parent that is not in the repository: the range
 /// could then hold commits we cannot see.
 pub fn changes(
     repo: &gix::Repository,
@@ -132,14 +142,19 @@ pub fn changes(
         nodes: HashMap::new(),
         flags: HashMap::new(),
         heap: BinaryHeap::new(),
+        seq: 0,
         interesting_queued: 0,
+        live_candidates: HashSet::new(),
         missing: Vec::new(),
     };
     w.push(base, true);
     w.push(head, false);
     let mut candidates = Vec::new();
     let mut slop = 32;
-    while let Some((_, id, pushed_hidden)) = w.heap.pop() {
+    // Oldest date among the candidates still live when the interesting side ran dry: a lower
+    // bound, so the walk may go on a little longer than needed, never shorter.
+    let mut oldest_live: Option<i64> = None;
+    while let Some((time, _, id, pushed_hidden)) = w.heap.pop() {
         if !pushed_hidden {
             w.interesting_queued -= 1;
         }
@@ -150,11 +165,24 @@ pub fn changes(
         }
         if !hidden {
             candidates.push(id);
+            w.live_candidates.insert(id);
         }
         if w.interesting_queued == 0 {
-            slop -= 1;
-            if slop == 0 {
+            if w.live_candidates.is_empty() {
                 break;
+            }
+            let oldest = *oldest_live.get_or_insert_with(|| {
+                w.live_candidates
+                    .iter()
+                    .map(|c| w.nodes[c].time)
+                    .min()
+                    .unwrap_or(i64::MIN)
+            });
+            if time < oldest {
+                slop -= 1;
+                if slop == 0 {
+                    break;
+                }
             }
         }
     }

@@ -368,6 +368,34 @@ fn baseline_reports_only_new_findings() {
 }
 
 #[test]
+fn baseline_named_by_the_config_is_created_by_the_baseline_command() {
+    let dir = tree();
+    write(dir.path(), "old.txt", format!("t={}\n", github_pat(17)));
+    write(dir.path(), ".keysweep.toml", "baseline = \"ci/accepted.json\"\n");
+    std::fs::create_dir(dir.path().join("ci")).unwrap();
+    // A scan cannot use a baseline that does not exist: one clear line, the cause once.
+    let out = keysweep()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("accepted.json"), "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    // The baseline command writes the file the config names, without reading it first.
+    keysweep()
+        .current_dir(dir.path())
+        .args(["baseline", ".", "--quiet"])
+        .assert()
+        .code(0);
+    assert!(dir.path().join("ci/accepted.json").is_file());
+    let (code, report) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["stats"]["suppressed"]["baseline"], 1);
+}
+
+#[test]
 fn errors_exit_2_with_one_clear_line() {
     keysweep().args(["scan", "--no-such-flag"]).assert().code(2);
     keysweep()

@@ -12,22 +12,29 @@ use std::path::PathBuf;
 pub struct BaselineArgs {
     #[command(flatten)]
     pub scan: ScanArgs,
-    /// Where to write the baseline.
-    #[arg(long = "baseline-file", value_name = "FILE", default_value = DEFAULT_BASELINE_FILE)]
-    pub file: PathBuf,
+    /// Where to write the baseline [default: the config's `baseline`, else
+    /// `.keysweep-baseline.json`].
+    #[arg(long = "baseline-file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let prepared = prepare(&args.scan, global)?;
+    // The file a later scan will read: an explicit flag, else the one the config names.
+    let file = args
+        .file
+        .clone()
+        .or_else(|| prepared.baseline_path.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINE_FILE));
     let result = execute_all(&args.scan, &prepared)?;
     let doc = Baseline::document(&result.findings, &result.ci.findings);
     let text = serde_json::to_string_pretty(&doc)? + "\n";
-    std::fs::write(&args.file, text)
-        .with_context(|| format!("{}: cannot write baseline", args.file.display()))?;
+    std::fs::write(&file, text)
+        .with_context(|| format!("{}: cannot write baseline", file.display()))?;
     if !global.quiet {
         eprintln!(
             "keysweep: wrote {} with {} accepted finding{}",
-            args.file.display(),
+            file.display(),
             doc.findings.len(),
             if doc.findings.len() == 1 { "" } else { "s" }
         );

@@ -100,7 +100,8 @@ const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
 pub struct Prepared {
     pub scanner: Scanner,
     pub rules: Arc<RuleSet>,
-    pub baseline: Option<Baseline>,
+    /// From `--baseline` or the config; read by `scan`, not by `baseline`.
+    pub baseline_path: Option<PathBuf>,
     pub roots: Vec<PathBuf>,
     pub git: Option<GitMode>,
 }
@@ -153,11 +154,10 @@ pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared>
         .baseline
         .clone()
         .or_else(|| config.baseline.as_ref().map(|b| config.resolve(b)));
-    let baseline = baseline_path.map(|p| Baseline::load(&p)).transpose()?;
     Ok(Prepared {
         scanner: Scanner::new(detector, settings),
         rules,
-        baseline,
+        baseline_path,
         roots,
         git: args.git_mode()?,
     })
@@ -235,8 +235,15 @@ fn is_working_tree(args: &ScanArgs) -> bool {
 
 pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let prepared = prepare(args, global)?;
+    // Loaded before the scan so a bad baseline fails fast; `keysweep baseline` never loads it
+    // (it writes a new one, possibly for the first time).
+    let baseline = prepared
+        .baseline_path
+        .as_deref()
+        .map(Baseline::load)
+        .transpose()?;
     let mut result = execute_all(args, &prepared)?;
-    if let Some(b) = &prepared.baseline {
+    if let Some(b) = &baseline {
         result.apply_baseline(b);
     }
     emit(args, global, &prepared.rules, &result)?;

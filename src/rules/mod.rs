@@ -110,11 +110,8 @@ impl Rule {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuleLoadError {
-    #[error("{path}: cannot read rule file: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read rule file: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}:{line}: {message}")]
     Parse {
         path: String,
@@ -175,9 +172,9 @@ impl RuleSet {
         let mut rules = Vec::new();
         for f in files {
             let shown = f.display().to_string();
-            let text = std::fs::read_to_string(&f).map_err(|source| RuleLoadError::Io {
+            let text = std::fs::read_to_string(&f).map_err(|error| RuleLoadError::Io {
                 path: shown.clone(),
-                source,
+                error,
             })?;
             rules.extend(parse_rule_file(&shown, &text)?);
         }
@@ -227,17 +224,17 @@ impl RuleSet {
 
 fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleLoadError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| RuleLoadError::Io {
+    let meta = std::fs::metadata(path).map_err(|error| RuleLoadError::Io {
         path: shown.clone(),
-        source,
+        error,
     })?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|source| RuleLoadError::Io {
+        .map_err(|error| RuleLoadError::Io {
             path: shown.clone(),
-            source,
+            error,
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))

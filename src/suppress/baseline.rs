@@ -27,11 +27,9 @@ pub struct BaselineFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("{path}: cannot read baseline: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    // Not a `#[source]`: the message already carries the cause, once.
+    #[error("{path}: cannot read baseline: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}:{line}: not a keysweep baseline: {message}")]
     Parse {
         path: String,
@@ -49,9 +47,9 @@ pub struct Baseline {
 impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| BaselineError::Io {
             path: shown.clone(),
-            source,
+            error,
         })?;
         let file: BaselineFile = serde_json::from_str(&text).map_err(|e| BaselineError::Parse {
             path: shown,

@@ -87,6 +87,20 @@ impl ScanResult {
         self.ci = ci;
     }
 
+    /// Drops locations under excluded paths (git modes, where blobs are found before their
+    /// paths), and findings left with none; those count as accepted by the config.
+    pub fn apply_path_excludes(&mut self, exclude: &globset::GlobSet) {
+        if exclude.is_empty() {
+            return;
+        }
+        let before = self.findings.len();
+        for f in &mut self.findings {
+            f.locations.retain(|l| !exclude.is_match(&l.path));
+        }
+        self.findings.retain(|f| !f.locations.is_empty());
+        self.stats.suppressed.allowlist += (before - self.findings.len()) as u64;
+    }
+
     /// Whether anything new was found (exit status 1).
     pub fn has_findings(&self) -> bool {
         !self.findings.is_empty() || !self.ci.findings.is_empty()

@@ -371,7 +371,11 @@ fn baseline_reports_only_new_findings() {
 fn baseline_named_by_the_config_is_created_by_the_baseline_command() {
     let dir = tree();
     write(dir.path(), "old.txt", format!("t={}\n", github_pat(17)));
-    write(dir.path(), ".keysweep.toml", "baseline = \"ci/accepted.json\"\n");
+    write(
+        dir.path(),
+        ".keysweep.toml",
+        "baseline = \"ci/accepted.json\"\n",
+    );
     std::fs::create_dir(dir.path().join("ci")).unwrap();
     // A scan cannot use a baseline that does not exist: one clear line, the cause once.
     let out = keysweep()

@@ -615,6 +615,28 @@ fn baselines_and_inline_allows_work_in_git_modes() {
     assert_eq!(s.json["stats"]["suppressed"]["baseline"], 1);
 }
 
+#[test]
+fn excluded_paths_apply_in_git_modes() {
+    let r = Repo::new();
+    let (vendored, both) = (token(42), token(43));
+    r.commit(
+        "add",
+        &[
+            ("vendor/lib.txt", &format!("{vendored}\n{both}\n")),
+            ("src/app.txt", &format!("{both}\n")),
+        ],
+    );
+    let s = scan(&r.path, &["--git", "--quiet", "--exclude", "vendor/**"]);
+    assert!(!s.has(&vendored), "{:#}", s.json);
+    assert_eq!(paths(s.finding(&both)), ["src/app.txt"]);
+    assert_eq!(s.json["stats"]["suppressed"]["allowlist"], 1);
+    // The staged index too: what a pre-commit hook sees.
+    r.write("vendor/new.txt", format!("{}\n", token(44)));
+    r.git(["add", "-A"]);
+    let s = scan(&r.path, &["--staged", "--quiet", "--exclude", "vendor/**"]);
+    assert_eq!(s.code, 0, "{:#}", s.json);
+}
+
 // ---------------------------------------------------------------- range mode
 
 #[test]

@@ -214,7 +214,8 @@ fn execute_git(prepared: &Prepared, mode: &GitMode) -> anyhow::Result<ScanResult
     let [repo] = prepared.roots.as_slice() else {
         bail!("git modes scan one repository: give one PATH");
     };
-    let result = prepared.scanner.scan_git(repo, mode)?;
+    let mut result = prepared.scanner.scan_git(repo, mode)?;
+    result.apply_path_excludes(&build_globs(&prepared.scanner.settings().walk.exclude)?);
     let quiet = !prepared.scanner.settings().progress;
     if let Some(info) = result.stats.git.as_ref().filter(|i| i.shallow && !quiet) {
         eprintln!(

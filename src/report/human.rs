@@ -152,7 +152,39 @@ pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> i
             )?;
         }
     }
+    if !findings.is_empty() {
+        write_next_steps(s.git.as_ref().map(|g| g.mode), &st, out)?;
+    }
     Ok(())
+}
+
+/// What to do about the findings, in the words of the place the scan ran.
+fn write_next_steps(mode: Option<&str>, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{}", st.paint("1", "what next:"))?;
+    let steps: &[&str] = match mode {
+        Some("staged") => &[
+            "remove the secret from the staged files (read it from the environment or a secret store), `git add` them again and commit",
+            "if the secret was ever pushed or shared, revoke it at its provider: deleting it here does not make it safe",
+        ],
+        Some("range") => &[
+            "revoke the secret at its provider now: it is in the branch's history even if a later commit deletes it",
+            "then drop it from the commits (rewrite the branch) or accept the finding with a baseline",
+        ],
+        Some(_) => &[
+            "revoke every secret still valid at its provider: history keeps deleted files",
+            "then rewrite history (git filter-repo) only if the repository is not yet public",
+        ],
+        None => &[
+            "move the secret out of the file (environment, secret store, or OIDC for CI: `keysweep inventory`) and revoke it at its provider",
+        ],
+    };
+    for step in steps {
+        writeln!(out, "  - {step}")?;
+    }
+    writeln!(
+        out,
+        "  - a false positive? add `keysweep:allow` to its line; to accept what exists today: `keysweep baseline`"
+    )
 }
 
 /// Long-lived credentials the pipelines consume, and CI files that could not be read.

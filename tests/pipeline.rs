@@ -288,6 +288,15 @@ fn every_audit_is_documented() {
             assert!(section[..end].contains(part), "{id}: no '{part}'");
         }
     }
+    // The README's table has a row per audit, linking to its section.
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    for (id, _) in audit::catalog() {
+        assert!(
+            readme.contains(&format!("| [`{id}`]({DOC_PATH}#{id}) |")),
+            "README's pipeline audit table has no row for {id}"
+        );
+    }
 }
 
 /// Runs a validator over every GitHub fixture file; `Ok(None)` when the tool is not set up.

@@ -57,9 +57,8 @@ const SEQUENCES: &[&str] = &[
 
 /// Credentials published on purpose for local emulators: the same in every installation, so
 /// finding them says nothing (Azurite and the Azure Storage Emulator share this account key).
-const PUBLIC_EMULATOR_KEYS: &[&str] = &[
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
-];
+const PUBLIC_EMULATOR_KEYS: &[&str] =
+    &["Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="];
 
 /// True when the value is a placeholder, documentation value or template reference.
 pub fn is_placeholder(secret: &[u8]) -> bool {

@@ -119,3 +119,48 @@ fn sarif_schema_rejects_a_broken_document() {
     let broken = serde_json::json!({"version": "2.1.0", "runs": [{"results": [{"message": {}}]}]});
     assert!(!validator.is_valid(&broken));
 }
+
+#[test]
+fn one_scan_writes_several_reports() {
+    let dir = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let (sarif, json) = (out.path().join("k.sarif"), out.path().join("k.json"));
+    let scan = keysweep()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--quiet", "--format", "github"])
+        .arg("--report")
+        .arg(format!("sarif={}", sarif.display()))
+        .arg("--report")
+        .arg(format!("JSON={}", json.display()))
+        .output()
+        .unwrap();
+    assert_eq!(scan.status.code(), Some(1));
+    // The main report still goes to stdout, in its own format.
+    let stdout = String::from_utf8_lossy(&scan.stdout);
+    assert_eq!(stable(&stdout), run_github_stable(&dir));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert!(sarif_validator().is_valid(&doc));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(findings(&report).len(), 4);
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(!text.contains(&github_pat(41)));
+    assert_eq!(stable(&text), stable(&run(&dir, "json")));
+
+    for bad in ["sarif", "yaml=x.yml", "sarif="] {
+        let out = keysweep()
+            .current_dir(dir.path())
+            .args(["scan", ".", "--report", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("FORMAT=FILE") || err.contains("unknown format"),
+            "{err}"
+        );
+    }
+}
+
+fn run_github_stable(dir: &TempDir) -> String {
+    stable(&run(dir, "github"))
+}

@@ -25,6 +25,10 @@ pub struct ScanArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write a report in another format to a file, from the same scan (repeatable):
+    /// `--report sarif=keysweep.sarif --report json=keysweep.json`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_extra_report)]
+    pub reports: Vec<(Format, PathBuf)>,
     /// Print secrets in clear. Without it every output is redacted.
     #[arg(long)]
     pub show_secrets: bool,
@@ -268,15 +272,15 @@ pub fn emit(
         show_secrets: args.show_secrets,
         color,
     };
+    for (format, path) in &args.reports {
+        let plain = ReportContext {
+            color: false,
+            ..ctx
+        };
+        write_report_file(*format, path, result, &plain)?;
+    }
     match &args.output {
-        Some(path) => {
-            let mut file = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("{}: cannot create report file", path.display()))?,
-            );
-            write_report(args.format, result, &ctx, &mut file)?;
-            file.flush()?;
-        }
+        Some(path) => write_report_file(args.format, path, result, &ctx)?,
         None => {
             let stdout = std::io::stdout();
             let mut lock = std::io::BufWriter::new(stdout.lock());
@@ -286,6 +290,32 @@ pub fn emit(
     }
     warn_unscanned(global, result);
     Ok(())
+}
+
+fn write_report_file(
+    format: Format,
+    path: &std::path::Path,
+    result: &ScanResult,
+    ctx: &ReportContext,
+) -> anyhow::Result<()> {
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(path)
+            .with_context(|| format!("{}: cannot create report file", path.display()))?,
+    );
+    write_report(format, result, ctx, &mut file)?;
+    file.flush()
+        .with_context(|| format!("{}: cannot write report file", path.display()))?;
+    Ok(())
+}
+
+fn parse_extra_report(value: &str) -> Result<(Format, PathBuf), String> {
+    let (format, path) = value
+        .split_once('=')
+        .filter(|(_, p)| !p.is_empty())
+        .ok_or_else(|| format!("`{value}`: expected FORMAT=FILE, e.g. sarif=keysweep.sarif"))?;
+    let format = <Format as clap::ValueEnum>::from_str(format, true)
+        .map_err(|_| format!("`{format}`: unknown format (human, json, jsonl, sarif, github)"))?;
+    Ok((format, PathBuf::from(path)))
 }
 
 /// Files that could not be read are warnings on stderr whatever the format: a scan that

@@ -51,7 +51,7 @@ pub fn analyze_roots(roots: &[std::path::PathBuf], exclude: &GlobSet) -> (CiResu
     let mut out = CiResult::default();
     let mut allowed = 0;
     for root in roots.iter().filter(|r| r.is_dir()) {
-        let report = pipeline::analyze(root);
+        let report = pipeline::analyze_excluding(root, &|rel| exclude.is_match(rel));
         out.files_analyzed += report.files_analyzed;
         let shown = |rel: &str| display_path(&root.join(rel));
         let mut lines = LineReader::default();

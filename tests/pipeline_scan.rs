@@ -172,3 +172,21 @@ fn inventory_lists_secrets_and_status() {
     assert_eq!(secrets.len(), 2);
     assert_eq!(secrets[0]["status"], "migratable-now");
 }
+
+#[test]
+fn excluded_ci_files_are_neither_analysed_nor_counted() {
+    let dir = repo_with_workflow(|t| t);
+    write(
+        dir.path(),
+        "vendor/.gitlab-ci.yml",
+        "job:\n  script: [echo hi]\n",
+    );
+    let (_, report) = scan_json(dir.path(), &[]);
+    assert_eq!(report["stats"]["pipeline_files_analyzed"], 2);
+    let (code, report) = scan_json(
+        dir.path(),
+        &["--exclude", ".github/**", "--exclude", "vendor/**"],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["stats"]["pipeline_files_analyzed"], 0);
+}

@@ -241,7 +241,16 @@ impl PipelineFinding {
 /// Paths in the report are relative to `root`. Never fails: unreadable or malformed files
 /// become [`Diagnostic`]s.
 pub fn analyze(root: &Path) -> PipelineReport {
-    let files = discover::discover(root);
+    analyze_excluding(root, &|_| false)
+}
+
+/// [`analyze`], leaving out the CI files whose path relative to `root` is excluded (they are
+/// neither read nor counted).
+pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> PipelineReport {
+    let mut files = discover::discover(root);
+    let keep = |p: &Path| !excluded(p.strip_prefix(root).unwrap_or(p));
+    files.github.retain(|f| keep(&f.abs));
+    files.gitlab.retain(|f| keep(f));
     let mut report = PipelineReport::default();
     let mut contexts = Vec::new();
     for wf in &files.github {

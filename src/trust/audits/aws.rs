@@ -111,8 +111,8 @@ impl TrustAudit for AwsTrustNoSub {
         let mut out = Vec::new();
         for g in github_statements(inv) {
             let subs: Vec<&AwsCondition> = g.on("sub").collect();
-            if subs.iter().any(|c| c.restricts() && !is_for_all_values(c)) {
-                continue;
+            if subs.iter().any(|c| c.restricts() || is_for_all_values(c)) {
+                continue; // restricted, or reported by aws-trust-forallvalues-allow
             }
             let why = if subs.is_empty() {
                 format!("no condition on `{}`", g.key("sub"))
@@ -166,7 +166,7 @@ impl TrustAudit for AwsTrustWildcardSub {
                         ),
                         SubjectScope::Owner(owner) => (
                             Severity::High,
-                            format!("every matching repository of `{owner}`, including ones created later and forks' workflows that run in them"),
+                            format!("every matching repository of `{owner}`, including ones created later"),
                         ),
                         SubjectScope::Custom => (
                             Severity::High,

@@ -29,8 +29,9 @@ fn lint_in(cwd: &Path, path: &str, args: &[&str]) -> (i32, String, String) {
 
 fn lint_json(dir: &Path) -> (i32, serde_json::Value) {
     let (code, stdout, stderr) = lint_in(dir, ".", &["--format", "json"]);
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}); exit {code}; stdout {stdout}; stderr {stderr}"));
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}); exit {code}; stdout {stdout}; stderr {stderr}")
+    });
     (code, json)
 }
 
@@ -93,7 +94,10 @@ fn each_audit_fires_on_its_bad_case() {
         let (code, report) = lint_json(&dir);
         let audits = audits_of(&report);
         assert_eq!(code, 1, "{id}: exit status");
-        assert!(audits.iter().any(|a| a == id), "{id} did not fire: {audits:?}");
+        assert!(
+            audits.iter().any(|a| a == id),
+            "{id} did not fire: {audits:?}"
+        );
         // A bad case shows its own hole, not a pile of others.
         let others: Vec<&String> = audits
             .iter()
@@ -103,7 +107,10 @@ fn each_audit_fires_on_its_bad_case() {
         for f in report["findings"].as_array().unwrap() {
             assert!(f["location"]["line"].as_u64().unwrap() >= 1);
             assert!(!f["fix"].as_str().unwrap().is_empty());
-            assert!(f["help"].as_str().unwrap().ends_with(&format!("#{}", f["audit"].as_str().unwrap())));
+            assert!(f["help"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("#{}", f["audit"].as_str().unwrap())));
         }
     }
 }
@@ -152,7 +159,10 @@ fn precise_locations() {
         })
         .collect();
     // jsonencode value, then two values inside a heredoc: each at its own string.
-    assert_eq!(f, vec![(11, 70, "high"), (28, 70, "critical"), (28, 106, "high")]);
+    assert_eq!(
+        f,
+        vec![(11, 70, "high"), (28, 70, "critical"), (28, 106, "high")]
+    );
 }
 
 #[test]
@@ -178,7 +188,9 @@ fn github_annotations() {
     assert!(lines[0].starts_with(
         "::error file=denylist.tf,line=12,col=18,endLine=20,endColumn=6,title=keysweep%3A AWS role trusts"
     ), "{}", lines[0]);
-    assert!(lines.iter().all(|l| l.contains("[aws-trust-no-sub] See https://")));
+    assert!(lines
+        .iter()
+        .all(|l| l.contains("[aws-trust-no-sub] See https://")));
 }
 
 #[test]
@@ -207,7 +219,11 @@ fn sarif_is_valid_against_the_schema() {
 fn malformed_input_is_reported_and_the_lint_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let bad = fixtures().join("bad/aws-trust-no-sub/github-deploy-trust.json");
-    write(dir.path(), "iam/ok-but-open.json", std::fs::read(bad).unwrap());
+    write(
+        dir.path(),
+        "iam/ok-but-open.json",
+        std::fs::read(bad).unwrap(),
+    );
     write(
         dir.path(),
         "iam/broken.json",
@@ -266,7 +282,11 @@ fn malformed_input_is_reported_and_the_lint_goes_on() {
 fn exit_statuses() {
     let (code, _, _) = lint_in(&fixtures(), "good/aws/trust.json", &[]);
     assert_eq!(code, 0, "a single file is linted");
-    let (code, _, _) = lint_in(&fixtures(), "bad/aws-trust-no-sub/github-deploy-trust.json", &[]);
+    let (code, _, _) = lint_in(
+        &fixtures(),
+        "bad/aws-trust-no-sub/github-deploy-trust.json",
+        &[],
+    );
     assert_eq!(code, 1);
     let (code, _, stderr) = lint_in(&fixtures(), "does/not/exist", &[]);
     assert_eq!(code, 2);

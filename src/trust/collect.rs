@@ -132,7 +132,10 @@ enum Kind {
 
 fn kind_of(p: &Path) -> Option<Kind> {
     let name = p.file_name()?.to_str()?;
-    let parent = p.parent().and_then(|d| d.file_name()).and_then(|n| n.to_str());
+    let parent = p
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str());
     let grand = p
         .parent()
         .and_then(Path::parent)
@@ -178,8 +181,13 @@ fn text(src: &SrcFile, n: &Node) -> Option<Text> {
 }
 
 fn texts(src: &SrcFile, n: Option<&Node>) -> Vec<Text> {
-    n.map(|n| n.scalars().into_iter().filter_map(|s| text(src, s)).collect())
-        .unwrap_or_default()
+    n.map(|n| {
+        n.scalars()
+            .into_iter()
+            .filter_map(|s| text(src, s))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,9 +225,7 @@ fn json_documents(src: &SrcFile, node: &Node, inv: &mut Inventory) {
                         resource: stem.clone(),
                         loc: src.loc(&n.span),
                         issuer: text(src, issuer),
-                        attribute_condition: n
-                            .get("attributeCondition")
-                            .and_then(|c| text(src, c)),
+                        attribute_condition: n.get("attributeCondition").and_then(|c| text(src, c)),
                         attribute_mapping: mapping(n.get("attributeMapping")),
                     });
                     continue;
@@ -287,9 +293,11 @@ fn aws_policy_from_node(src: &SrcFile, doc: &Node, resource: String) -> AwsPolic
         .filter(|(_, s)| matches!(s.val, Val::Map(_)))
         .map(|(i, s)| {
             let federated = match s.get("Principal") {
-                Some(p @ Node {
-                    val: Val::Map(_), ..
-                }) => texts(src, p.get("Federated")),
+                Some(
+                    p @ Node {
+                        val: Val::Map(_), ..
+                    },
+                ) => texts(src, p.get("Federated")),
                 Some(star) => texts(src, Some(star)),
                 None => Vec::new(),
             };
@@ -485,7 +493,9 @@ fn terraform_documents(files: &[(SrcFile, Body)], out: &mut Collected) {
                         loc,
                         issuer: oidc.and_then(|o| attr_text(src, &o.body, "issuer_uri")),
                         attribute_condition: attr_text(src, &b.body, "attribute_condition"),
-                        attribute_mapping: mapping(attr_node(src, &b.body, "attribute_mapping").as_ref()),
+                        attribute_mapping: mapping(
+                            attr_node(src, &b.body, "attribute_mapping").as_ref(),
+                        ),
                     });
                 }
                 "azurerm_federated_identity_credential"

@@ -355,7 +355,10 @@ mod tests {
     #[test]
     fn escapes_and_uris() {
         assert_eq!(super::escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
-        assert_eq!(super::uri("dir with space/é.tf"), "dir%20with%20space/%C3%A9.tf");
+        assert_eq!(
+            super::uri("dir with space/é.tf"),
+            "dir%20with%20space/%C3%A9.tf"
+        );
         assert_eq!(super::camel("aws-trust-no-sub"), "AwsTrustNoSub");
     }
 }

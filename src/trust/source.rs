@@ -193,30 +193,29 @@ impl JsonParser<'_> {
             return Err(self.err("nesting deeper than 128 levels"));
         }
         let start = self.i;
-        let val = match self.s.get(self.i) {
-            None => return Err(self.err("unexpected end of input")),
-            Some(b'{') => self.object()?,
-            Some(b'[') => self.array()?,
-            Some(b'"') => Val::Str(self.string()?),
-            Some(b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
-                while self
-                    .s
-                    .get(self.i)
-                    .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.'))
-                {
-                    self.i += 1;
+        let val =
+            match self.s.get(self.i) {
+                None => return Err(self.err("unexpected end of input")),
+                Some(b'{') => self.object()?,
+                Some(b'[') => self.array()?,
+                Some(b'"') => Val::Str(self.string()?),
+                Some(b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
+                    while self.s.get(self.i).is_some_and(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')
+                    }) {
+                        self.i += 1;
+                    }
+                    let word = &self.text[start..self.i];
+                    let ok = matches!(word, "true" | "false" | "null")
+                        || serde_json::from_str::<serde_json::Number>(word).is_ok();
+                    if !ok {
+                        self.i = start;
+                        return Err(self.err(&format!("invalid literal `{word}`")));
+                    }
+                    Val::Other(word.to_string())
                 }
-                let word = &self.text[start..self.i];
-                let ok = matches!(word, "true" | "false" | "null")
-                    || serde_json::from_str::<serde_json::Number>(word).is_ok();
-                if !ok {
-                    self.i = start;
-                    return Err(self.err(&format!("invalid literal `{word}`")));
-                }
-                Val::Other(word.to_string())
-            }
-            Some(_) => return Err(self.err("expected a JSON value")),
-        };
+                Some(_) => return Err(self.err("expected a JSON value")),
+            };
         self.depth -= 1;
         Ok(Node {
             span: self.base + start..self.base + self.i,

@@ -179,9 +179,7 @@ impl TrustAudit for AwsTrustWildcardSub {
                         &v.loc,
                         format!(
                             "`{}` on `{}` with `{}` admits {what}",
-                            c.operator.value,
-                            c.key.value,
-                            v.value
+                            c.operator.value, c.key.value, v.value
                         ),
                     );
                     f.severity = severity;
@@ -287,9 +285,12 @@ impl TrustAudit for AwsTrustAudMissing {
                 .on("aud")
                 .filter(|c| c.restricts() && !is_for_all_values(c))
                 .collect();
-            let pinned = auds
-                .iter()
-                .any(|c| !c.values.is_empty() && c.values.iter().all(|v| !c.is_like() || !has_wildcard(&v.value)));
+            let pinned = auds.iter().any(|c| {
+                !c.values.is_empty()
+                    && c.values
+                        .iter()
+                        .all(|v| !c.is_like() || !has_wildcard(&v.value))
+            });
             if pinned {
                 continue;
             }

@@ -9,7 +9,9 @@ const AUDIENCE: &str = "api://AzureADTokenExchange";
 
 fn github_credentials(inv: &Inventory) -> impl Iterator<Item = &AzureCredential> {
     inv.azure.iter().filter(|c| {
-        c.issuer.as_ref().is_some_and(|i| is_github_issuer(&i.value))
+        c.issuer
+            .as_ref()
+            .is_some_and(|i| is_github_issuer(&i.value))
             || c.subject
                 .as_ref()
                 .is_some_and(|s| s.value.starts_with("repo:"))

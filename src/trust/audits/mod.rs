@@ -152,8 +152,14 @@ mod tests {
     #[test]
     fn subject_scopes() {
         use SubjectScope::*;
-        assert_eq!(subject_scope("repo:acme/app:ref:refs/heads/main"), Repository);
-        assert_eq!(subject_scope("repo:acme/app:ref:refs/heads/release-*"), Repository);
+        assert_eq!(
+            subject_scope("repo:acme/app:ref:refs/heads/main"),
+            Repository
+        );
+        assert_eq!(
+            subject_scope("repo:acme/app:ref:refs/heads/release-*"),
+            Repository
+        );
         assert_eq!(subject_scope("repo:acme/app:*"), AnyContext);
         assert_eq!(subject_scope("repo:acme/app:environment:*"), AnyContext);
         assert_eq!(subject_scope("repo:acme/*"), Owner("acme".into()));
@@ -162,7 +168,9 @@ mod tests {
         assert_eq!(subject_scope("repo:*"), Anyone);
         assert_eq!(subject_scope("*"), Anyone);
         assert_eq!(subject_scope("repository_owner:acme:*"), Custom);
-        assert!(is_github_issuer("https://token.actions.githubusercontent.com/acme"));
+        assert!(is_github_issuer(
+            "https://token.actions.githubusercontent.com/acme"
+        ));
         assert!(is_github_issuer("ghes.example.com/_services/token"));
         assert!(!is_github_issuer("https://gitlab.com"));
     }

@@ -130,7 +130,10 @@ impl TrustAudit for OctoStsWildcardSubject {
             let mut f = self.finding(
                 &p.resource,
                 &pat.loc,
-                format!("`subject_pattern: {}` admits workflows of {what}", pat.value),
+                format!(
+                    "`subject_pattern: {}` admits workflows of {what}",
+                    pat.value
+                ),
             );
             f.severity = severity;
             out.push(f);

@@ -115,8 +115,7 @@ fn each_audit_fires_on_its_bad_case() {
     }
 }
 
-/// Holes that come together by nature: a name-only condition is also weak, an org-only Vault
-/// role is reported by the bound-claims audit.
+/// Holes that come together by nature: a `startsWith` on a name is weak and also pins no id.
 fn related(id: &str, other: &str) -> bool {
     matches!(
         (id, other),

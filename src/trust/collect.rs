@@ -711,7 +711,8 @@ fn resolve_issuers(p: &mut AwsPolicy, syms: &Symbols) {
         s.issuer = s.federated.iter().find_map(|f| {
             let v = f.value.as_str();
             if let Some((_, host)) = v.split_once("oidc-provider/") {
-                return Some(host.to_string());
+                // `oidc-provider/${local.issuer}`: unknown here; the condition keys may tell.
+                return (!host.contains("${")).then(|| host.to_string());
             }
             let reference = v.trim_start_matches("${").trim_end_matches('}');
             let reference = reference.strip_suffix(".arn").unwrap_or(reference);

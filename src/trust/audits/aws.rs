@@ -17,18 +17,25 @@ impl GithubStatement<'_> {
         format!("{}:{claim}", self.issuer)
     }
 
-    /// Conditions on `ISSUER:claim` (keys are case-insensitive in IAM).
+    /// Conditions on `ISSUER:claim` (keys are case-insensitive in IAM). A Terraform key built
+    /// from an expression (`"${local.github_host}:sub"`) counts as the claim's key: its prefix
+    /// cannot be read, and reporting the claim as missing would be a false alarm.
     fn on<'b>(&'b self, claim: &str) -> impl Iterator<Item = &'b AwsCondition> {
         let key = self.key(claim);
-        self.st
-            .conditions
-            .iter()
-            .filter(move |c| c.key.value.eq_ignore_ascii_case(&key))
+        let suffix = format!(":{claim}");
+        self.st.conditions.iter().filter(move |c| {
+            let k = &c.key.value;
+            k.eq_ignore_ascii_case(&key) || (is_templated(k) && k.ends_with(&suffix))
+        })
     }
 
     fn resource(&self) -> String {
         format!("{} {}", self.policy.resource, self.st.name)
     }
+}
+
+fn is_templated(v: &str) -> bool {
+    v.contains("${")
 }
 
 fn is_web_identity(st: &AwsStatement) -> bool {
@@ -332,6 +339,9 @@ impl TrustAudit for AwsTrustConditionKey {
         for g in github_statements(inv) {
             for c in &g.st.conditions {
                 let key = c.key.value.as_str();
+                if is_templated(key) {
+                    continue;
+                }
                 let lower = key.to_ascii_lowercase();
                 let (prefix, claim) = lower.rsplit_once(':').unwrap_or((lower.as_str(), ""));
                 let github_like = lower.contains("githubusercontent")

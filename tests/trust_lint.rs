@@ -183,7 +183,7 @@ fn github_annotations() {
     let (code, stdout, _) = lint_in(&fixtures(), "bad/aws-trust-no-sub", &["--format", "github"]);
     assert_eq!(code, 1);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with(
         "::error file=denylist.tf,line=12,col=18,endLine=20,endColumn=6,title=keysweep%3A AWS role trusts"
     ), "{}", lines[0]);

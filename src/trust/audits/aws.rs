@@ -137,8 +137,8 @@ impl TrustAudit for AwsTrustNoSub {
                 &g.resource(),
                 &g.st.loc,
                 format!(
-                    "{} lets a workflow in any GitHub repository assume this role: {why}",
-                    g.st.name
+                    "{} lets a workflow in any repository that `{}` issues tokens for assume this role: {why}",
+                    g.st.name, g.issuer
                 ),
             ));
         }

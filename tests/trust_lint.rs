@@ -278,6 +278,34 @@ fn malformed_input_is_reported_and_the_lint_goes_on() {
 }
 
 #[test]
+fn min_severity_filters_findings_and_exit_status() {
+    let dir = fixtures().join("bad/gcp-provider-name-condition");
+    let (code, _, _) = lint_in(&dir, ".", &[]);
+    assert_eq!(code, 1);
+    let (code, stdout, _) = lint_in(&dir, ".", &["--min-severity", "medium"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.starts_with("0 findings"), "{stdout}");
+    let (_, report) = {
+        let (c, out, _) = lint_in(
+            &fixtures(),
+            "bad",
+            &["--format", "json", "--min-severity", "critical"],
+        );
+        (c, serde_json::from_str::<serde_json::Value>(&out).unwrap())
+    };
+    let sev: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    assert!(
+        !sev.is_empty() && sev.iter().all(|s| *s == "critical"),
+        "{sev:?}"
+    );
+}
+
+#[test]
 fn exit_statuses() {
     let (code, _, _) = lint_in(&fixtures(), "good/aws/trust.json", &[]);
     assert_eq!(code, 0, "a single file is linted");

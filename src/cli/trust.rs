@@ -5,6 +5,7 @@
 use super::{ColorChoice, GlobalArgs};
 use clap::{Args, Subcommand};
 use keysweep::trust::output::{self, TrustFormat};
+use keysweep::trust::Severity;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -21,6 +22,9 @@ pub struct LintArgs {
     pub path: Option<PathBuf>,
     #[arg(long, short, value_enum, default_value_t = TrustFormat::Human)]
     pub format: TrustFormat,
+    /// Report only findings of this severity or worse (the exit status follows).
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = Severity::Low)]
+    pub min_severity: Severity,
     /// Write the report to a file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -34,7 +38,8 @@ pub fn run(cmd: TrustCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
 
 fn lint(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
-    let report = keysweep::trust::lint(&root)?;
+    let mut report = keysweep::trust::lint(&root)?;
+    report.findings.retain(|f| f.severity >= args.min_severity);
     let color = match global.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

@@ -28,7 +28,7 @@ pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 pub const GITHUB_ISSUER_HOST: &str = "token.actions.githubusercontent.com";
 
 /// How bad a hole is. Ordered from the least to the most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,

@@ -306,6 +306,29 @@ fn min_severity_filters_findings_and_exit_status() {
 }
 
 #[test]
+fn inline_allow_accepts_a_reviewed_exception() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy =
+        std::fs::read_to_string(fixtures().join("bad/aws-trust-sub-any-ref/policy.tf")).unwrap();
+    // Only the named audit is accepted: a marker for another audit changes nothing.
+    let other = policy.replace(
+        "      values   = [\"repo:acme-corp/payments:*\"]",
+        "      # keysweep:allow[aws-trust-no-sub]\n      values   = [\"repo:acme-corp/payments:*\"]",
+    );
+    write(dir.path(), "policy.tf", &other);
+    let (code, report) = lint_json(dir.path());
+    assert_eq!((code, report["stats"]["suppressed"].as_u64()), (1, Some(0)));
+    let accepted = policy.replace(
+        "      values   = [\"repo:acme-corp/payments:*\"]",
+        "      # any branch may deploy the preview stack. keysweep:allow[aws-trust-sub-any-ref]\n      values   = [\"repo:acme-corp/payments:*\"]",
+    );
+    write(dir.path(), "policy.tf", &accepted);
+    let (code, report) = lint_json(dir.path());
+    assert_eq!(audits_of(&report), Vec::<String>::new());
+    assert_eq!((code, report["stats"]["suppressed"].as_u64()), (0, Some(1)));
+}
+
+#[test]
 fn exit_statuses() {
     let (code, _, _) = lint_in(&fixtures(), "good/aws/trust.json", &[]);
     assert_eq!(code, 0, "a single file is linted");

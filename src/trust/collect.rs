@@ -18,6 +18,8 @@ pub(crate) struct Collected {
     pub inventory: Inventory,
     pub malformed: Vec<Malformed>,
     pub files: usize,
+    /// The text of every file read, by display path: for inline allow comments.
+    pub texts: HashMap<String, String>,
 }
 
 /// Strings whose presence makes a file worth reporting when it does not parse.
@@ -72,6 +74,9 @@ pub(crate) fn collect(root: &Path) -> Collected {
             continue;
         };
         let src = SrcFile::new(display_path(base, &p), text);
+        if !matches!(kind, Kind::Workflow) {
+            out.texts.insert(src.path.clone(), src.text.clone());
+        }
         match kind {
             Kind::Terraform => {
                 out.files += 1;

@@ -107,9 +107,13 @@ fn human(report: &LintReport, color: bool, out: &mut dyn Write) -> io::Result<()
         }
     }
     let n = report.findings.len();
+    let suppressed = match report.stats.suppressed {
+        0 => String::new(),
+        k => format!("; {k} accepted by keysweep:allow"),
+    };
     writeln!(
         out,
-        "{} finding{}{} in {} trust document{} ({} file{} read); {} malformed file{}",
+        "{} finding{}{} in {} trust document{} ({} file{} read); {} malformed file{}{suppressed}",
         n,
         if n == 1 { "" } else { "s" },
         if counts.is_empty() {

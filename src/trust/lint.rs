@@ -58,24 +58,6 @@ fn marker_allows(line: &str, audit: &str) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn allow_markers() {
-        use super::marker_allows;
-        assert!(marker_allows("  # keysweep:allow", "aws-trust-no-sub"));
-        assert!(marker_allows(
-            "x # keysweep:allow[a, aws-trust-no-sub]",
-            "aws-trust-no-sub"
-        ));
-        assert!(!marker_allows(
-            "x # keysweep:allow[aws-trust-sub-any-ref]",
-            "aws-trust-no-sub"
-        ));
-        assert!(!marker_allows("x = 1", "aws-trust-no-sub"));
-    }
-}
-
 /// Lints `root` (a directory or one file) with every audit.
 pub fn lint(root: &Path) -> Result<LintReport, LintError> {
     lint_with(root, &audits::all())
@@ -108,4 +90,22 @@ pub fn lint_with(root: &Path, audits: &[Box<dyn TrustAudit>]) -> Result<LintRepo
                 + inv.octo_sts.len(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn allow_markers() {
+        use super::marker_allows;
+        assert!(marker_allows("  # keysweep:allow", "aws-trust-no-sub"));
+        assert!(marker_allows(
+            "x # keysweep:allow[a, aws-trust-no-sub]",
+            "aws-trust-no-sub"
+        ));
+        assert!(!marker_allows(
+            "x # keysweep:allow[aws-trust-sub-any-ref]",
+            "aws-trust-no-sub"
+        ));
+        assert!(!marker_allows("x = 1", "aws-trust-no-sub"));
+    }
 }

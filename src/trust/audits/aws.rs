@@ -92,6 +92,21 @@ fn github_statements(inv: &Inventory) -> Vec<GithubStatement<'_>> {
     out
 }
 
+/// Whether the same policy holds a web-identity `Deny` that applies unless `sub` matches
+/// (`StringNotLike`/`StringNotEquals` on the key): the allow-then-deny way of restricting.
+fn denied_unless_sub(g: &GithubStatement) -> bool {
+    let key = g.key("sub");
+    g.policy.statements.iter().any(|st| {
+        !st.allow
+            && is_web_identity(st)
+            && st.conditions.iter().any(|c| {
+                let base = c.base_operator().to_ascii_lowercase();
+                c.key.value.eq_ignore_ascii_case(&key)
+                    && (base == "stringnotlike" || base == "stringnotequals")
+            })
+    })
+}
+
 fn is_for_all_values(c: &AwsCondition) -> bool {
     c.operator
         .value
@@ -120,6 +135,9 @@ impl TrustAudit for AwsTrustNoSub {
             let subs: Vec<&AwsCondition> = g.on("sub").collect();
             if subs.iter().any(|c| c.restricts() || is_for_all_values(c)) {
                 continue; // restricted, or reported by aws-trust-forallvalues-allow
+            }
+            if denied_unless_sub(&g) {
+                continue; // a Deny with StringNotLike/StringNotEquals on sub does the restricting
             }
             let why = if subs.is_empty() {
                 format!("no condition on `{}`", g.key("sub"))

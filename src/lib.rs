@@ -13,3 +13,4 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod suppress;
+pub mod trust;

@@ -4,6 +4,7 @@ mod baseline;
 mod inventory;
 mod rules;
 mod scan;
+mod trust;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ pub enum Command {
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Check OIDC trust configuration (IAM, GCP, Azure, Vault, octo-sts).
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
 }
 
 /// Exit status: 0 nothing new found, 1 new findings, 2 error.
@@ -69,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Baseline(args) => baseline::run(&args, &cli.global),
         Command::Inventory(args) => inventory::run(&args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Trust(cmd) => trust::run(cmd, &cli.global),
     }
 }
 

@@ -1,0 +1,393 @@
+//! AWS IAM role trust policies for GitHub Actions' OIDC provider.
+
+use super::{has_wildcard, is_github_issuer, subject_scope, SubjectScope, TrustAudit};
+use crate::trust::model::{AwsCondition, AwsPolicy, AwsStatement, Inventory};
+use crate::trust::{Severity, TrustFinding, GITHUB_ISSUER_HOST};
+
+/// An `Allow` statement that lets a GitHub Actions token assume the role.
+struct GithubStatement<'a> {
+    policy: &'a AwsPolicy,
+    st: &'a AwsStatement,
+    /// The issuer as AWS spells it in condition keys (`token.actions.githubusercontent.com`).
+    issuer: String,
+}
+
+impl GithubStatement<'_> {
+    fn key(&self, claim: &str) -> String {
+        format!("{}:{claim}", self.issuer)
+    }
+
+    /// Conditions on `ISSUER:claim` (keys are case-insensitive in IAM). A Terraform key built
+    /// from an expression (`"${local.github_host}:sub"`) counts as the claim's key: its prefix
+    /// cannot be read, and reporting the claim as missing would be a false alarm.
+    fn on<'b>(&'b self, claim: &str) -> impl Iterator<Item = &'b AwsCondition> {
+        let key = self.key(claim);
+        let suffix = format!(":{claim}");
+        self.st.conditions.iter().filter(move |c| {
+            let k = &c.key.value;
+            k.eq_ignore_ascii_case(&key) || (is_templated(k) && k.ends_with(&suffix))
+        })
+    }
+
+    fn resource(&self) -> String {
+        format!("{} {}", self.policy.resource, self.st.name)
+    }
+}
+
+fn is_templated(v: &str) -> bool {
+    v.contains("${")
+}
+
+fn is_web_identity(st: &AwsStatement) -> bool {
+    st.actions.iter().any(|a| {
+        let a = a.value.to_ascii_lowercase();
+        a == "sts:assumerolewithwebidentity" || a == "sts:*" || a == "*"
+    })
+}
+
+/// The prefix of a condition key (`token.actions.githubusercontent.com` in
+/// `token.actions.githubusercontent.com:sub`).
+fn key_prefix(key: &str) -> &str {
+    key.rsplit_once(':').map_or(key, |(p, _)| p)
+}
+
+fn github_statements(inv: &Inventory) -> Vec<GithubStatement<'_>> {
+    let mut out = Vec::new();
+    for policy in &inv.aws {
+        for st in &policy.statements {
+            if !st.allow || !is_web_identity(st) {
+                continue;
+            }
+            let from_keys = || {
+                st.conditions
+                    .iter()
+                    .map(|c| key_prefix(&c.key.value))
+                    .find(|p| is_github_issuer(p))
+                    .map(str::to_string)
+            };
+            let issuer = match &st.issuer {
+                Some(i) if is_github_issuer(i) => i.clone(),
+                Some(_) => continue,
+                None => match from_keys() {
+                    Some(i) => i,
+                    // A reference we could not resolve, and no condition naming GitHub: only
+                    // when the principal text itself names GitHub's issuer.
+                    None if st
+                        .federated
+                        .iter()
+                        .any(|f| f.value.contains(GITHUB_ISSUER_HOST)) =>
+                    {
+                        GITHUB_ISSUER_HOST.to_string()
+                    }
+                    None => continue,
+                },
+            };
+            out.push(GithubStatement {
+                policy,
+                st,
+                issuer: issuer.trim_start_matches("https://").to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Whether the same policy holds a web-identity `Deny` that applies unless `sub` matches
+/// (`StringNotLike`/`StringNotEquals` on the key): the allow-then-deny way of restricting.
+fn denied_unless_sub(g: &GithubStatement) -> bool {
+    let key = g.key("sub");
+    g.policy.statements.iter().any(|st| {
+        !st.allow
+            && is_web_identity(st)
+            && st.conditions.iter().any(|c| {
+                let base = c.base_operator().to_ascii_lowercase();
+                c.key.value.eq_ignore_ascii_case(&key)
+                    && (base == "stringnotlike" || base == "stringnotequals")
+            })
+    })
+}
+
+fn is_for_all_values(c: &AwsCondition) -> bool {
+    c.operator
+        .value
+        .to_ascii_lowercase()
+        .starts_with("forallvalues:")
+}
+
+pub struct AwsTrustNoSub;
+
+impl TrustAudit for AwsTrustNoSub {
+    fn id(&self) -> &'static str {
+        "aws-trust-no-sub"
+    }
+    fn title(&self) -> &'static str {
+        "AWS role trusts GitHub's OIDC issuer without a sub condition"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Critical
+    }
+    fn fix(&self) -> &'static str {
+        "Add `StringEquals` (or `StringLike` for a branch pattern) on `token.actions.githubusercontent.com:sub` with the exact `repo:OWNER/REPO:ref:refs/heads/BRANCH` or `repo:OWNER/REPO:environment:ENV` the workflow runs as."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for g in github_statements(inv) {
+            let subs: Vec<&AwsCondition> = g.on("sub").collect();
+            if subs.iter().any(|c| c.restricts() || is_for_all_values(c)) {
+                continue; // restricted, or reported by aws-trust-forallvalues-allow
+            }
+            if denied_unless_sub(&g) {
+                continue; // a Deny with StringNotLike/StringNotEquals on sub does the restricting
+            }
+            let why = if subs.is_empty() {
+                format!("no condition on `{}`", g.key("sub"))
+            } else {
+                format!(
+                    "the only conditions on `{}` ({}) exclude some subjects and admit the rest",
+                    g.key("sub"),
+                    subs.iter()
+                        .map(|c| c.operator.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            out.push(self.finding(
+                &g.resource(),
+                &g.st.loc,
+                format!(
+                    "{} lets a workflow in any repository that `{}` issues tokens for assume this role: {why}",
+                    g.st.name, g.issuer
+                ),
+            ));
+        }
+        out
+    }
+}
+
+pub struct AwsTrustWildcardSub;
+
+impl TrustAudit for AwsTrustWildcardSub {
+    fn id(&self) -> &'static str {
+        "aws-trust-wildcard-sub"
+    }
+    fn title(&self) -> &'static str {
+        "AWS role trusts a sub pattern wider than one repository"
+    }
+    fn severity(&self) -> Severity {
+        Severity::High
+    }
+    fn fix(&self) -> &'static str {
+        "Replace the pattern with the exact subjects of the repositories that need the role (`repo:OWNER/REPO:ref:refs/heads/main`), one value per repository; use `StringEquals` where no wildcard is needed."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for g in github_statements(inv) {
+            for c in g.on("sub").filter(|c| c.is_like()) {
+                for v in &c.values {
+                    let (severity, what) = match subject_scope(&v.value) {
+                        SubjectScope::Anyone => (
+                            Severity::Critical,
+                            "any repository of any owner on GitHub".to_string(),
+                        ),
+                        SubjectScope::Owner(owner) => (
+                            Severity::High,
+                            format!("every matching repository of `{owner}`, including ones created later"),
+                        ),
+                        SubjectScope::Custom => (
+                            Severity::High,
+                            "a wildcard subject in a customised format that keysweep cannot bound".to_string(),
+                        ),
+                        SubjectScope::Repository | SubjectScope::AnyContext => continue,
+                    };
+                    let mut f = self.finding(
+                        &g.resource(),
+                        &v.loc,
+                        format!(
+                            "`{}` on `{}` with `{}` admits {what}",
+                            c.operator.value, c.key.value, v.value
+                        ),
+                    );
+                    f.severity = severity;
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+}
+
+pub struct AwsTrustSubAnyRef;
+
+impl TrustAudit for AwsTrustSubAnyRef {
+    fn id(&self) -> &'static str {
+        "aws-trust-sub-any-ref"
+    }
+    fn title(&self) -> &'static str {
+        "AWS role trusts every branch, tag and environment of a repository"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Medium
+    }
+    fn fix(&self) -> &'static str {
+        "Pin the context: `repo:OWNER/REPO:ref:refs/heads/main` for the default branch, or `repo:OWNER/REPO:environment:ENV` with a protected environment, so an unreviewed branch cannot assume the role."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for g in github_statements(inv) {
+            for c in g.on("sub").filter(|c| c.is_like()) {
+                for v in &c.values {
+                    if subject_scope(&v.value) == SubjectScope::AnyContext {
+                        out.push(self.finding(
+                            &g.resource(),
+                            &v.loc,
+                            format!(
+                                "`{}` admits any branch, tag or environment of the repository: anyone who can push a branch can assume this role",
+                                v.value
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+pub struct AwsTrustForAllValuesAllow;
+
+impl TrustAudit for AwsTrustForAllValuesAllow {
+    fn id(&self) -> &'static str {
+        "aws-trust-forallvalues-allow"
+    }
+    fn title(&self) -> &'static str {
+        "AWS role trust uses ForAllValues: on a GitHub claim in an Allow"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Critical
+    }
+    fn fix(&self) -> &'static str {
+        "Drop the `ForAllValues:` prefix: `sub` and `aud` are single-valued, so use plain `StringEquals`/`StringLike`."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for g in github_statements(inv) {
+            for c in &g.st.conditions {
+                if is_for_all_values(c) && is_github_issuer(key_prefix(&c.key.value)) {
+                    out.push(self.finding(
+                        &g.resource(),
+                        &c.operator.loc,
+                        format!(
+                            "`{}` on `{}` in an Allow is true when the request carries no value for the key (the empty set), so it does not restrict who assumes the role",
+                            c.operator.value, c.key.value
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+pub struct AwsTrustAudMissing;
+
+impl TrustAudit for AwsTrustAudMissing {
+    fn id(&self) -> &'static str {
+        "aws-trust-aud-missing"
+    }
+    fn title(&self) -> &'static str {
+        "AWS role trust does not pin the token audience"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Medium
+    }
+    fn fix(&self) -> &'static str {
+        "Add `StringEquals` on `token.actions.githubusercontent.com:aud` = `sts.amazonaws.com` (the audience aws-actions/configure-aws-credentials requests)."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for g in github_statements(inv) {
+            let auds: Vec<&AwsCondition> = g
+                .on("aud")
+                .filter(|c| c.restricts() && !is_for_all_values(c))
+                .collect();
+            let pinned = auds.iter().any(|c| {
+                !c.values.is_empty()
+                    && c.values
+                        .iter()
+                        .all(|v| !c.is_like() || !has_wildcard(&v.value))
+            });
+            if pinned {
+                continue;
+            }
+            let why = if auds.is_empty() {
+                format!("no condition on `{}`", g.key("aud"))
+            } else {
+                format!("the condition on `{}` is a wildcard", g.key("aud"))
+            };
+            out.push(self.finding(
+                &g.resource(),
+                &g.st.loc,
+                format!(
+                    "{} accepts a GitHub token minted for any audience ({why}): a token a workflow sends to another service can be replayed here",
+                    g.st.name
+                ),
+            ));
+        }
+        out
+    }
+}
+
+pub struct AwsTrustConditionKey;
+
+impl TrustAudit for AwsTrustConditionKey {
+    fn id(&self) -> &'static str {
+        "aws-trust-condition-key"
+    }
+    fn title(&self) -> &'static str {
+        "AWS role trust conditions a key the GitHub provider never sets"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Medium
+    }
+    fn fix(&self) -> &'static str {
+        "Spell the key as the issuer of the federated principal plus the claim, without a scheme or trailing slash: `token.actions.githubusercontent.com:sub` (GHE.com: `token.actions.githubusercontent.com/ENTERPRISE:sub`)."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for g in github_statements(inv) {
+            for c in &g.st.conditions {
+                let key = c.key.value.as_str();
+                if is_templated(key) {
+                    continue;
+                }
+                let lower = key.to_ascii_lowercase();
+                let (prefix, claim) = lower.rsplit_once(':').unwrap_or((lower.as_str(), ""));
+                let github_like = lower.contains("githubusercontent")
+                    || lower.contains("_services/token")
+                    || lower.contains("github");
+                if !github_like {
+                    continue;
+                }
+                let expected_claim = match claim {
+                    "sub" | "aud" | "amr" => claim,
+                    "subject" | "sub " | "subs" => "sub",
+                    "audience" | "aud " | "auds" => "aud",
+                    _ => continue, // other claims: not ours to judge
+                };
+                let expected = format!("{}:{expected_claim}", g.issuer);
+                if prefix == g.issuer.to_ascii_lowercase() && claim == expected_claim {
+                    continue;
+                }
+                out.push(self.finding(
+                    &g.resource(),
+                    &c.key.loc,
+                    format!(
+                        "`{key}` is not a key AWS sets for tokens from `{}` (expected `{expected}`): this condition never checks what it was meant to",
+                        g.issuer
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}

@@ -7,13 +7,13 @@ use std::io::{self, Write};
 
 /// Escaping from the runner's workflow-command rules: data escapes `%`, CR, LF; properties
 /// also escape `:` and `,`.
-fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

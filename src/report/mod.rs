@@ -10,6 +10,10 @@ use crate::rules::RuleSet;
 use crate::scan::ScanResult;
 use std::io::{self, Write};
 
+// Shared with the trust-lint reports.
+pub(crate) use github::{escape_data, escape_property};
+pub(crate) use sarif::{camel, uri};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Readable text, coloured on a terminal.

@@ -222,7 +222,7 @@ fn results_for(f: &Finding, rule_index: usize, show: bool) -> Vec<Value> {
 }
 
 /// A relative path as a URI reference: `/` separators, reserved characters escaped.
-fn uri(path: &str) -> String {
+pub(crate) fn uri(path: &str) -> String {
     let mut out = String::new();
     if path.starts_with('/') {
         out.push_str("file://");
@@ -238,7 +238,7 @@ fn uri(path: &str) -> String {
     out
 }
 
-fn camel(id: &str) -> String {
+pub(crate) fn camel(id: &str) -> String {
     id.split('-')
         .map(|w| {
             let mut c = w.chars();

@@ -4,7 +4,7 @@
 use super::audits;
 use super::lint::LintReport;
 use super::{Severity, TrustFinding, DOC_PATH};
-use crate::report::{doc_url, PROJECT_URL};
+use crate::report::{camel, doc_url, escape_data, escape_property, uri, PROJECT_URL};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -266,46 +266,6 @@ fn sarif_document(report: &LintReport) -> Value {
             "results": results,
         }]
     })
-}
-
-/// A relative path as a URI reference: `/` separators, reserved characters escaped. (The
-/// same rule as the scan's SARIF writer, whose helper is private to `report`.)
-fn uri(path: &str) -> String {
-    let mut out = String::new();
-    if path.starts_with('/') {
-        out.push_str("file://");
-    }
-    for b in path.replace('\\', "/").bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-fn camel(id: &str) -> String {
-    id.split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-/// Workflow-command escaping: data escapes `%`, CR, LF; properties also `:` and `,`.
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 fn github(report: &LintReport, out: &mut dyn Write) -> io::Result<()> {

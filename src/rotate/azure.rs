@@ -1,0 +1,202 @@
+//! Azure: `azure/login` `creds` (a client secret) -> federated identity credentials.
+
+use serde_json::json;
+use yaml_serde::Value;
+
+use super::facts::Lookup;
+use super::rewrite::{k, s, EditOp};
+use super::targets::{hcl_str, only_sites, sh, slugify, step_path, Target};
+use super::trust::{header, GITHUB_ISSUER};
+use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
+use crate::pipeline::PipelineFinding;
+
+pub struct Azure;
+
+const ACTION: &str = "azure/login";
+pub const AUDIENCE: &str = "api://AzureADTokenExchange";
+/// Entra ID accepts at most 20 federated credentials per application or identity.
+const MAX_CREDENTIALS: usize = 20;
+
+/// (input, repository variable, fact)
+const IDS: &[(&str, &str, &str)] = &[
+    ("client-id", "AZURE_CLIENT_ID", "azure_client_id"),
+    ("tenant-id", "AZURE_TENANT_ID", "azure_tenant_id"),
+    ("subscription-id", "AZURE_SUBSCRIPTION_ID", "azure_subscription_id"),
+];
+
+fn credential_name(sub: &str, i: usize) -> String {
+    let tail = sub.rsplit(':').next().unwrap_or(sub);
+    let kind = if sub.contains(":environment:") {
+        "env"
+    } else if sub.contains(":ref:refs/tags/") {
+        "tag"
+    } else if sub.ends_with(":pull_request") {
+        "pr"
+    } else {
+        "branch"
+    };
+    let mut n = format!("github-{kind}-{}", slugify(tail));
+    if kind == "pr" {
+        n = "github-pull-request".into();
+    }
+    if n.len() > 100 {
+        n.truncate(100);
+    }
+    format!("{n}-{}", i + 1)
+}
+
+impl Target for Azure {
+    fn id(&self) -> &'static str {
+        "azure"
+    }
+    fn handles(&self, f: &PipelineFinding) -> bool {
+        f.audit == "azure-client-secret"
+    }
+    fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
+        only_sites(
+            u,
+            &[SiteKind::With],
+            "keysweep rewrites azure/login `creds` only (ARM_CLIENT_SECRET and `az login --password` scripts are left for a person)",
+        )?;
+        let mut p = UsePlan {
+            id_token_jobs: u.jobs.clone(),
+            ..Default::default()
+        };
+        for site in &u.sites {
+            let (Some(job), Some(i)) = (&site.job, site.step) else {
+                continue;
+            };
+            let st = u.wf.step(job, i).ok_or_else(|| Unmigratable::new("step not found"))?;
+            if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "creds" {
+                return Err(Unmigratable::new(format!(
+                    "the secret feeds `{}` input `{}`, not {ACTION} `creds`",
+                    st.get("uses").and_then(Value::as_str).unwrap_or("?"),
+                    site.key
+                )));
+            }
+            let with = st.get("with").and_then(Value::as_mapping);
+            if with.is_some_and(|w| IDS.iter().any(|(i, _, _)| w.contains_key(*i))) {
+                return Err(Unmigratable::new(
+                    "the step already has client-id/tenant-id/subscription-id next to `creds`; finish that migration by hand",
+                ));
+            }
+            let mut wp = step_path(job, i);
+            wp.push(k("with"));
+            p.edits.push((
+                format!("job `{job}` step {}: remove `creds`", i + 1),
+                EditOp::Remove {
+                    path: site.path.clone(),
+                },
+            ));
+            for (input, var, _) in IDS {
+                p.edits.push((
+                    format!("job `{job}` step {}: `{input}` from the repository variable `{var}` (an id, not a secret)", i + 1),
+                    EditOp::Add {
+                        path: wp.clone(),
+                        key: (*input).into(),
+                        value: s(format!("${{{{ vars.{var} }}}}")),
+                    },
+                ));
+            }
+        }
+        let vals: Vec<String> = IDS
+            .iter()
+            .map(|(_, var, fact)| format!("`{var}={}`", look.get(fact)))
+            .collect();
+        p.manual.push(format!(
+            "Create the repository variables (Settings → Secrets and variables → Actions → Variables) {}, e.g. `gh variable set AZURE_CLIENT_ID --body <value>`.",
+            vals.join(", ")
+        ));
+        p.manual.push(
+            "Give the application (or managed identity) the role assignments the old service principal secret was used for.".into(),
+        );
+        Ok(p)
+    }
+
+    fn trust(&self, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact> {
+        let client = look.get("azure_client_id");
+        let mut out = Vec::new();
+        let mut tf = format!(
+            "{}\
+# The Entra application the workflow signs in as (by its client id).
+data \"azuread_application\" \"github_actions\" {{
+  client_id = {}
+}}
+",
+            header("#", &t.repo_slug, "azure"),
+            hcl_str(&client)
+        );
+        let mut cmds = format!(
+            "#!/bin/sh\n{}set -eu\ncd \"$(dirname \"$0\")\"\n",
+            header("#", &t.repo_slug, "azure")
+        );
+        if t.subjects.len() > MAX_CREDENTIALS {
+            tf.push_str(&format!(
+                "# WARNING: {} subjects; Entra ID allows {MAX_CREDENTIALS} federated credentials per application.\n",
+                t.subjects.len()
+            ));
+        }
+        for (i, sub) in t.subjects.iter().enumerate() {
+            let name = credential_name(sub, i);
+            tf.push_str(&format!(
+                "
+resource \"azuread_application_federated_identity_credential\" \"{res}\" {{
+  application_id = data.azuread_application.github_actions.id
+  display_name   = {name}
+  description    = {desc}
+  issuer         = {issuer}
+  audiences      = [{aud}]
+  subject        = {sub}
+}}
+",
+                res = name.replace('-', "_"),
+                name = hcl_str(&name),
+                desc = hcl_str(&format!("GitHub Actions OIDC for {}", t.repo_slug)),
+                issuer = hcl_str(GITHUB_ISSUER),
+                aud = hcl_str(AUDIENCE),
+                sub = hcl_str(sub),
+            ));
+            let file = format!("federated-credential-{}.json", i + 1);
+            let native = json!({
+                "name": name,
+                "issuer": GITHUB_ISSUER,
+                "subject": sub,
+                "description": format!("GitHub Actions OIDC for {}", t.repo_slug),
+                "audiences": [AUDIENCE],
+            });
+            cmds.push_str(&format!(
+                "az ad app federated-credential create --id {} --parameters {}\n",
+                sh(&client),
+                sh(&file)
+            ));
+            out.push(TrustArtifact {
+                target: "azure",
+                file: format!("azure/{file}"),
+                format: "json",
+                content: serde_json::to_string_pretty(&native).unwrap_or_default() + "\n",
+            });
+        }
+        out.insert(
+            0,
+            TrustArtifact {
+                target: "azure",
+                file: "azure/main.tf".into(),
+                format: "terraform",
+                content: tf,
+            },
+        );
+        out.push(TrustArtifact {
+            target: "azure",
+            file: "azure/commands.sh".into(),
+            format: "shell",
+            content: cmds,
+        });
+        out
+    }
+
+    fn retire_action(&self, secret: &str) -> String {
+        format!(
+            "after a green OIDC run: delete the repository secret `{secret}`; delete the client secret from the application (`az ad app credential delete --id <app> --key-id <key>`)"
+        )
+    }
+}

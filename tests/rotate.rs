@@ -171,8 +171,8 @@ jobs:
       - name: Configure AWS credentials
         uses: aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502 # v4.0.2
         with:
-          aws-region: eu-west-1
           role-to-assume: arn:aws:iam::123456789012:role/github-actions-deploy
+          aws-region: eu-west-1
       - name: Sync to S3
         run: aws s3 sync ./public s3://example-site-bucket --delete
 "
@@ -718,13 +718,21 @@ fn moto_accepts_the_aws_trust_policy() {
         return;
     }
     let endpoint = endpoint.unwrap();
+    // unsigned query API; moto routes by the credential scope's service, not the signature
+    let iam = |form: &[(&str, &str)]| {
+        ureq::post(&format!("{endpoint}/"))
+            .set(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .send_form(form)
+    };
     let (_keep, files) = all_trust();
     let mut n = 0;
     for (name, p) in files.iter().filter(|(_, p)| p.ends_with("aws/trust-policy.json")) {
         let policy = std::fs::read_to_string(p).unwrap();
         let role = format!("keysweep-test-{name}-{}", std::process::id());
-        let resp = ureq::post(&format!("{endpoint}/"))
-            .send_form(&[
+        let resp = iam(&[
                 ("Action", "CreateRole"),
                 ("Version", "2010-05-08"),
                 ("RoleName", &role),
@@ -733,13 +741,19 @@ fn moto_accepts_the_aws_trust_policy() {
             .unwrap_or_else(|e| panic!("{name}: CreateRole refused: {e}"));
         let body = resp.into_string().unwrap();
         assert!(body.contains("<CreateRoleResult>"), "{name}: {body}");
-        let got = ureq::post(&format!("{endpoint}/"))
-            .send_form(&[("Action", "GetRole"), ("Version", "2010-05-08"), ("RoleName", &role)])
+        let got = iam(&[("Action", "GetRole"), ("Version", "2010-05-08"), ("RoleName", &role)])
             .unwrap()
             .into_string()
             .unwrap();
         assert!(got.contains(&role), "{got}");
-        let _ = ureq::post(&format!("{endpoint}/")).send_form(&[
+        // IAM returns the document URL-encoded; it must be the one sent
+        let start = got.find("<AssumeRolePolicyDocument>").unwrap() + "<AssumeRolePolicyDocument>".len();
+        let end = got.find("</AssumeRolePolicyDocument>").unwrap();
+        let doc = url_decode(&got[start..end]);
+        let sent: serde_json::Value = serde_json::from_str(&policy).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
+        assert_eq!(sent, back);
+        let _ = iam(&[
             ("Action", "DeleteRole"),
             ("Version", "2010-05-08"),
             ("RoleName", &role),
@@ -748,4 +762,24 @@ fn moto_accepts_the_aws_trust_policy() {
     }
     assert!(n >= 3, "only {n} AWS trust policies");
     eprintln!("moto accepted {n} generated AWS trust policies (CreateRole)");
+}
+
+fn url_decode(s: &str) -> String {
+    let s = s.replace("&quot;", "\"").replace("&amp;", "&");
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else if b[i] == b'+' {
+            out.push(b' ');
+            i += 1;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
 }

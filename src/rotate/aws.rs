@@ -6,7 +6,8 @@ use yaml_serde::Value;
 use super::facts::Lookup;
 use super::rewrite::{k, map, s, EditOp};
 use super::targets::{
-    first_reader, hcl_str, only_sites, pinned, remove_bindings, sh, step_path, Target,
+    first_reader, hcl_str, only_sites, pinned, remove_bindings, replace_key, sh, step_path,
+    Target,
 };
 use super::trust::{header, GITHUB_ISSUER, GITHUB_ISSUER_HOST};
 use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
@@ -119,24 +120,29 @@ impl Target for Aws {
                 v.push(k("with"));
                 v
             };
-            for key in KEY_INPUTS {
-                if with.is_some_and(|w| w.contains_key(*key)) {
-                    let mut path = wp.clone();
-                    path.push(k(key));
+            let present: Vec<&str> = KEY_INPUTS
+                .iter()
+                .copied()
+                .filter(|key| with.is_some_and(|w| w.contains_key(*key)))
+                .collect();
+            for (n, key) in present.iter().enumerate() {
+                let mut path = wp.clone();
+                path.push(k(key));
+                if n == 0 {
+                    for op in replace_key(&path, vec![("role-to-assume".into(), s(arn.clone()))]) {
+                        let d = match &op {
+                            EditOp::Remove { .. } => format!("job `{job}` step {}: remove `{key}`", i + 1),
+                            _ => format!("job `{job}` step {}: assume the role through OIDC (`role-to-assume`, in place of the key)", i + 1),
+                        };
+                        p.edits.push((d, op));
+                    }
+                } else {
                     p.edits.push((
                         format!("job `{job}` step {}: remove `{key}`", i + 1),
                         EditOp::Remove { path },
                     ));
                 }
             }
-            p.edits.push((
-                format!("job `{job}` step {}: assume the role through OIDC", i + 1),
-                EditOp::Add {
-                    path: wp,
-                    key: "role-to-assume".into(),
-                    value: s(arn.clone()),
-                },
-            ));
         }
         // environment variables: drop them, and configure credentials before the first reader
         let env_sites: Vec<&Site> = u.sites.iter().filter(|s| s.kind != SiteKind::With).collect();

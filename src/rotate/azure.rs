@@ -4,8 +4,8 @@ use serde_json::json;
 use yaml_serde::Value;
 
 use super::facts::Lookup;
-use super::rewrite::{k, s, EditOp};
-use super::targets::{hcl_str, only_sites, sh, slugify, step_path, Target};
+use super::rewrite::{s, EditOp};
+use super::targets::{hcl_str, only_sites, replace_key, sh, slugify, Target};
 use super::trust::{header, GITHUB_ISSUER};
 use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
 use crate::pipeline::PipelineFinding;
@@ -80,23 +80,19 @@ impl Target for Azure {
                     "the step already has client-id/tenant-id/subscription-id next to `creds`; finish that migration by hand",
                 ));
             }
-            let mut wp = step_path(job, i);
-            wp.push(k("with"));
-            p.edits.push((
-                format!("job `{job}` step {}: remove `creds`", i + 1),
-                EditOp::Remove {
-                    path: site.path.clone(),
-                },
-            ));
-            for (input, var, _) in IDS {
-                p.edits.push((
-                    format!("job `{job}` step {}: `{input}` from the repository variable `{var}` (an id, not a secret)", i + 1),
-                    EditOp::Add {
-                        path: wp.clone(),
-                        key: (*input).into(),
-                        value: s(format!("${{{{ vars.{var} }}}}")),
-                    },
-                ));
+            let pairs = IDS
+                .iter()
+                .map(|(input, var, _)| ((*input).to_string(), s(format!("${{{{ vars.{var} }}}}"))))
+                .collect();
+            for op in replace_key(&site.path, pairs) {
+                let d = match &op {
+                    EditOp::AddBefore { key, .. } => {
+                        let var = IDS.iter().find(|(i, _, _)| i == key).map_or("", |x| x.1);
+                        format!("job `{job}` step {}: `{key}` from the repository variable `{var}` (an id, not a secret)", i + 1)
+                    }
+                    _ => format!("job `{job}` step {}: remove `creds`", i + 1),
+                };
+                p.edits.push((d, op));
             }
         }
         let vals: Vec<String> = IDS

@@ -3,8 +3,8 @@
 use yaml_serde::Value;
 
 use super::facts::Lookup;
-use super::rewrite::{k, s, EditOp};
-use super::targets::{hcl_str, only_sites, sh, step_path, Target};
+use super::rewrite::{s, EditOp};
+use super::targets::{hcl_str, only_sites, replace_key, sh, Target};
 use super::trust::{header, GITHUB_ISSUER};
 use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
 use crate::pipeline::PipelineFinding;
@@ -78,31 +78,26 @@ impl Target for Gcp {
                     "the step already names a workload identity provider; finish that migration by hand",
                 ));
             }
-            let mut wp = step_path(job, i);
-            wp.push(k("with"));
-            p.edits.push((
-                format!("job `{job}` step {}: remove `credentials_json`", i + 1),
-                EditOp::Remove {
-                    path: site.path.clone(),
-                },
-            ));
-            p.edits.push((
-                format!("job `{job}` step {}: authenticate through Workload Identity Federation", i + 1),
-                EditOp::Add {
-                    path: wp.clone(),
-                    key: "workload_identity_provider".into(),
-                    value: s(provider_name(look)),
-                },
-            ));
+            let mut pairs = vec![(
+                "workload_identity_provider".to_string(),
+                s(provider_name(look)),
+            )];
             if !with.is_some_and(|w| w.contains_key("service_account")) {
-                p.edits.push((
-                    format!("job `{job}` step {}: impersonate the service account the key belonged to", i + 1),
-                    EditOp::Add {
-                        path: wp,
-                        key: "service_account".into(),
-                        value: s(look.get("gcp_service_account")),
-                    },
-                ));
+                pairs.push(("service_account".into(), s(look.get("gcp_service_account"))));
+            }
+            for op in replace_key(&site.path, pairs) {
+                let d = match &op {
+                    EditOp::Remove { .. } => format!("job `{job}` step {}: remove `credentials_json`", i + 1),
+                    EditOp::AddBefore { key, .. } if key == "service_account" => format!(
+                        "job `{job}` step {}: impersonate the service account the key belonged to",
+                        i + 1
+                    ),
+                    _ => format!(
+                        "job `{job}` step {}: authenticate through Workload Identity Federation",
+                        i + 1
+                    ),
+                };
+                p.edits.push((d, op));
             }
         }
         Ok(p)

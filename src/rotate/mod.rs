@@ -409,6 +409,7 @@ fn plan_repo(
                 ));
                 continue;
             }
+            MigrationStatus::Blocked if t.accepts_blocked(f) => {}
             MigrationStatus::Blocked => {
                 out.skipped.push(skipped(
                     f,
@@ -496,11 +497,14 @@ fn plan_repo(
         let wf_level = located.iter().any(|(_, s)| s.kind == SiteKind::WorkflowEnv);
         let mut uses: BTreeMap<String, Vec<(&PipelineFinding, Site)>> = BTreeMap::new();
         for (f, s) in located {
-            let key = if wf_level {
+            let mut key = if wf_level {
                 "*".to_string()
             } else {
                 f.job.clone().unwrap_or_default()
             };
+            if target.per_secret() {
+                key = format!("{key}\u{0}{}", f.secret);
+            }
             uses.entry(key).or_default().push((f, s));
         }
         for (_, items) in uses {

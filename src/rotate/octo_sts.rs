@@ -21,7 +21,23 @@ impl Target for OctoSts {
     fn handles(&self, f: &PipelineFinding) -> bool {
         f.audit == "github-pat"
     }
+    fn accepts_blocked(&self, f: &PipelineFinding) -> bool {
+        f.blocked_by.as_deref().is_some_and(|b| b.contains("octo-sts"))
+    }
+    fn per_secret(&self) -> bool {
+        true
+    }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
+        let cross_repo = u.findings.iter().any(|f| {
+            f.replacement.contains("octo-sts")
+                && f.blocked_by.is_none()
+        });
+        if !cross_repo {
+            return Err(Unmigratable::new(format!(
+                "not a cross-repository use, so not an octo-sts migration; the analysis suggests {} (keysweep does not rewrite that)",
+                u.findings.first().map_or("", |f| f.replacement.as_str())
+            )));
+        }
         only_sites(
             u,
             &[SiteKind::With],

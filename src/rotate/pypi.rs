@@ -4,7 +4,6 @@ use serde_json::json;
 use yaml_serde::Value;
 
 use super::facts::Lookup;
-use super::rewrite::EditOp;
 use super::targets::{only_sites, remove_bindings, remove_keys, Target};
 use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
 use crate::pipeline::PipelineFinding;

@@ -148,7 +148,12 @@ pub fn claims(
                         }
                     }
                 }
-                "pull_request" | "pull_request_target" => out.add(Claim::PullRequest),
+                "pull_request" | "pull_request_target" => {
+                    out.add(Claim::PullRequest);
+                    out.notes.push(format!(
+                        "`{ev}` runs are trusted too (any pull request from a branch of this repository; fork pull requests get no token): give them a separate read-only role if the job also deploys"
+                    ));
+                }
                 "release" => out
                     .unresolved
                     .push("release (runs on the release's tag)".into()),

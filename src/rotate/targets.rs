@@ -24,6 +24,14 @@ pub trait Target: Sync {
     fn needs_subject(&self) -> bool {
         true
     }
+    /// Does this target migrate a use the analysis marked as blocked (the blocker names it)?
+    fn accepts_blocked(&self, _f: &PipelineFinding) -> bool {
+        false
+    }
+    /// Plan each secret on its own (unrelated tokens in one job), not all uses of a job at once.
+    fn per_secret(&self) -> bool {
+        false
+    }
     /// The workflow edits for one group of uses, or why they cannot be migrated safely.
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable>;
     /// The trust configuration for every migrated use of this target in one repository.
@@ -129,6 +137,27 @@ pub fn remove_keys(wf: &Workflow, parent: &[Seg], keys: &[String]) -> Vec<(Strin
         .collect()
 }
 
+/// Put `pairs` where the key at `old` is (same mapping, same position), and remove `old`.
+pub fn replace_key(old: &[Seg], pairs: Vec<(String, Value)>) -> Vec<EditOp> {
+    let parent = old[..old.len() - 1].to_vec();
+    let Some(Seg::Key(before)) = old.last() else {
+        return Vec::new();
+    };
+    let mut out: Vec<EditOp> = pairs
+        .into_iter()
+        .map(|(key, value)| EditOp::AddBefore {
+            path: parent.clone(),
+            before: before.clone(),
+            key,
+            value,
+        })
+        .collect();
+    out.push(EditOp::Remove {
+        path: old.to_vec(),
+    });
+    out
+}
+
 pub fn value_at<'v>(v: &'v Value, path: &[Seg]) -> Option<&'v Value> {
     let mut cur = v;
     for s in path {
@@ -218,10 +247,7 @@ pub fn only_sites(u: &Use, kinds: &[SiteKind], what: &str) -> Result<(), Unmigra
                 SiteKind::JobEnv => "it is bound in a job-level `env:`".to_string(),
                 _ => format!("it is bound at `{}`", super::rewrite::show(&s.path)),
             };
-            return Err(Unmigratable::new(format!(
-                "`{}` ({}): {how}; {what}",
-                f.secret, f.consumer.description
-            )));
+            return Err(Unmigratable::new(format!("`{}`: {how}; {what}", f.secret)));
         }
     }
     Ok(())

@@ -4,8 +4,8 @@ use serde_json::json;
 use yaml_serde::Value;
 
 use super::facts::Lookup;
-use super::rewrite::{k, s, EditOp};
-use super::targets::{hcl_list, hcl_str, only_sites, sh, step_path, Target};
+use super::rewrite::{s, EditOp};
+use super::targets::{hcl_list, hcl_str, only_sites, replace_key, sh, Target};
 use super::trust::{header, GITHUB_ISSUER};
 use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
 use crate::pipeline::PipelineFinding;
@@ -52,31 +52,19 @@ impl Target for Vault {
             if let Some(url) = with.and_then(|w| w.get("url")).and_then(Value::as_str) {
                 p.trust_info.push(("vault_url".into(), url.to_string()));
             }
-            let mut wp = step_path(job, i);
-            wp.push(k("with"));
-            p.edits.push((
-                format!("job `{job}` step {}: remove `token`", i + 1),
-                EditOp::Remove {
-                    path: site.path.clone(),
-                },
-            ));
-            for (key, v, why) in [
-                ("method", "jwt".to_string(), "log in with the job's OIDC token"),
-                ("role", look.get("vault_role"), "the JWT auth role"),
-                (
-                    "jwtGithubAudience",
-                    look.get("vault_audience"),
-                    "equal to the role's bound_audiences (the action's default is `sigstore`)",
-                ),
-            ] {
-                p.edits.push((
-                    format!("job `{job}` step {}: `{key}` ({why})", i + 1),
-                    EditOp::Add {
-                        path: wp.clone(),
-                        key: key.into(),
-                        value: s(v),
-                    },
-                ));
+            let pairs = vec![
+                ("method".to_string(), s("jwt")),
+                ("role".to_string(), s(look.get("vault_role"))),
+                ("jwtGithubAudience".to_string(), s(look.get("vault_audience"))),
+            ];
+            for op in replace_key(&site.path, pairs) {
+                let d = match &op {
+                    EditOp::AddBefore { key, .. } if key == "method" => format!("job `{job}` step {}: `method: jwt` (log in with the job's OIDC token)", i + 1),
+                    EditOp::AddBefore { key, .. } if key == "role" => format!("job `{job}` step {}: `role` (the JWT auth role)", i + 1),
+                    EditOp::AddBefore { .. } => format!("job `{job}` step {}: `jwtGithubAudience`, equal to the role's bound_audiences (the action's default is `sigstore`)", i + 1),
+                    _ => format!("job `{job}` step {}: remove `token`", i + 1),
+                };
+                p.edits.push((d, op));
             }
         }
         p.manual.push(format!(

@@ -133,6 +133,12 @@ data \"azuread_application\" \"github_actions\" {{
             ));
         }
         for (i, sub) in t.subjects.iter().enumerate() {
+            if sub.contains(['*', '?']) {
+                tf.push_str(&format!(
+                    "\n# NOT CREATED: `{sub}` is a pattern; Entra ID federated credentials match one exact subject.\n# Give the job an environment and trust `...:environment:NAME` instead.\n"
+                ));
+                continue;
+            }
             let name = credential_name(sub, i);
             tf.push_str(&format!(
                 "

@@ -193,12 +193,12 @@ impl Workflow {
         let u = step.get("uses")?.as_str()?;
         Some(u.split('@').next()?.to_ascii_lowercase())
     }
-    /// A literal env value in scope of job (and step).
+    /// An env value in scope of job (and step) that is not a secret (literal or expression).
     pub fn literal_env(&self, job: &str, step: Option<usize>, name: &str) -> Option<String> {
         let lit = |m: Option<&Value>| {
             m.and_then(|e| e.get(name))
                 .and_then(|v| match v {
-                    Value::String(s) if !s.contains("${{") => Some(s.clone()),
+                    Value::String(s) if !s.contains("secrets.") => Some(s.clone()),
                     Value::Number(n) => Some(n.to_string()),
                     _ => None,
                 })
@@ -474,23 +474,49 @@ fn plan_repo(
             }
             continue;
         }
+        if target.needs_subject() && wf.value.get("on").and_then(|o| o.get("workflow_call")).is_some() {
+            for f in &fs {
+                out.skipped.push(skipped(
+                    f,
+                    Some(tid),
+                    "the credential is used inside a reusable workflow: its callers must grant `id-token: write` and the token's subject is the caller's; migrate the callers and the reusable workflow together, by hand for now".into(),
+                ));
+            }
+            continue;
+        }
         // locate every finding's binding
         let mut located: Vec<(&PipelineFinding, Site)> = Vec::new();
         let mut bad = false;
         for f in &fs {
             match locate(wf, f) {
-                Some(s) => located.push((f, s)),
+                Some(s) => {
+                    if let Some(why) = chooses_between_secrets(wf, &s) {
+                        out.skipped.push(skipped(f, Some(tid), why));
+                        bad = true;
+                    }
+                    located.push((f, s));
+                }
                 None => {
-                    out.skipped.push(skipped(
-                        f,
-                        Some(tid),
-                        "keysweep could not find the node this use is written in".into(),
-                    ));
+                    let why = if f.consumer.kind == crate::pipeline::ConsumerKind::ReusableWorkflow {
+                        "the secret is passed to a reusable workflow; it is read there (migrate the reusable workflow and its callers together, by hand for now)"
+                    } else {
+                        "keysweep could not find the node this use is written in"
+                    };
+                    out.skipped.push(skipped(f, Some(tid), why.into()));
                     bad = true;
                 }
             }
         }
         if bad {
+            for (f, _) in &located {
+                if !out.skipped.iter().any(|s| s.secret == f.secret && s.line == f.location.line) {
+                    out.skipped.push(skipped(
+                        f,
+                        Some(tid),
+                        "another use of the same credential in this workflow cannot be migrated; the plan never half-applies".into(),
+                    ));
+                }
+            }
             continue;
         }
         // one use per job, or one for the workflow when a binding is workflow-level
@@ -737,6 +763,26 @@ fn leftover(after: &str, secrets: &[String]) -> Result<String, String> {
         }
     }
     Ok(after.to_string())
+}
+
+/// A value that picks one of several secrets (`matrix.stage == 'prod' && secrets.A || secrets.B`)
+/// stands for several credentials (accounts, projects): one role cannot replace them.
+fn chooses_between_secrets(wf: &Workflow, site: &Site) -> Option<String> {
+    let v = targets::value_at(&wf.value, &site.path)?.as_str()?;
+    let mut names: Vec<String> = crate::pipeline::secret_ref::github_refs(v)
+        .into_iter()
+        .filter(|r| r.kind == crate::pipeline::secret_ref::RefKind::Secret)
+        .map(|r| r.name.to_ascii_uppercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    (names.len() > 1).then(|| {
+        format!(
+            "`{}` chooses between several secrets ({}) with an expression: each stands for its own account or project, so one OIDC identity cannot replace them; split the job per target first",
+            site.key,
+            names.join(", ")
+        )
+    })
 }
 
 /// The node a finding's reference is written in.

@@ -146,8 +146,7 @@ fn aws_rewrite_is_byte_exact() {
     let d = fixture("aws-deploy-static");
     let o = rotate(d.path(), &["--write"]);
     stdout(&o);
-    let after =
-        std::fs::read_to_string(d.path().join(".github/workflows/deploy.yml")).unwrap();
+    let after = std::fs::read_to_string(d.path().join(".github/workflows/deploy.yml")).unwrap();
     assert_eq!(
         after,
         "\
@@ -270,9 +269,10 @@ fn diffs_touch_only_the_lines_the_plan_names() {
                 for l in &minus {
                     let t = l.trim_start().trim_start_matches("- ");
                     let key = t.split(':').next().unwrap_or("");
-                    let names_secret = secrets
-                        .iter()
-                        .any(|s| l.to_ascii_lowercase().contains(&format!("secrets.{}", s.to_ascii_lowercase())));
+                    let names_secret = secrets.iter().any(|s| {
+                        l.to_ascii_lowercase()
+                            .contains(&format!("secrets.{}", s.to_ascii_lowercase()))
+                    });
                     assert!(
                         names_secret || keys.iter().any(|k| k == key),
                         "{name}: removed line `{l}` is neither a secret reference nor a node the plan edits\n{diff}"
@@ -280,7 +280,9 @@ fn diffs_touch_only_the_lines_the_plan_names() {
                 }
                 // every original line outside the edits is still there, byte for byte, in order
                 let orig = std::fs::read_to_string(
-                    Path::new(PIPELINES).join(name).join(f["path"].as_str().unwrap()),
+                    Path::new(PIPELINES)
+                        .join(name)
+                        .join(f["path"].as_str().unwrap()),
                 )
                 .unwrap();
                 let kept: Vec<&str> = orig
@@ -353,7 +355,11 @@ fn zizmor_idents(zizmor: &Path, file: &Path) -> BTreeMap<String, usize> {
 /// actionlint messages (kind: message) of one file, line numbers dropped.
 fn actionlint_messages(actionlint: &Path, file: &Path) -> Vec<String> {
     let out = Command::new(actionlint)
-        .args(["-no-color", "-format", "{{range $e := .}}{{$e.Kind}}: {{$e.Message}}\n{{end}}"])
+        .args([
+            "-no-color",
+            "-format",
+            "{{range $e := .}}{{$e.Kind}}: {{$e.Message}}\n{{end}}",
+        ])
         .arg(file)
         .output()
         .expect("run actionlint");
@@ -385,7 +391,11 @@ fn rewritten_fixtures_pass_the_workflow_validators_and_re_audit_as_migrated() {
         .iter()
         .map(|r| r["migrations"].as_array().unwrap().len())
         .sum();
-    assert!(changed.len() >= 10, "only {} workflows rewritten", changed.len());
+    assert!(
+        changed.len() >= 10,
+        "only {} workflows rewritten",
+        changed.len()
+    );
     assert!(migrations >= changed.len());
 
     // every rewritten file parses, and the audits see every migrated use as gone
@@ -421,7 +431,10 @@ fn rewritten_fixtures_pass_the_workflow_validators_and_re_audit_as_migrated() {
     };
     let (gha, actionlint, zizmor) = (&tools[0], &tools[1], &tools[2]);
     let abs: Vec<PathBuf> = changed.iter().map(|p| all.path().join(p)).collect();
-    let out = Command::new(gha).args(&abs).output().expect("run gha-validate");
+    let out = Command::new(gha)
+        .args(&abs)
+        .output()
+        .expect("run gha-validate");
     assert!(
         out.status.success(),
         "GitHub's workflow parser rejected rewritten workflows:\n{}{}",
@@ -446,7 +459,11 @@ fn rewritten_fixtures_pass_the_workflow_validators_and_re_audit_as_migrated() {
             actionlint_messages(actionlint, &new),
         );
         for m in &an {
-            assert!(ao.contains(m), "{}: new actionlint error `{m}`", p.display());
+            assert!(
+                ao.contains(m),
+                "{}: new actionlint error `{m}`",
+                p.display()
+            );
         }
         assert!(an.is_empty(), "{}: actionlint: {an:?}", p.display());
     }
@@ -494,9 +511,15 @@ fn placeholders_are_named_and_block_write() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("<AWS_ACCOUNT_ID> via --aws-account-id"), "{err}");
+    assert!(
+        err.contains("<AWS_ACCOUNT_ID> via --aws-account-id"),
+        "{err}"
+    );
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("arn:aws:iam::<AWS_ACCOUNT_ID>:role/<AWS_ROLE_NAME>"), "{text}");
+    assert!(
+        text.contains("arn:aws:iam::<AWS_ACCOUNT_ID>:role/<AWS_ROLE_NAME>"),
+        "{text}"
+    );
     assert!(text.contains("pass `--aws-role-name`"), "{text}");
     assert!(!d.path().join(".keysweep").exists());
     let before = std::fs::read(d.path().join(".github/workflows/deploy.yml")).unwrap();
@@ -521,8 +544,14 @@ fn facts_come_from_the_config_file_and_unknown_keys_fail() {
         .output()
         .unwrap();
     let text = stdout(&o);
-    assert!(text.contains("arn:aws:iam::210987654321:role/from-config"), "{text}");
-    assert!(text.contains("repo:cfg-org/cfg-repo:environment:production"), "{text}");
+    assert!(
+        text.contains("arn:aws:iam::210987654321:role/from-config"),
+        "{text}"
+    );
+    assert!(
+        text.contains("repo:cfg-org/cfg-repo:environment:production"),
+        "{text}"
+    );
     std::fs::write(
         d.path().join(".keysweep.toml"),
         "[rotate]\naws_acount_id = \"1\"\n",
@@ -538,7 +567,14 @@ fn immutable_subject_format() {
     let d = fixture("aws-deploy-static");
     let plan = plan_json(
         d.path(),
-        &["--subject-format", "immutable", "--owner-id", "111", "--repository-id", "222"],
+        &[
+            "--subject-format",
+            "immutable",
+            "--owner-id",
+            "111",
+            "--repository-id",
+            "222",
+        ],
     );
     assert_eq!(
         plan["repositories"][0]["migrations"][0]["subjects"][0],
@@ -563,7 +599,13 @@ fn all_trust() -> (tempfile::TempDir, Vec<(String, PathBuf)>) {
         let dst = out.path().join(name);
         stdout(&rotate(
             d.path(),
-            &["--write", "--out", dst.to_str().unwrap(), "--target", target],
+            &[
+                "--write",
+                "--out",
+                dst.to_str().unwrap(),
+                "--target",
+                target,
+            ],
         ));
         for p in files_under(&dst).keys() {
             files.push((name.to_string(), dst.join(p)));
@@ -576,49 +618,84 @@ fn all_trust() -> (tempfile::TempDir, Vec<(String, PathBuf)>) {
 fn terraform_parses_and_names_the_right_resources() {
     let (_keep, files) = all_trust();
     let mut seen = BTreeMap::new();
-    for (name, p) in files.iter().filter(|(_, p)| p.extension().is_some_and(|e| e == "tf")) {
+    for (name, p) in files
+        .iter()
+        .filter(|(_, p)| p.extension().is_some_and(|e| e == "tf"))
+    {
         let text = std::fs::read_to_string(p).unwrap();
         let body: hcl::Body = hcl::from_str(&text)
             .unwrap_or_else(|e| panic!("{}: not HCL: {e}\n{text}", p.display()));
         for b in body.blocks() {
             let kind = b.identifier().to_string();
-            let ty = b.labels().first().map(|l| l.as_str().to_string()).unwrap_or_default();
+            let ty = b
+                .labels()
+                .first()
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default();
             let attrs: Vec<String> = b.body().attributes().map(|a| a.key().to_string()).collect();
-            seen.entry(ty.clone()).or_insert_with(Vec::new).push((name.clone(), attrs.clone()));
+            seen.entry(ty.clone())
+                .or_insert_with(Vec::new)
+                .push((name.clone(), attrs.clone()));
             let _ = kind;
         }
     }
     let need: &[(&str, &[&str])] = &[
-        ("aws_iam_openid_connect_provider", &["url", "client_id_list"]),
+        (
+            "aws_iam_openid_connect_provider",
+            &["url", "client_id_list"],
+        ),
         ("aws_iam_role", &["name", "assume_role_policy"]),
-        ("google_iam_workload_identity_pool", &["workload_identity_pool_id"]),
+        (
+            "google_iam_workload_identity_pool",
+            &["workload_identity_pool_id"],
+        ),
         (
             "google_iam_workload_identity_pool_provider",
-            &["attribute_mapping", "attribute_condition", "workload_identity_pool_provider_id"],
+            &[
+                "attribute_mapping",
+                "attribute_condition",
+                "workload_identity_pool_provider_id",
+            ],
         ),
-        ("google_service_account_iam_member", &["service_account_id", "role", "member"]),
+        (
+            "google_service_account_iam_member",
+            &["service_account_id", "role", "member"],
+        ),
         ("azuread_application", &["client_id"]),
         (
             "azuread_application_federated_identity_credential",
             &["application_id", "issuer", "audiences", "subject"],
         ),
-        ("vault_jwt_auth_backend", &["oidc_discovery_url", "bound_issuer"]),
+        (
+            "vault_jwt_auth_backend",
+            &["oidc_discovery_url", "bound_issuer"],
+        ),
         (
             "vault_jwt_auth_backend_role",
             &["role_name", "bound_audiences", "bound_claims", "user_claim"],
         ),
     ];
     for (ty, attrs) in need {
-        let found = seen.get(*ty).unwrap_or_else(|| panic!("no {ty} in {seen:?}"));
+        let found = seen
+            .get(*ty)
+            .unwrap_or_else(|| panic!("no {ty} in {seen:?}"));
         for (fx, got) in found {
             for a in *attrs {
-                assert!(got.iter().any(|g| g == a), "{fx}: {ty} has no `{a}`: {got:?}");
+                assert!(
+                    got.iter().any(|g| g == a),
+                    "{fx}: {ty} has no `{a}`: {got:?}"
+                );
             }
         }
     }
     // the GCP condition pins the repository and the subject
     let gcp = std::fs::read_to_string(
-        files.iter().find(|(_, p)| p.ends_with("gcp/main.tf")).unwrap().1.clone(),
+        files
+            .iter()
+            .find(|(_, p)| p.ends_with("gcp/main.tf"))
+            .unwrap()
+            .1
+            .clone(),
     )
     .unwrap();
     assert!(gcp.contains(
@@ -629,7 +706,10 @@ fn terraform_parses_and_names_the_right_resources() {
 #[test]
 fn trust_policies_have_exact_conditions() {
     let (_keep, files) = all_trust();
-    for (name, p) in files.iter().filter(|(_, p)| p.ends_with("aws/trust-policy.json")) {
+    for (name, p) in files
+        .iter()
+        .filter(|(_, p)| p.ends_with("aws/trust-policy.json"))
+    {
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         let st = &v["Statement"][0];
@@ -640,7 +720,11 @@ fn trust_policies_have_exact_conditions() {
             "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
         );
         let cond = st["Condition"].as_object().unwrap();
-        assert_eq!(cond.keys().collect::<Vec<_>>(), vec!["StringEquals"], "{name}");
+        assert_eq!(
+            cond.keys().collect::<Vec<_>>(),
+            vec!["StringEquals"],
+            "{name}"
+        );
         let eq = cond["StringEquals"].as_object().unwrap();
         let mut keys: Vec<&String> = eq.keys().collect();
         keys.sort();
@@ -651,16 +735,28 @@ fn trust_policies_have_exact_conditions() {
                 "token.actions.githubusercontent.com:sub"
             ]
         );
-        assert_eq!(eq["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+        assert_eq!(
+            eq["token.actions.githubusercontent.com:aud"],
+            "sts.amazonaws.com"
+        );
         let text = v.to_string();
-        assert!(!text.contains("ForAllValues") && !text.contains('*'), "{name}: {text}");
+        assert!(
+            !text.contains("ForAllValues") && !text.contains('*'),
+            "{name}: {text}"
+        );
     }
-    for (_, p) in files.iter().filter(|(_, p)| p.to_string_lossy().contains("federated-credential-")) {
+    for (_, p) in files
+        .iter()
+        .filter(|(_, p)| p.to_string_lossy().contains("federated-credential-"))
+    {
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         assert_eq!(v["audiences"][0], "api://AzureADTokenExchange");
         assert_eq!(v["issuer"], "https://token.actions.githubusercontent.com");
-        assert!(v["subject"].as_str().unwrap().starts_with("repo:example-org/example-repo:"));
+        assert!(v["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("repo:example-org/example-repo:"));
     }
 }
 
@@ -675,12 +771,18 @@ fn subject_pattern_is_the_only_way_to_a_wildcard() {
         .replace("    environment: production\n", "");
     std::fs::write(&p, text).unwrap();
     let plan = plan_json(d.path(), &[]);
-    assert_eq!(plan["repositories"][0]["migrations"][0]["subjects"][0], "<SUBJECT_PATTERN>");
+    assert_eq!(
+        plan["repositories"][0]["migrations"][0]["subjects"][0],
+        "<SUBJECT_PATTERN>"
+    );
     let o = rotate(d.path(), &["--write"]);
     assert!(!o.status.success());
     let plan = plan_json(
         d.path(),
-        &["--subject-pattern", "repo:example-org/example-repo:ref:refs/tags/v*"],
+        &[
+            "--subject-pattern",
+            "repo:example-org/example-repo:ref:refs/tags/v*",
+        ],
     );
     let policy = plan["repositories"][0]["trust"]
         .as_array()
@@ -697,7 +799,10 @@ fn subject_pattern_is_the_only_way_to_a_wildcard() {
         c["StringLike"]["token.actions.githubusercontent.com:sub"],
         "repo:example-org/example-repo:ref:refs/tags/v*"
     );
-    assert_eq!(c["StringEquals"]["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+    assert_eq!(
+        c["StringEquals"]["token.actions.githubusercontent.com:aud"],
+        "sts.amazonaws.com"
+    );
 }
 
 /// moto's IAM accepts the generated trust policy (CreateRole), and returns it unchanged.
@@ -729,29 +834,38 @@ fn moto_accepts_the_aws_trust_policy() {
     };
     let (_keep, files) = all_trust();
     let mut n = 0;
-    for (name, p) in files.iter().filter(|(_, p)| p.ends_with("aws/trust-policy.json")) {
+    for (name, p) in files
+        .iter()
+        .filter(|(_, p)| p.ends_with("aws/trust-policy.json"))
+    {
         let policy = std::fs::read_to_string(p).unwrap();
         let role = format!("keysweep-test-{name}-{}", std::process::id());
         let resp = iam(&[
-                ("Action", "CreateRole"),
-                ("Version", "2010-05-08"),
-                ("RoleName", &role),
-                ("AssumeRolePolicyDocument", &policy),
-            ])
-            .unwrap_or_else(|e| panic!("{name}: CreateRole refused: {e}"));
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", &role),
+            ("AssumeRolePolicyDocument", &policy),
+        ])
+        .unwrap_or_else(|e| panic!("{name}: CreateRole refused: {e}"));
         let body = resp.into_string().unwrap();
         assert!(body.contains("<CreateRoleResult>"), "{name}: {body}");
-        let got = iam(&[("Action", "GetRole"), ("Version", "2010-05-08"), ("RoleName", &role)])
-            .unwrap()
-            .into_string()
-            .unwrap();
+        let got = iam(&[
+            ("Action", "GetRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", &role),
+        ])
+        .unwrap()
+        .into_string()
+        .unwrap();
         assert!(got.contains(&role), "{got}");
         // IAM returns the document URL-encoded; it must be the one sent
-        let start = got.find("<AssumeRolePolicyDocument>").unwrap() + "<AssumeRolePolicyDocument>".len();
+        let start =
+            got.find("<AssumeRolePolicyDocument>").unwrap() + "<AssumeRolePolicyDocument>".len();
         let end = got.find("</AssumeRolePolicyDocument>").unwrap();
         let doc = url_decode(&got[start..end]);
         let sent: serde_json::Value = serde_json::from_str(&policy).unwrap();
-        let back: serde_json::Value = serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
+        let back: serde_json::Value =
+            serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
         assert_eq!(sent, back);
         let _ = iam(&[
             ("Action", "DeleteRole"),
@@ -782,4 +896,29 @@ fn url_decode(s: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn docs_have_a_worked_example_per_target() {
+    let docs = std::fs::read_to_string("docs/rotate.md").unwrap();
+    for t in [
+        "aws",
+        "gcp",
+        "azure",
+        "pypi",
+        "npm",
+        "crates-io",
+        "vault",
+        "octo-sts",
+    ] {
+        let cmd = format!("keysweep rotate --target {t} ");
+        let at = docs
+            .find(&cmd)
+            .unwrap_or_else(|| panic!("docs/rotate.md: no example for {t}"));
+        let section = &docs[at..];
+        let end = section.find("\n## ").unwrap_or(section.len());
+        for part in ["Before (", "After:", "Trust configuration"] {
+            assert!(section[..end].contains(part), "{t}: no `{part}`");
+        }
+    }
 }

@@ -147,8 +147,8 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         RotateFormat::Json => println!("{}", p.to_json()),
     }
     if args.write {
-        let written = write(&p, args.out.as_deref(), args.allow_placeholders)
-            .context("rotate --write")?;
+        let written =
+            write(&p, args.out.as_deref(), args.allow_placeholders).context("rotate --write")?;
         for w in &written {
             eprintln!("keysweep: wrote {}", w.display());
         }

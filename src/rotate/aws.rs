@@ -6,8 +6,7 @@ use yaml_serde::Value;
 use super::facts::Lookup;
 use super::rewrite::{k, map, s, EditOp};
 use super::targets::{
-    first_reader, hcl_str, only_sites, pinned, remove_bindings, replace_key, sh, step_path,
-    Target,
+    first_reader, hcl_str, only_sites, pinned, remove_bindings, replace_key, sh, step_path, Target,
 };
 use super::trust::{header, GITHUB_ISSUER, GITHUB_ISSUER_HOST};
 use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
@@ -16,7 +15,11 @@ use crate::pipeline::PipelineFinding;
 pub struct Aws;
 
 const ACTION: &str = "aws-actions/configure-aws-credentials";
-const KEY_INPUTS: &[&str] = &["aws-access-key-id", "aws-secret-access-key", "aws-session-token"];
+const KEY_INPUTS: &[&str] = &[
+    "aws-access-key-id",
+    "aws-secret-access-key",
+    "aws-session-token",
+];
 pub const AUDIENCE: &str = "sts.amazonaws.com";
 
 pub fn role_arn(look: &mut Lookup) -> String {
@@ -94,7 +97,11 @@ impl Target for Aws {
         }
         let arn = role_arn(look);
         // action inputs: swap the keys for the role on the same step
-        let with_sites: Vec<&Site> = u.sites.iter().filter(|s| s.kind == SiteKind::With).collect();
+        let with_sites: Vec<&Site> = u
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::With)
+            .collect();
         let mut steps: Vec<(String, usize)> = with_sites
             .iter()
             .filter_map(|s| Some((s.job.clone()?, s.step?)))
@@ -102,7 +109,9 @@ impl Target for Aws {
         steps.sort();
         steps.dedup();
         for (job, i) in &steps {
-            let st = u.wf.step(job, *i).ok_or_else(|| Unmigratable::new("step not found"))?;
+            let st =
+                u.wf.step(job, *i)
+                    .ok_or_else(|| Unmigratable::new("step not found"))?;
             if Workflow::uses_slug(st).as_deref() != Some(ACTION) {
                 return Err(Unmigratable::new(format!(
                     "the keys are inputs of `{}`, not of {ACTION}",
@@ -145,7 +154,11 @@ impl Target for Aws {
             }
         }
         // environment variables: drop them, and configure credentials before the first reader
-        let env_sites: Vec<&Site> = u.sites.iter().filter(|s| s.kind != SiteKind::With).collect();
+        let env_sites: Vec<&Site> = u
+            .sites
+            .iter()
+            .filter(|s| s.kind != SiteKind::With)
+            .collect();
         if !env_sites.is_empty() {
             p.edits.extend(remove_bindings(u.wf, &env_sites));
             for job in &u.jobs {

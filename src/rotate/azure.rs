@@ -21,7 +21,11 @@ const MAX_CREDENTIALS: usize = 20;
 const IDS: &[(&str, &str, &str)] = &[
     ("client-id", "AZURE_CLIENT_ID", "azure_client_id"),
     ("tenant-id", "AZURE_TENANT_ID", "azure_tenant_id"),
-    ("subscription-id", "AZURE_SUBSCRIPTION_ID", "azure_subscription_id"),
+    (
+        "subscription-id",
+        "AZURE_SUBSCRIPTION_ID",
+        "azure_subscription_id",
+    ),
 ];
 
 fn credential_name(sub: &str, i: usize) -> String {
@@ -66,7 +70,9 @@ impl Target for Azure {
             let (Some(job), Some(i)) = (&site.job, site.step) else {
                 continue;
             };
-            let st = u.wf.step(job, i).ok_or_else(|| Unmigratable::new("step not found"))?;
+            let st =
+                u.wf.step(job, i)
+                    .ok_or_else(|| Unmigratable::new("step not found"))?;
             if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "creds" {
                 return Err(Unmigratable::new(format!(
                     "the secret feeds `{}` input `{}`, not {ACTION} `creds`",

@@ -43,7 +43,11 @@ impl Target for CratesIo {
             let id = free_step_id(u.wf, job, "crates-io-auth");
             for site in u.sites.iter().filter(|s| s.job.as_deref() == Some(job)) {
                 p.edits.push((
-                    format!("job `{job}` step {}: `{}` from the short-lived token", site.step.unwrap_or(0) + 1, site.key),
+                    format!(
+                        "job `{job}` step {}: `{}` from the short-lived token",
+                        site.step.unwrap_or(0) + 1,
+                        site.key
+                    ),
                     EditOp::Replace {
                         path: site.path.clone(),
                         value: s(format!("${{{{ steps.{id}.outputs.token }}}}")),
@@ -53,19 +57,26 @@ impl Target for CratesIo {
             let mut sp = job_path(job);
             sp.push(k("steps"));
             p.edits.push((
-                format!("job `{job}`: exchange the OIDC token for a crates.io token before step {}", first + 1),
+                format!(
+                    "job `{job}`: exchange the OIDC token for a crates.io token before step {}",
+                    first + 1
+                ),
                 EditOp::InsertItem {
                     path: sp,
                     index: first,
                     value: map([
-                        ("name", s("Authenticate with crates.io (trusted publishing)")),
+                        (
+                            "name",
+                            s("Authenticate with crates.io (trusted publishing)"),
+                        ),
                         ("id", s(id.clone())),
                         ("uses", s(pinned(u.wf, ACTION))),
                     ]),
                 },
             ));
         }
-        p.notes.push("the token lives for 30 minutes and is revoked when the job ends".into());
+        p.notes
+            .push("the token lives for 30 minutes and is revoked when the job ends".into());
         p.manual.push(
             "Add the trusted publisher on crates.io (crate → Settings → Trusted Publishing) with the values in crates-io/trusted-publisher.md; the crate must already exist (publish the first version by hand).".into(),
         );
@@ -73,7 +84,10 @@ impl Target for CratesIo {
     }
 
     fn trust(&self, t: &TrustInput, _look: &mut Lookup) -> Vec<TrustArtifact> {
-        let package = t.info("package").first().map_or("<crate name>".to_string(), |s| s.to_string());
+        let package = t
+            .info("package")
+            .first()
+            .map_or("<crate name>".to_string(), |s| s.to_string());
         publisher_artifacts(
             "crates-io",
             t,

@@ -62,20 +62,41 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("repository", "the repository as OWNER/REPO"),
     ("owner_id", "the numeric id of the repository owner"),
     ("repository_id", "the numeric id of the repository"),
-    ("subject_pattern", "the subject to trust for runs whose ref is not a fixed branch (tag patterns, releases)"),
-    ("aws_account_id", "the 12-digit AWS account id the role lives in"),
+    (
+        "subject_pattern",
+        "the subject to trust for runs whose ref is not a fixed branch (tag patterns, releases)",
+    ),
+    (
+        "aws_account_id",
+        "the 12-digit AWS account id the role lives in",
+    ),
     ("aws_role_name", "the IAM role the workflow assumes"),
     ("aws_region", "the AWS region for configure-aws-credentials"),
-    ("gcp_project_number", "the numeric GCP project number of the workload identity pool"),
+    (
+        "gcp_project_number",
+        "the numeric GCP project number of the workload identity pool",
+    ),
     ("gcp_pool", "the workload identity pool id"),
     ("gcp_provider", "the workload identity pool provider id"),
-    ("gcp_service_account", "the service account email the workflow impersonates"),
-    ("azure_client_id", "the client (application) id of the Entra app or managed identity"),
+    (
+        "gcp_service_account",
+        "the service account email the workflow impersonates",
+    ),
+    (
+        "azure_client_id",
+        "the client (application) id of the Entra app or managed identity",
+    ),
     ("azure_tenant_id", "the Entra tenant id"),
     ("azure_subscription_id", "the Azure subscription id"),
     ("vault_role", "the Vault JWT auth role"),
-    ("vault_audience", "the audience the Vault role's bound_audiences expects"),
-    ("octo_sts_identity", "the octo-sts trust policy (identity) name in the target repository"),
+    (
+        "vault_audience",
+        "the audience the Vault role's bound_audiences expects",
+    ),
+    (
+        "octo_sts_identity",
+        "the octo-sts trust policy (identity) name in the target repository",
+    ),
 ];
 
 impl Facts {
@@ -205,7 +226,10 @@ pub fn repository_from_git(repo_root: &std::path::Path) -> Option<String> {
         if !in_origin {
             continue;
         }
-        let Some(url) = t.strip_prefix("url").map(|r| r.trim_start_matches([' ', '='])) else {
+        let Some(url) = t
+            .strip_prefix("url")
+            .map(|r| r.trim_start_matches([' ', '=']))
+        else {
             continue;
         };
         let rest = url

@@ -64,8 +64,11 @@ impl Target for Gcp {
             let (Some(job), Some(i)) = (&site.job, site.step) else {
                 continue;
             };
-            let st = u.wf.step(job, i).ok_or_else(|| Unmigratable::new("step not found"))?;
-            if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "credentials_json" {
+            let st =
+                u.wf.step(job, i)
+                    .ok_or_else(|| Unmigratable::new("step not found"))?;
+            if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "credentials_json"
+            {
                 return Err(Unmigratable::new(format!(
                     "the key feeds `{}` input `{}`, not {ACTION} `credentials_json`",
                     st.get("uses").and_then(Value::as_str).unwrap_or("?"),
@@ -87,7 +90,9 @@ impl Target for Gcp {
             }
             for op in replace_key(&site.path, pairs) {
                 let d = match &op {
-                    EditOp::Remove { .. } => format!("job `{job}` step {}: remove `credentials_json`", i + 1),
+                    EditOp::Remove { .. } => {
+                        format!("job `{job}` step {}: remove `credentials_json`", i + 1)
+                    }
                     EditOp::AddBefore { key, .. } if key == "service_account" => format!(
                         "job `{job}` step {}: impersonate the service account the key belonged to",
                         i + 1
@@ -122,7 +127,10 @@ impl Target for Gcp {
             ("google.subject", "assertion.sub"),
             ("attribute.repository", "assertion.repository"),
             ("attribute.repository_id", "assertion.repository_id"),
-            ("attribute.repository_owner_id", "assertion.repository_owner_id"),
+            (
+                "attribute.repository_owner_id",
+                "assertion.repository_owner_id",
+            ),
             ("attribute.ref", "assertion.ref"),
         ];
         let tf = format!(

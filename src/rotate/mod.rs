@@ -48,7 +48,9 @@ pub enum RotateError {
     },
     #[error("the plan still has placeholders ({0}); pass the flags that fill them, or --allow-placeholders")]
     Placeholders(String),
-    #[error("unknown target `{0}` (known: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts)")]
+    #[error(
+        "unknown target `{0}` (known: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts)"
+    )]
     UnknownTarget(String),
 }
 
@@ -196,12 +198,11 @@ impl Workflow {
     /// An env value in scope of job (and step) that is not a secret (literal or expression).
     pub fn literal_env(&self, job: &str, step: Option<usize>, name: &str) -> Option<String> {
         let lit = |m: Option<&Value>| {
-            m.and_then(|e| e.get(name))
-                .and_then(|v| match v {
-                    Value::String(s) if !s.contains("secrets.") => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
+            m.and_then(|e| e.get(name)).and_then(|v| match v {
+                Value::String(s) if !s.contains("secrets.") => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
         };
         step.and_then(|i| lit(self.step(job, i).and_then(|s| s.get("env"))))
             .or_else(|| lit(self.job(job).and_then(|j| j.get("env"))))
@@ -448,8 +449,11 @@ fn plan_repo(
                 Ok(v) => v,
                 Err(e) => {
                     for f in &fs {
-                        out.skipped
-                            .push(skipped(f, Some(tid), format!("the file does not parse: {e}")));
+                        out.skipped.push(skipped(
+                            f,
+                            Some(tid),
+                            format!("the file does not parse: {e}"),
+                        ));
                     }
                     continue;
                 }
@@ -474,7 +478,13 @@ fn plan_repo(
             }
             continue;
         }
-        if target.needs_subject() && wf.value.get("on").and_then(|o| o.get("workflow_call")).is_some() {
+        if target.needs_subject()
+            && wf
+                .value
+                .get("on")
+                .and_then(|o| o.get("workflow_call"))
+                .is_some()
+        {
             for f in &fs {
                 out.skipped.push(skipped(
                     f,
@@ -497,7 +507,8 @@ fn plan_repo(
                     located.push((f, s));
                 }
                 None => {
-                    let why = if f.consumer.kind == crate::pipeline::ConsumerKind::ReusableWorkflow {
+                    let why = if f.consumer.kind == crate::pipeline::ConsumerKind::ReusableWorkflow
+                    {
                         "the secret is passed to a reusable workflow; it is read there (migrate the reusable workflow and its callers together, by hand for now)"
                     } else {
                         "keysweep could not find the node this use is written in"
@@ -509,7 +520,11 @@ fn plan_repo(
         }
         if bad {
             for (f, _) in &located {
-                if !out.skipped.iter().any(|s| s.secret == f.secret && s.line == f.location.line) {
+                if !out
+                    .skipped
+                    .iter()
+                    .any(|s| s.secret == f.secret && s.line == f.location.line)
+                {
                     out.skipped.push(skipped(
                         f,
                         Some(tid),
@@ -569,9 +584,9 @@ fn plan_repo(
                 .map(|v| v.iter().map(|(_, o)| o).collect())
                 .unwrap_or_default();
             trial.extend(p.edits.iter().map(|(_, o)| o));
-            let check = rewrite::apply(&wf.text, &trial).map_err(|e| e.to_string()).and_then(|after| {
-                leftover(&after, &u.secrets())
-            });
+            let check = rewrite::apply(&wf.text, &trial)
+                .map_err(|e| e.to_string())
+                .and_then(|after| leftover(&after, &u.secrets()));
             if let Err(reason) = check {
                 for f in &u.findings {
                     out.skipped
@@ -692,10 +707,9 @@ fn plan_repo(
             .iter()
             .filter(|f| f.secret == r.secret)
             .filter(|f| {
-                !out
-                    .migrations
-                    .iter()
-                    .any(|m| m.secrets.contains(&f.secret) && m.workflow == rel_to_repo(repo, &f.workflow))
+                !out.migrations.iter().any(|m| {
+                    m.secrets.contains(&f.secret) && m.workflow == rel_to_repo(repo, &f.workflow)
+                })
             })
             .map(|f| format!("{}:{}", rel_to_repo(repo, &f.workflow), f.location.line))
             .collect();
@@ -737,7 +751,10 @@ fn package_name(root: &Path, target: &str) -> Option<String> {
             } else {
                 ("Cargo.toml", "package")
             };
-            let v: toml::Value = std::fs::read_to_string(root.join(file)).ok()?.parse().ok()?;
+            let v: toml::Value = std::fs::read_to_string(root.join(file))
+                .ok()?
+                .parse()
+                .ok()?;
             v.get(table)?.get("name")?.as_str().map(str::to_string)
         }
         _ => None,
@@ -748,10 +765,9 @@ fn package_name(root: &Path, target: &str) -> Option<String> {
 fn leftover(after: &str, secrets: &[String]) -> Result<String, String> {
     let refs = crate::pipeline::secret_ref::github_refs(after);
     for s in secrets {
-        if let Some(r) = refs
-            .iter()
-            .find(|r| r.kind == crate::pipeline::secret_ref::RefKind::Secret && r.name.eq_ignore_ascii_case(s))
-        {
+        if let Some(r) = refs.iter().find(|r| {
+            r.kind == crate::pipeline::secret_ref::RefKind::Secret && r.name.eq_ignore_ascii_case(s)
+        }) {
             let line = after
                 .lines()
                 .position(|l| l.contains(&r.text))
@@ -801,7 +817,11 @@ fn locate(wf: &Workflow, f: &PipelineFinding) -> Option<Site> {
     let mut cands: Vec<Site> = Vec::new();
     let keys = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_mapping)
-            .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     for key in keys(wf.value.get("env")) {
@@ -879,34 +899,32 @@ pub fn permissions_edit(wf: &Workflow, job: &str) -> Result<Option<EditOp>, Stri
     let jp = vec![k("jobs"), Seg::Key(job.to_string())];
     let jv = wf.job(job).ok_or_else(|| format!("no job `{job}`"))?;
     match jv.get("permissions") {
-        Some(Value::Mapping(m)) => {
-            match m.get("id-token").and_then(Value::as_str) {
-                Some("write") => Ok(None),
-                Some(_) => {
-                    let mut p = jp.clone();
-                    p.extend([k("permissions"), k("id-token")]);
-                    Ok(Some(EditOp::Replace {
-                        path: p,
-                        value: rewrite::s("write"),
-                    }))
-                }
-                None => {
-                    let mut p = jp.clone();
-                    p.push(k("permissions"));
-                    if m.is_empty() {
-                        return Ok(Some(EditOp::Replace {
-                            path: p,
-                            value: rewrite::map([("id-token", rewrite::s("write"))]),
-                        }));
-                    }
-                    Ok(Some(EditOp::Add {
-                        path: p,
-                        key: "id-token".into(),
-                        value: rewrite::s("write"),
-                    }))
-                }
+        Some(Value::Mapping(m)) => match m.get("id-token").and_then(Value::as_str) {
+            Some("write") => Ok(None),
+            Some(_) => {
+                let mut p = jp.clone();
+                p.extend([k("permissions"), k("id-token")]);
+                Ok(Some(EditOp::Replace {
+                    path: p,
+                    value: rewrite::s("write"),
+                }))
             }
-        }
+            None => {
+                let mut p = jp.clone();
+                p.push(k("permissions"));
+                if m.is_empty() {
+                    return Ok(Some(EditOp::Replace {
+                        path: p,
+                        value: rewrite::map([("id-token", rewrite::s("write"))]),
+                    }));
+                }
+                Ok(Some(EditOp::Add {
+                    path: p,
+                    key: "id-token".into(),
+                    value: rewrite::s("write"),
+                }))
+            }
+        },
         Some(Value::String(s)) if s == "write-all" => Ok(None),
         Some(other) => Err(format!(
             "job `{job}` has `permissions: {}`; write the explicit grants it needs by hand first",

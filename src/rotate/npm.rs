@@ -100,7 +100,8 @@ impl Target for Npm {
             sites.push(site);
         }
         p.edits.extend(remove_bindings(u.wf, &sites));
-        p.notes.push("with trusted publishing npm also publishes provenance attestations".into());
+        p.notes
+            .push("with trusted publishing npm also publishes provenance attestations".into());
         p.manual.push(
             "Add the trusted publisher on npmjs.com (package → Settings → Trusted publishing → GitHub Actions) with the values in npm/trusted-publisher.md, then set the package's publishing access to disallow tokens.".into(),
         );
@@ -108,7 +109,10 @@ impl Target for Npm {
     }
 
     fn trust(&self, t: &TrustInput, _look: &mut Lookup) -> Vec<TrustArtifact> {
-        let package = t.info("package").first().map_or("<npm package name>".to_string(), |s| s.to_string());
+        let package = t
+            .info("package")
+            .first()
+            .map_or("<npm package name>".to_string(), |s| s.to_string());
         publisher_artifacts(
             "npm",
             t,

@@ -22,16 +22,18 @@ impl Target for OctoSts {
         f.audit == "github-pat"
     }
     fn accepts_blocked(&self, f: &PipelineFinding) -> bool {
-        f.blocked_by.as_deref().is_some_and(|b| b.contains("octo-sts"))
+        f.blocked_by
+            .as_deref()
+            .is_some_and(|b| b.contains("octo-sts"))
     }
     fn per_secret(&self) -> bool {
         true
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
-        let cross_repo = u.findings.iter().any(|f| {
-            f.replacement.contains("octo-sts")
-                && f.blocked_by.is_none()
-        });
+        let cross_repo = u
+            .findings
+            .iter()
+            .any(|f| f.replacement.contains("octo-sts") && f.blocked_by.is_none());
         if !cross_repo {
             return Err(Unmigratable::new(format!(
                 "not a cross-repository use, so not an octo-sts migration; the analysis suggests {} (keysweep does not rewrite that)",
@@ -59,7 +61,12 @@ impl Target for OctoSts {
             let mut scopes: Vec<String> = idx
                 .iter()
                 .filter_map(|i| u.wf.step(job, *i))
-                .filter_map(|st| st.get("with")?.get("repository")?.as_str().map(str::to_string))
+                .filter_map(|st| {
+                    st.get("with")?
+                        .get("repository")?
+                        .as_str()
+                        .map(str::to_string)
+                })
                 .collect();
             scopes.sort();
             scopes.dedup();
@@ -78,7 +85,10 @@ impl Target for OctoSts {
                 if let Some(st) = u.wf.step(job, *i) {
                     p.trust_info.push((
                         "uses".into(),
-                        st.get("uses").and_then(Value::as_str).unwrap_or("run").to_string(),
+                        st.get("uses")
+                            .and_then(Value::as_str)
+                            .unwrap_or("run")
+                            .to_string(),
                     ));
                 }
             }
@@ -86,7 +96,11 @@ impl Target for OctoSts {
             let id = free_step_id(u.wf, job, "octo-sts");
             for site in u.sites.iter().filter(|s| s.job.as_deref() == Some(job)) {
                 p.edits.push((
-                    format!("job `{job}` step {}: `{}` from the octo-sts token", site.step.unwrap_or(0) + 1, site.key),
+                    format!(
+                        "job `{job}` step {}: `{}` from the octo-sts token",
+                        site.step.unwrap_or(0) + 1,
+                        site.key
+                    ),
                     EditOp::Replace {
                         path: site.path.clone(),
                         value: s(format!("${{{{ steps.{id}.outputs.token }}}}")),
@@ -96,7 +110,10 @@ impl Target for OctoSts {
             let mut sp = job_path(job);
             sp.push(k("steps"));
             p.edits.push((
-                format!("job `{job}`: mint a token for `{scope}` through octo-sts before step {}", first + 1),
+                format!(
+                    "job `{job}`: mint a token for `{scope}` through octo-sts before step {}",
+                    first + 1
+                ),
                 EditOp::InsertItem {
                     path: sp,
                     index: first,
@@ -104,7 +121,13 @@ impl Target for OctoSts {
                         ("name", s("Get a short-lived GitHub token (octo-sts)")),
                         ("id", s(id.clone())),
                         ("uses", s(pinned(u.wf, ACTION))),
-                        ("with", map([("scope", s(scope.clone())), ("identity", s(identity.clone()))])),
+                        (
+                            "with",
+                            map([
+                                ("scope", s(scope.clone())),
+                                ("identity", s(identity.clone())),
+                            ]),
+                        ),
                     ]),
                 },
             ));
@@ -120,7 +143,10 @@ impl Target for OctoSts {
         let identity = look.get("octo_sts_identity");
         let uses = t.info("uses");
         let mut perms: Vec<(&str, &str)> = vec![("contents", "read")];
-        if uses.iter().any(|u| u.starts_with("peter-evans/create-pull-request")) {
+        if uses
+            .iter()
+            .any(|u| u.starts_with("peter-evans/create-pull-request"))
+        {
             perms = vec![("contents", "write"), ("pull_requests", "write")];
         }
         let mut out = Vec::new();
@@ -133,7 +159,10 @@ impl Target for OctoSts {
                     .iter()
                     .map(|s| regex::escape(s).replace(r"\*", ".*"))
                     .collect();
-                format!("subject_pattern: {}\n", yaml_str(&format!("^({})$", alts.join("|"))))
+                format!(
+                    "subject_pattern: {}\n",
+                    yaml_str(&format!("^({})$", alts.join("|")))
+                )
             };
             let content = format!(
                 "# Generated by `keysweep rotate` for {repo} (octo-sts). Commit to {scope} as\n# .github/chainguard/{identity}.sts.yaml; check `permissions` against what the PAT did\n# ({uses}).\nissuer: {GITHUB_ISSUER}\n{subject}claim_pattern:\n  repository: {repo_re}\npermissions:\n{perms}",

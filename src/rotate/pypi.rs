@@ -34,9 +34,9 @@ pub fn publisher_artifacts(
         };
         md.push_str(&format!(
             "| workflow{n} | `{wf}` |\n| environment{n} | {} |\n",
-            env.as_deref()
-                .map(|e| format!("`{e}`"))
-                .unwrap_or_else(|| "(none; an environment with required reviewers is recommended)".into())
+            env.as_deref().map(|e| format!("`{e}`")).unwrap_or_else(|| {
+                "(none; an environment with required reviewers is recommended)".into()
+            })
         ));
         list.push(json!({"workflow": wf, "environment": env}));
     }
@@ -79,7 +79,12 @@ impl Target for Pypi {
             &[SiteKind::With, SiteKind::StepEnv, SiteKind::JobEnv],
             "keysweep does not rewrite scripts",
         )?;
-        if u.wf.value.get("on").and_then(|o| o.get("workflow_call")).is_some() {
+        if u.wf
+            .value
+            .get("on")
+            .and_then(|o| o.get("workflow_call"))
+            .is_some()
+        {
             return Err(Unmigratable::new(
                 "PyPI trusted publishing does not work from inside a reusable workflow; move the upload into the calling workflow",
             ));
@@ -95,8 +100,11 @@ impl Target for Pypi {
             };
             match site.kind {
                 SiteKind::With => {
-                    let st = u.wf.step(job, i).ok_or_else(|| Unmigratable::new("step not found"))?;
-                    if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "password" {
+                    let st =
+                        u.wf.step(job, i)
+                            .ok_or_else(|| Unmigratable::new("step not found"))?;
+                    if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "password"
+                    {
                         return Err(Unmigratable::new(format!(
                             "the token feeds `{}` input `{}`; only {ACTION} `password` is rewritten",
                             st.get("uses").and_then(Value::as_str).unwrap_or("?"),
@@ -115,7 +123,10 @@ impl Target for Pypi {
                     let parent = &site.path[..site.path.len() - 1];
                     for (d, op) in remove_keys(u.wf, parent, &keys) {
                         p.edits.push((
-                            format!("job `{job}` step {}: {d} (trusted publishing needs no token)", i + 1),
+                            format!(
+                                "job `{job}` step {}: {d} (trusted publishing needs no token)",
+                                i + 1
+                            ),
                             op,
                         ));
                     }
@@ -141,7 +152,10 @@ impl Target for Pypi {
         }
         if !env_sites.is_empty() {
             p.edits.extend(remove_bindings(u.wf, &env_sites));
-            p.notes.push("`uv publish` uses trusted publishing on GitHub Actions when no token is set".into());
+            p.notes.push(
+                "`uv publish` uses trusted publishing on GitHub Actions when no token is set"
+                    .into(),
+            );
         }
         p.notes.dedup();
         p.manual.push(
@@ -151,7 +165,10 @@ impl Target for Pypi {
     }
 
     fn trust(&self, t: &TrustInput, _look: &mut Lookup) -> Vec<TrustArtifact> {
-        let package = t.info("package").first().map_or("<PyPI project name>".to_string(), |s| s.to_string());
+        let package = t
+            .info("package")
+            .first()
+            .map_or("<PyPI project name>".to_string(), |s| s.to_string());
         publisher_artifacts(
             "pypi",
             t,

@@ -93,7 +93,11 @@ impl Plan {
                         "shell" => "sh",
                         other => other,
                     };
-                    let _ = write!(o, "\n`{}` ({}):\n\n```{lang}\n{}```\n", t.file, t.format, t.content);
+                    let _ = write!(
+                        o,
+                        "\n`{}` ({}):\n\n```{lang}\n{}```\n",
+                        t.file, t.format, t.content
+                    );
                 }
             }
             if !r.manual_steps.is_empty() {

@@ -75,7 +75,11 @@ pub enum EditOp {
     /// Remove the key (or sequence item) at `path`, with its line(s).
     Remove { path: Path },
     /// Add `key: value` at the end of the block mapping at `path`.
-    Add { path: Path, key: String, value: Value },
+    Add {
+        path: Path,
+        key: String,
+        value: Value,
+    },
     /// Add `key: value` to the block mapping at `path`, on the line before key `before`.
     AddBefore {
         path: Path,
@@ -158,7 +162,11 @@ fn patch_err(path: &[Seg], e: impl fmt::Display) -> RotateError {
     }
 }
 
-fn yamlpatch_one(text: &str, path: &[Seg], op: yamlpatch::Op<'static>) -> Result<String, RotateError> {
+fn yamlpatch_one(
+    text: &str,
+    path: &[Seg],
+    op: yamlpatch::Op<'static>,
+) -> Result<String, RotateError> {
     let d = doc(text)?;
     let p = yamlpatch::Patch {
         route: route(path),
@@ -266,7 +274,10 @@ fn add_before(
     let ls = line_start(text, at);
     let indent = &text[ls..at];
     if !indent.chars().all(|c| c == ' ') {
-        return Err(patch_err(&kp, "key is not at the start of its line (flow mapping?)"));
+        return Err(patch_err(
+            &kp,
+            "key is not at the start of its line (flow mapping?)",
+        ));
     }
     let mut m = yaml_serde::Mapping::new();
     m.insert(Value::String(key.to_string()), value.clone());
@@ -278,7 +289,12 @@ fn add_before(
     Ok(out)
 }
 
-fn insert_item(text: &str, path: &[Seg], index: usize, value: &Value) -> Result<String, RotateError> {
+fn insert_item(
+    text: &str,
+    path: &[Seg],
+    index: usize,
+    value: &Value,
+) -> Result<String, RotateError> {
     let d = doc(text)?;
     let mut ip = path.to_vec();
     ip.push(Seg::Index(index));
@@ -362,7 +378,14 @@ jobs:
                 value: map([("uses", s("x/y@v1")), ("id", s("auth"))]),
             },
             EditOp::Remove {
-                path: vec![k("jobs"), k("a"), k("steps"), Seg::Index(1), k("env"), k("Y")],
+                path: vec![
+                    k("jobs"),
+                    k("a"),
+                    k("steps"),
+                    Seg::Index(1),
+                    k("env"),
+                    k("Y"),
+                ],
             },
         ];
         let out = apply(WF, &ops.iter().collect::<Vec<_>>()).unwrap();

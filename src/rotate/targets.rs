@@ -77,9 +77,16 @@ pub const PINS: &[(&str, &str, &str)] = &[
 pub fn pinned(wf: &Workflow, slug: &str) -> String {
     if let Some(jobs) = wf.value.get("jobs").and_then(Value::as_mapping) {
         for j in jobs.values() {
-            for st in j.get("steps").and_then(Value::as_sequence).into_iter().flatten() {
+            for st in j
+                .get("steps")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(u) = st.get("uses").and_then(Value::as_str) {
-                    if u.split('@').next().is_some_and(|s| s.eq_ignore_ascii_case(slug))
+                    if u.split('@')
+                        .next()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(slug))
                         && u.contains('@')
                     {
                         return u.to_string();
@@ -121,7 +128,10 @@ pub fn remove_keys(wf: &Workflow, parent: &[Seg], keys: &[String]) -> Vec<(Strin
         return vec![(
             format!(
                 "remove `{shown}` (it only held {})",
-                keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                keys.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             EditOp::Remove {
                 path: parent.to_vec(),
@@ -132,7 +142,10 @@ pub fn remove_keys(wf: &Workflow, parent: &[Seg], keys: &[String]) -> Vec<(Strin
         .map(|key| {
             let mut p = parent.to_vec();
             p.push(Seg::Key(key.to_string()));
-            (format!("remove `{key}` from `{shown}`"), EditOp::Remove { path: p })
+            (
+                format!("remove `{key}` from `{shown}`"),
+                EditOp::Remove { path: p },
+            )
         })
         .collect()
 }
@@ -152,9 +165,7 @@ pub fn replace_key(old: &[Seg], pairs: Vec<(String, Value)>) -> Vec<EditOp> {
             value,
         })
         .collect();
-    out.push(EditOp::Remove {
-        path: old.to_vec(),
-    });
+    out.push(EditOp::Remove { path: old.to_vec() });
     out
 }
 
@@ -229,9 +240,10 @@ pub fn free_step_id(wf: &Workflow, job: &str, want: &str) -> String {
 pub fn is_self_hosted(wf: &Workflow, job: &str) -> bool {
     match wf.job(job).and_then(|j| j.get("runs-on")) {
         Some(Value::String(s)) => s.eq_ignore_ascii_case("self-hosted"),
-        Some(Value::Sequence(v)) => v
-            .iter()
-            .any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("self-hosted"))),
+        Some(Value::Sequence(v)) => v.iter().any(|x| {
+            x.as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("self-hosted"))
+        }),
         Some(Value::Mapping(_)) => true,
         _ => false,
     }

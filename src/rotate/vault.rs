@@ -35,7 +35,9 @@ impl Target for Vault {
             let (Some(job), Some(i)) = (&site.job, site.step) else {
                 continue;
             };
-            let st = u.wf.step(job, i).ok_or_else(|| Unmigratable::new("step not found"))?;
+            let st =
+                u.wf.step(job, i)
+                    .ok_or_else(|| Unmigratable::new("step not found"))?;
             if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "token" {
                 return Err(Unmigratable::new(format!(
                     "the secret feeds `{}` input `{}`; only {ACTION} `token` is rewritten",
@@ -55,7 +57,10 @@ impl Target for Vault {
             let pairs = vec![
                 ("method".to_string(), s("jwt")),
                 ("role".to_string(), s(look.get("vault_role"))),
-                ("jwtGithubAudience".to_string(), s(look.get("vault_audience"))),
+                (
+                    "jwtGithubAudience".to_string(),
+                    s(look.get("vault_audience")),
+                ),
             ];
             for op in replace_key(&site.path, pairs) {
                 let d = match &op {

@@ -831,6 +831,7 @@ fn moto_accepts_the_aws_trust_policy() {
                 "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
             )
             .send_form(form)
+            .map_err(|e| e.to_string())
     };
     let (_keep, files) = all_trust();
     let mut n = 0;
@@ -884,7 +885,7 @@ fn url_decode(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+        if b[i] == b'%' && i + 2 < b.len() {
             out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
             i += 3;
         } else if b[i] == b'+' {
@@ -919,6 +920,53 @@ fn docs_have_a_worked_example_per_target() {
         let end = section.find("\n## ").unwrap_or(section.len());
         for part in ["Before (", "After:", "Trust configuration"] {
             assert!(section[..end].contains(part), "{t}: no `{part}`");
+        }
+    }
+}
+
+/// Anchors, aliases, flow mappings, three quoting styles, blank lines and comments: only the
+/// lines the plan names change.
+#[test]
+fn tricky_formatting_is_kept_byte_for_byte() {
+    let t = tempfile::tempdir().unwrap();
+    copy_dir(
+        Path::new("tests/fixtures/rotate/tricky-formatting"),
+        t.path(),
+    );
+    let wf = t.path().join(".github/workflows/release.yml");
+    let before = std::fs::read_to_string(&wf).unwrap();
+    stdout(&rotate(t.path(), &["--write"]));
+    let after = std::fs::read_to_string(&wf).unwrap();
+    let expected = before
+        .replace(
+            "    env: *shared-env\n\n    steps:\n",
+            "    env: *shared-env\n    permissions:\n      id-token: write\n\n    steps:\n",
+        )
+        .replace(
+            "          aws-access-key-id: \"${{ secrets.KEY_ID }}\"\n          aws-secret-access-key: '${{ secrets.KEY_SECRET }}'\n",
+            "          role-to-assume: arn:aws:iam::123456789012:role/github-actions-deploy\n",
+        );
+    assert_ne!(before, expected);
+    assert_eq!(after, expected);
+    if let Some(tools) = require(&["KEYSWEEP_GHA_VALIDATE", "ACTIONLINT", "ZIZMOR"]) {
+        let out = Command::new(&tools[0]).arg(&wf).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(actionlint_messages(&tools[1], &wf).is_empty());
+        let orig =
+            Path::new("tests/fixtures/rotate/tricky-formatting/.github/workflows/release.yml");
+        let (zo, zn) = (
+            zizmor_idents(&tools[2], orig),
+            zizmor_idents(&tools[2], &wf),
+        );
+        for (id, n) in &zn {
+            assert!(
+                zo.get(id).copied().unwrap_or(0) >= *n,
+                "new zizmor finding {id}"
+            );
         }
     }
 }

@@ -53,7 +53,7 @@ pub enum Command {
     /// List every secret the CI pipelines use and whether it can move to OIDC.
     Inventory(inventory::InventoryArgs),
     /// Plan (and with --write apply) the move of CI credentials to short-lived OIDC credentials.
-    Rotate(rotate::RotateArgs),
+    Rotate(Box<rotate::RotateArgs>),
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),

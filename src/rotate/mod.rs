@@ -936,6 +936,9 @@ pub fn permissions_edit(wf: &Workflow, job: &str) -> Result<Option<EditOp>, Stri
             match wf.value.get("permissions") {
                 None => grants.push(("contents".into(), rewrite::s("read"))),
                 Some(Value::Mapping(m)) => {
+                    if m.get("id-token").and_then(Value::as_str) == Some("write") {
+                        return Ok(None);
+                    }
                     for (k2, v) in m {
                         if let Some(k2) = k2.as_str() {
                             if k2 != "id-token" {

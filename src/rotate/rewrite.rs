@@ -271,13 +271,23 @@ fn add_before(
         .query_key_only(&route(&kp))
         .map_err(|e| patch_err(&kp, e))?;
     let at = kf.location.byte_span.0;
-    let ls = line_start(text, at);
+    let mut ls = line_start(text, at);
     let indent = &text[ls..at];
     if !indent.chars().all(|c| c == ' ') {
         return Err(patch_err(
             &kp,
             "key is not at the start of its line (flow mapping?)",
         ));
+    }
+    // blank lines and comments right above the key stay with it: insert above them
+    while ls > 0 {
+        let prev = line_start(text, ls - 1);
+        let t = text[prev..ls].trim();
+        if t.is_empty() || t.starts_with('#') {
+            ls = prev;
+        } else {
+            break;
+        }
     }
     let mut m = yaml_serde::Mapping::new();
     m.insert(Value::String(key.to_string()), value.clone());

@@ -45,6 +45,10 @@ const FACTS: &[&str] = &[
     "https://vault.example.com",
     "--octo-sts-identity",
     "docs-sync",
+    "--gitlab-url",
+    "https://gitlab.com",
+    "--gitlab-project",
+    "example-group/example-project",
 ];
 
 /// (fixture, target) pairs with one plan snapshot each.
@@ -59,6 +63,7 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("crates-publish", "crates-io"),
     ("vault-token", "vault"),
     ("github-pat-usage", "octo-sts"),
+    ("gitlab-aws-includes", "gitlab-aws"),
 ];
 
 fn copy_dir(src: &Path, dst: &Path) {
@@ -189,13 +194,23 @@ jobs:
 
 #[test]
 fn second_write_changes_nothing() {
-    let d = fixture("aws-terraform-env");
-    stdout(&rotate(d.path(), &["--write"]));
-    let first = files_under(d.path());
-    let o = rotate(d.path(), &["--write"]);
-    stdout(&o);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to write"));
-    assert_eq!(first, files_under(d.path()));
+    for name in [
+        "aws-terraform-env",
+        "crates-publish",
+        "github-pat-usage",
+        "gitlab-aws-includes",
+    ] {
+        let d = fixture(name);
+        stdout(&rotate(d.path(), &["--write"]));
+        let first = files_under(d.path());
+        let o = rotate(d.path(), &["--write"]);
+        stdout(&o);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("nothing to write"),
+            "{name}"
+        );
+        assert_eq!(first, files_under(d.path()), "{name}");
+    }
 }
 
 /// Removed and added lines of a unified diff, without the `---`/`+++` headers.
@@ -409,11 +424,19 @@ fn rewritten_fixtures_pass_the_workflow_validators_and_re_audit_as_migrated() {
                 let left: Vec<_> = report
                     .findings
                     .iter()
-                    .filter(|f| f.workflow == wf && f.secret == s.as_str().unwrap())
+                    .filter(|f| {
+                        (f.workflow == wf || f.location.path == wf)
+                            && f.secret == s.as_str().unwrap()
+                    })
                     .collect();
                 assert!(left.is_empty(), "{wf}: `{s}` still reported: {left:?}");
             }
-            // and the job now has id-token: write
+            // and the job now has id-token: write (GitHub) / id_tokens (GitLab)
+            if m["target"].as_str().unwrap().starts_with("gitlab-") {
+                let text = std::fs::read_to_string(all.path().join(&wf)).unwrap();
+                assert!(text.contains("id_tokens:"), "{wf}");
+                continue;
+            }
             for j in m["jobs"].as_array().unwrap() {
                 let ctx_text = std::fs::read_to_string(all.path().join(&wf)).unwrap();
                 let v: yaml_serde::Value = yaml_serde::from_str(&ctx_text).unwrap();
@@ -745,6 +768,19 @@ fn trust_policies_have_exact_conditions() {
             "{name}: {text}"
         );
     }
+    let gl = files
+        .iter()
+        .find(|(_, p)| p.ends_with("aws-gitlab/trust-policy.json"))
+        .expect("GitLab AWS trust policy");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&gl.1).unwrap()).unwrap();
+    assert_eq!(
+        v["Statement"][0]["Condition"],
+        serde_json::json!({"StringEquals": {
+            "gitlab.com:aud": "sts.amazonaws.com",
+            "gitlab.com:sub": "project_path:example-group/example-project:ref_type:branch:ref:main"
+        }})
+    );
     for (_, p) in files
         .iter()
         .filter(|(_, p)| p.to_string_lossy().contains("federated-credential-"))
@@ -835,10 +871,9 @@ fn moto_accepts_the_aws_trust_policy() {
     };
     let (_keep, files) = all_trust();
     let mut n = 0;
-    for (name, p) in files
-        .iter()
-        .filter(|(_, p)| p.ends_with("aws/trust-policy.json"))
-    {
+    for (name, p) in files.iter().filter(|(_, p)| {
+        p.ends_with("aws/trust-policy.json") || p.ends_with("aws-gitlab/trust-policy.json")
+    }) {
         let policy = std::fs::read_to_string(p).unwrap();
         let role = format!("keysweep-test-{name}-{}", std::process::id());
         let resp = iam(&[
@@ -875,7 +910,7 @@ fn moto_accepts_the_aws_trust_policy() {
         ]);
         n += 1;
     }
-    assert!(n >= 3, "only {n} AWS trust policies");
+    assert!(n >= 4, "only {n} AWS trust policies");
     eprintln!("moto accepted {n} generated AWS trust policies (CreateRole)");
 }
 

@@ -37,7 +37,8 @@ pub struct RotateArgs {
     /// Let `--write` write a plan that still has `<PLACEHOLDER>` values.
     #[arg(long)]
     pub allow_placeholders: bool,
-    /// Only these targets: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts.
+    /// Only these targets: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts, gitlab-aws
+    /// (`aws` includes `gitlab-aws`).
     #[arg(long, value_delimiter = ',', value_name = "T,...")]
     pub target: Vec<String>,
     /// Config file (default: .keysweep.toml in PATH, if present); its `[rotate]` table holds
@@ -86,6 +87,12 @@ pub struct RotateArgs {
     pub vault_audience: Option<String>,
     #[arg(long, value_name = "NAME")]
     pub octo_sts_identity: Option<String>,
+    /// GitLab CI: the instance URL (the `id_tokens` issuer), e.g. https://gitlab.com.
+    #[arg(long, value_name = "URL")]
+    pub gitlab_url: Option<String>,
+    /// GitLab CI: the project path (group/project) of the `sub` claim.
+    #[arg(long, value_name = "GROUP/PROJECT")]
+    pub gitlab_project: Option<String>,
 }
 
 impl RotateArgs {
@@ -113,6 +120,8 @@ impl RotateArgs {
             vault_role: self.vault_role.clone(),
             vault_audience: self.vault_audience.clone(),
             octo_sts_identity: self.octo_sts_identity.clone(),
+            gitlab_url: self.gitlab_url.clone(),
+            gitlab_project: self.gitlab_project.clone(),
         }
     }
 }

@@ -34,13 +34,23 @@ pub fn role_arn(look: &mut Lookup) -> String {
 /// subjects (exact with `StringEquals`; all with `StringLike` only when a pattern was asked
 /// for). Never without a subject condition, never `ForAllValues`.
 pub fn trust_policy(provider_arn: &str, subjects: &[String], pattern: bool) -> serde_json::Value {
+    trust_policy_for(GITHUB_ISSUER_HOST, provider_arn, subjects, pattern)
+}
+
+/// [`trust_policy`] for any issuer host (`gitlab.com` for GitLab CI).
+pub fn trust_policy_for(
+    host: &str,
+    provider_arn: &str,
+    subjects: &[String],
+    pattern: bool,
+) -> serde_json::Value {
     let sub = if subjects.len() == 1 {
         json!(subjects[0])
     } else {
         json!(subjects)
     };
-    let aud_key = format!("{GITHUB_ISSUER_HOST}:aud");
-    let sub_key = format!("{GITHUB_ISSUER_HOST}:sub");
+    let aud_key = format!("{host}:aud");
+    let sub_key = format!("{host}:sub");
     let condition = if pattern {
         json!({
             "StringEquals": { aud_key: AUDIENCE },
@@ -52,7 +62,7 @@ pub fn trust_policy(provider_arn: &str, subjects: &[String], pattern: bool) -> s
     json!({
         "Version": "2012-10-17",
         "Statement": [{
-            "Sid": "GitHubActionsOidc",
+            "Sid": if host == GITHUB_ISSUER_HOST { "GitHubActionsOidc" } else { "GitLabCiOidc" },
             "Effect": "Allow",
             "Principal": { "Federated": provider_arn },
             "Action": "sts:AssumeRoleWithWebIdentity",
@@ -73,7 +83,7 @@ impl Target for Aws {
         "aws"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "aws-static-keys"
+        f.audit == "aws-static-keys" && f.ci == crate::pipeline::CiSystem::GithubActions
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(

@@ -45,6 +45,10 @@ pub struct Facts {
     pub vault_role: Option<String>,
     pub vault_audience: Option<String>,
     pub octo_sts_identity: Option<String>,
+    /// The GitLab instance (`https://gitlab.com`): the OIDC issuer of GitLab CI `id_tokens`.
+    pub gitlab_url: Option<String>,
+    /// The GitLab project path (`group/project`) in the `sub` claim.
+    pub gitlab_project: Option<String>,
 }
 
 /// A value the plan needs and does not have.
@@ -97,6 +101,11 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "octo_sts_identity",
         "the octo-sts trust policy (identity) name in the target repository",
     ),
+    (
+        "gitlab_url",
+        "the GitLab instance URL, the issuer of the CI job's id_tokens (https://gitlab.com for GitLab.com)",
+    ),
+    ("gitlab_project", "the GitLab project path (group/project)"),
 ];
 
 impl Facts {
@@ -124,7 +133,9 @@ impl Facts {
             azure_subscription_id,
             vault_role,
             vault_audience,
-            octo_sts_identity
+            octo_sts_identity,
+            gitlab_url,
+            gitlab_project
         );
         self
     }
@@ -149,6 +160,8 @@ impl Facts {
             "vault_role" => self.vault_role.as_ref(),
             "vault_audience" => self.vault_audience.as_ref(),
             "octo_sts_identity" => self.octo_sts_identity.as_ref(),
+            "gitlab_url" => self.gitlab_url.as_ref(),
+            "gitlab_project" => self.gitlab_project.as_ref(),
             _ => None,
         }
         .filter(|v| !v.trim().is_empty())

@@ -10,11 +10,12 @@
 //! untouched; a migration whose edits do not all apply, or that leaves a reference to the
 //! secret behind, is dropped whole (never half-applied).
 
-mod aws;
+pub mod aws;
 mod azure;
 mod crates_io;
 pub mod facts;
 mod gcp;
+mod gitlab;
 mod npm;
 mod octo_sts;
 mod pypi;
@@ -266,6 +267,8 @@ pub struct UsePlan {
     pub id_token_jobs: Vec<String>,
     pub manual: Vec<String>,
     pub notes: Vec<String>,
+    /// Subjects the target computed itself (GitLab), and whether one is a pattern.
+    pub subjects: Option<(Vec<String>, bool)>,
     /// Per-target facts for the trust configuration (`vault_url`, `scope`, `package`).
     pub trust_info: Vec<(String, String)>,
 }
@@ -331,7 +334,8 @@ fn rel_to_repo(repo: &str, path: &str) -> String {
 fn skipped(f: &PipelineFinding, target: Option<&'static str>, reason: String) -> Skipped {
     Skipped {
         target,
-        workflow: f.workflow.clone(),
+        // the file the reference is written in (a GitLab include, or the workflow)
+        workflow: f.location.path.clone(),
         job: f.job.clone(),
         secret: f.secret.clone(),
         line: f.location.line,
@@ -390,14 +394,14 @@ fn plan_repo(
             }
             continue;
         };
-        if !wanted(t.id()) {
+        if !(wanted(t.id()) || t.id().strip_prefix("gitlab-").is_some_and(wanted)) {
             continue;
         }
-        if f.ci == CiSystem::GitlabCi {
+        if f.ci == CiSystem::GitlabCi && !t.id().starts_with("gitlab-") {
             out.skipped.push(skipped(
                 f,
                 Some(t.id()),
-                "GitLab CI `id_tokens` rewrites are not implemented yet".into(),
+                "GitLab CI `id_tokens` rewrites are implemented for AWS only so far".into(),
             ));
             continue;
         }
@@ -421,10 +425,13 @@ fn plan_repo(
             }
             MigrationStatus::MigratableNow => {}
         }
-        groups
-            .entry((t.id(), f.workflow.clone()))
-            .or_default()
-            .push(f);
+        // the file the reference is written in (a GitLab include, or the workflow itself)
+        let file = if f.ci == CiSystem::GitlabCi {
+            f.location.path.clone()
+        } else {
+            f.workflow.clone()
+        };
+        groups.entry((t.id(), file)).or_default().push(f);
     }
 
     let mut workflows: BTreeMap<String, Workflow> = BTreeMap::new();
@@ -498,7 +505,12 @@ fn plan_repo(
         let mut located: Vec<(&PipelineFinding, Site)> = Vec::new();
         let mut bad = false;
         for f in &fs {
-            match locate(wf, f) {
+            let site = if f.ci == CiSystem::GitlabCi {
+                gitlab::locate(wf, f)
+            } else {
+                locate(wf, f)
+            };
+            match site {
                 Some(s) => {
                     if let Some(why) = chooses_between_secrets(wf, &s) {
                         out.skipped.push(skipped(f, Some(tid), why));
@@ -584,9 +596,16 @@ fn plan_repo(
                 .map(|v| v.iter().map(|(_, o)| o).collect())
                 .unwrap_or_default();
             trial.extend(p.edits.iter().map(|(_, o)| o));
+            let gitlab = u.findings.iter().any(|f| f.ci == CiSystem::GitlabCi);
             let check = rewrite::apply(&wf.text, &trial)
                 .map_err(|e| e.to_string())
-                .and_then(|after| leftover(&after, &u.secrets()));
+                .and_then(|after| {
+                    if gitlab {
+                        gitlab::leftover(&after, &u.secrets())
+                    } else {
+                        leftover(&after, &u.secrets())
+                    }
+                });
             if let Err(reason) = check {
                 for f in &u.findings {
                     out.skipped
@@ -605,11 +624,18 @@ fn plan_repo(
                     facts.subject_pattern.as_deref(),
                 ));
             }
-            let subjects = if target.needs_subject() {
+            let mut subjects = if target.needs_subject() {
                 subject::subjects(&claims, &prefix, &mut look)
             } else {
                 Vec::new()
             };
+            if let Some((s, pattern)) = &p.subjects {
+                subjects = s.clone();
+                claims = Claims::default();
+                if *pattern {
+                    claims.claims.push(subject::Claim::Pattern(String::new()));
+                }
+            }
             let ti = trust_inputs.entry(tid).or_insert_with(|| TrustInput {
                 repo_slug: slug.clone(),
                 ..Default::default()
@@ -703,15 +729,31 @@ fn plan_repo(
 
     // a secret still read by a use this plan does not migrate stays until that use moves too
     for r in &mut retire {
+        let file_of = |f: &PipelineFinding| {
+            rel_to_repo(
+                repo,
+                if f.ci == CiSystem::GitlabCi {
+                    &f.location.path
+                } else {
+                    &f.workflow
+                },
+            )
+        };
         let others: Vec<String> = findings
             .iter()
             .filter(|f| f.secret == r.secret)
             .filter(|f| {
-                !out.migrations.iter().any(|m| {
-                    m.secrets.contains(&f.secret) && m.workflow == rel_to_repo(repo, &f.workflow)
-                })
+                !out.migrations
+                    .iter()
+                    .any(|m| m.secrets.contains(&f.secret) && m.workflow == file_of(f))
             })
-            .map(|f| format!("{}:{}", rel_to_repo(repo, &f.workflow), f.location.line))
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    rel_to_repo(repo, &f.location.path),
+                    f.location.line
+                )
+            })
             .collect();
         if !others.is_empty() {
             r.action = format!(

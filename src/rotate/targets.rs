@@ -8,7 +8,7 @@ use yaml_serde::Value;
 use super::facts::Lookup;
 use super::rewrite::{k, EditOp, Seg};
 use super::{
-    aws, azure, crates_io, gcp, npm, octo_sts, pypi, vault, Site, SiteKind, TrustArtifact,
+    aws, azure, crates_io, gcp, gitlab, npm, octo_sts, pypi, vault, Site, SiteKind, TrustArtifact,
     TrustInput, Unmigratable, Use, UsePlan, Workflow,
 };
 use crate::pipeline::PipelineFinding;
@@ -50,6 +50,7 @@ pub fn all_targets() -> Vec<&'static dyn Target> {
         &crates_io::CratesIo,
         &vault::Vault,
         &octo_sts::OctoSts,
+        &gitlab::GitlabAws,
     ]
 }
 

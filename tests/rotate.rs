@@ -58,6 +58,7 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("aws-terraform-env", "aws"),
     ("gcp-deploy-key", "gcp"),
     ("azure-login-creds", "azure"),
+    ("azure-terraform-arm", "azure"),
     ("pypi-token-release", "pypi"),
     ("npm-publish-token", "npm"),
     ("crates-publish", "crates-io"),

@@ -59,14 +59,60 @@ impl Target for Azure {
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(
             u,
-            &[SiteKind::With],
-            "keysweep rewrites azure/login `creds` only (ARM_CLIENT_SECRET and `az login --password` scripts are left for a person)",
+            &[
+                SiteKind::With,
+                SiteKind::StepEnv,
+                SiteKind::JobEnv,
+                SiteKind::WorkflowEnv,
+            ],
+            "keysweep rewrites azure/login `creds` and Terraform's ARM_CLIENT_SECRET only (`az login --password` scripts are left for a person)",
         )?;
         let mut p = UsePlan {
             id_token_jobs: u.jobs.clone(),
             ..Default::default()
         };
+        for (f, site) in u.findings.iter().zip(&u.sites) {
+            if site.kind == SiteKind::With {
+                continue;
+            }
+            // Terraform's azurerm/azuread providers (and the azurerm backend) log in with the
+            // job's OIDC token themselves when ARM_USE_OIDC is set
+            let cmd = f.consumer.command.as_deref().unwrap_or("");
+            let tf = ["terraform", "tofu", "terragrunt"]
+                .iter()
+                .any(|t| cmd == *t || cmd.starts_with(&format!("{t} ")));
+            if site.key != "ARM_CLIENT_SECRET" || !tf {
+                return Err(Unmigratable::new(format!(
+                    "`{}` is read {}; only Terraform's ARM_CLIENT_SECRET is rewritten (to ARM_USE_OIDC)",
+                    site.key,
+                    if cmd.is_empty() { "by a step keysweep cannot tell".to_string() } else { format!("by `{cmd}`") }
+                )));
+            }
+            let parent = &site.path[..site.path.len() - 1];
+            let env = super::targets::value_at(&u.wf.value, parent).and_then(Value::as_mapping);
+            for need in ["ARM_CLIENT_ID", "ARM_TENANT_ID"] {
+                if !env.is_some_and(|e| e.contains_key(need)) {
+                    return Err(Unmigratable::new(format!(
+                        "`{need}` is not set next to ARM_CLIENT_SECRET; set the ids first"
+                    )));
+                }
+            }
+            for op in replace_key(&site.path, vec![("ARM_USE_OIDC".into(), s("true"))]) {
+                let d = match &op {
+                    EditOp::Remove { .. } => "remove `ARM_CLIENT_SECRET`".to_string(),
+                    _ => "`ARM_USE_OIDC: true`: Terraform's azurerm provider and backend log in with the job's OIDC token".to_string(),
+                };
+                p.edits.push((d, op));
+            }
+            let client = look.get("azure_client_id");
+            p.manual.push(format!(
+                "Make sure ARM_CLIENT_ID is the client id the federated credentials are added to (`{client}`)."
+            ));
+        }
         for site in &u.sites {
+            if site.kind != SiteKind::With {
+                continue;
+            }
             let (Some(job), Some(i)) = (&site.job, site.step) else {
                 continue;
             };
@@ -100,6 +146,12 @@ impl Target for Azure {
                 };
                 p.edits.push((d, op));
             }
+        }
+        if !u.sites.iter().any(|s| s.kind == SiteKind::With) {
+            p.manual.push(
+                "Give the application (or managed identity) the role assignments the old service principal secret was used for.".into(),
+            );
+            return Ok(p);
         }
         let vals: Vec<String> = IDS
             .iter()

@@ -188,7 +188,10 @@ pub fn claims(
 
 /// `repo:OWNER/REPO` or `repo:OWNER@ID/REPO@ID`.
 pub fn prefix(repo: &str, format: SubjectFormat, look: &mut Lookup) -> String {
-    let (o, r) = repo.split_once('/').unwrap_or((repo, ""));
+    let Some((o, r)) = repo.split_once('/') else {
+        // a placeholder (`<REPOSITORY>`): keep it whole
+        return format!("repo:{repo}");
+    };
     match format {
         SubjectFormat::Legacy => format!("repo:{o}/{r}"),
         SubjectFormat::Immutable => {

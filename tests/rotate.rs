@@ -1006,3 +1006,27 @@ fn tricky_formatting_is_kept_byte_for_byte() {
         }
     }
 }
+
+/// One key used by two jobs: both jobs move in one migration, or neither does.
+#[test]
+fn a_secret_shared_by_jobs_moves_in_one_migration() {
+    let t = tempfile::tempdir().unwrap();
+    copy_dir(Path::new("tests/fixtures/rotate/shared-keys"), t.path());
+    let plan = plan_json(t.path(), &[]);
+    let r = &plan["repositories"][0];
+    assert_eq!(r["migrations"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(
+        r["migrations"][0]["jobs"],
+        serde_json::json!(["api", "web"])
+    );
+    assert!(r["skipped"].as_array().unwrap().is_empty(), "{r}");
+    // a script reading the key in one job keeps both jobs as they are
+    let wf = t.path().join(".github/workflows/deploy.yml");
+    let text = std::fs::read_to_string(&wf).unwrap().replace(
+        "      - run: aws s3 sync site/ s3://example-web\n",
+        "      - run: ./sync.sh \"${{ secrets.AWS_SECRET }}\"\n",
+    );
+    std::fs::write(&wf, &text).unwrap();
+    stdout(&rotate(t.path(), &["--write"]));
+    assert_eq!(std::fs::read_to_string(&wf).unwrap(), text);
+}

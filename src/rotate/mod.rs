@@ -560,7 +560,26 @@ fn plan_repo(
             }
             uses.entry(key).or_default().push((f, s));
         }
-        for (_, items) in uses {
+        // uses of one secret in several jobs move together (retiring it needs all of them)
+        let mut groups_: Vec<Vec<(&PipelineFinding, Site)>> = uses.into_values().collect();
+        let mut merged = true;
+        while merged {
+            merged = false;
+            'outer: for i in 0..groups_.len() {
+                for j in i + 1..groups_.len() {
+                    if groups_[i]
+                        .iter()
+                        .any(|(a, _)| groups_[j].iter().any(|(b, _)| a.secret == b.secret))
+                    {
+                        let g = groups_.remove(j);
+                        groups_[i].extend(g);
+                        merged = true;
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        for items in groups_ {
             let mut jobs: Vec<String> = items.iter().filter_map(|(f, _)| f.job.clone()).collect();
             jobs.sort();
             jobs.dedup();

@@ -65,6 +65,7 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("vault-token", "vault"),
     ("github-pat-usage", "octo-sts"),
     ("gitlab-aws-includes", "gitlab-aws"),
+    ("gitlab-registries", "gitlab-pypi"),
 ];
 
 fn copy_dir(src: &Path, dst: &Path) {
@@ -1029,4 +1030,39 @@ fn a_secret_shared_by_jobs_moves_in_one_migration() {
     std::fs::write(&wf, &text).unwrap();
     stdout(&rotate(t.path(), &["--write"]));
     assert_eq!(std::fs::read_to_string(&wf).unwrap(), text);
+}
+
+/// The GitLab PyPI rewrite: the exchange line survives YAML quoting exactly, before the upload.
+#[test]
+fn gitlab_pypi_mints_the_token_right_before_the_upload() {
+    let d = fixture("gitlab-registries");
+    stdout(&rotate(d.path(), &["--write", "--target", "pypi"]));
+    let v: yaml_serde::Value =
+        yaml_serde::from_str(&std::fs::read_to_string(d.path().join(".gitlab-ci.yml")).unwrap())
+            .unwrap();
+    let job = &v["pypi"];
+    assert_eq!(
+        job["id_tokens"]["PYPI_ID_TOKEN"]["aud"].as_str(),
+        Some("pypi")
+    );
+    assert!(job["variables"].get("TWINE_PASSWORD").is_none());
+    let script: Vec<&str> = job["script"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(script[3], "twine upload dist/*");
+    assert!(
+        script[2].starts_with("export TWINE_PASSWORD=\"$(python3 -c 'import json, os, urllib.request; req = urllib.request.Request(\"https://pypi.org/_/oidc/mint-token\"")
+            && script[2].ends_with("[\"token\"])')\""),
+        "{}",
+        script[2]
+    );
+    let report = keysweep::pipeline::analyze(d.path());
+    assert!(
+        !report.findings.iter().any(|f| f.secret == "PYPI_TOKEN"),
+        "{:?}",
+        report.findings
+    );
 }

@@ -299,7 +299,12 @@ impl TrustInput {
 }
 
 fn target_for(f: &PipelineFinding) -> Option<&'static dyn Target> {
-    all_targets().into_iter().find(|t| t.handles(f))
+    let gitlab = f.ci == CiSystem::GitlabCi;
+    let all = all_targets();
+    all.iter()
+        .copied()
+        .find(|t| t.handles(f) && t.id().starts_with("gitlab-") == gitlab)
+        .or_else(|| all.iter().copied().find(|t| t.handles(f)))
 }
 
 /// Build the plan for everything `report` found under `root`.
@@ -401,7 +406,8 @@ fn plan_repo(
             out.skipped.push(skipped(
                 f,
                 Some(t.id()),
-                "GitLab CI `id_tokens` rewrites are implemented for AWS only so far".into(),
+                "GitLab CI `id_tokens` rewrites are implemented for AWS and PyPI only so far"
+                    .into(),
             ));
             continue;
         }

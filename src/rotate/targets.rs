@@ -51,6 +51,7 @@ pub fn all_targets() -> Vec<&'static dyn Target> {
         &vault::Vault,
         &octo_sts::OctoSts,
         &gitlab::GitlabAws,
+        &gitlab::GitlabPypi,
     ]
 }
 

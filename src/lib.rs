@@ -9,6 +9,7 @@ pub mod detect;
 pub mod finding;
 pub mod pipeline;
 pub mod report;
+pub mod rotate;
 pub mod rules;
 pub mod scan;
 pub mod source;

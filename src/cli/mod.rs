@@ -2,6 +2,7 @@
 
 mod baseline;
 mod inventory;
+mod rotate;
 mod rules;
 mod scan;
 mod trust;
@@ -52,6 +53,8 @@ pub enum Command {
     Baseline(baseline::BaselineArgs),
     /// List every secret the CI pipelines use and whether it can move to OIDC.
     Inventory(inventory::InventoryArgs),
+    /// Plan (and with --write apply) the move of CI credentials to short-lived OIDC credentials.
+    Rotate(Box<rotate::RotateArgs>),
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -72,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(args) => scan::run(&args, &cli.global),
         Command::Baseline(args) => baseline::run(&args, &cli.global),
         Command::Inventory(args) => inventory::run(&args),
+        Command::Rotate(args) => rotate::run(&args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Trust(cmd) => trust::run(cmd, &cli.global),
     }

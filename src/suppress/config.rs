@@ -27,6 +27,9 @@ pub struct Config {
     /// Baseline file, relative to the config file.
     #[serde(default)]
     pub baseline: Option<PathBuf>,
+    /// `keysweep rotate` facts (account ids, role names, pools); unknown keys are errors too.
+    #[serde(default)]
+    pub rotate: Option<crate::rotate::facts::Facts>,
     /// The directory holding the config file (rule_dirs and baseline are relative to it).
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -1,0 +1,280 @@
+//! AWS: static IAM user keys -> `role-to-assume` through GitHub's OIDC provider.
+
+use serde_json::json;
+use yaml_serde::Value;
+
+use super::facts::Lookup;
+use super::rewrite::{k, map, s, EditOp};
+use super::targets::{
+    first_reader, hcl_str, only_sites, pinned, remove_bindings, replace_key, sh, step_path, Target,
+};
+use super::trust::{header, GITHUB_ISSUER, GITHUB_ISSUER_HOST};
+use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
+use crate::pipeline::PipelineFinding;
+
+pub struct Aws;
+
+const ACTION: &str = "aws-actions/configure-aws-credentials";
+const KEY_INPUTS: &[&str] = &[
+    "aws-access-key-id",
+    "aws-secret-access-key",
+    "aws-session-token",
+];
+pub const AUDIENCE: &str = "sts.amazonaws.com";
+
+pub fn role_arn(look: &mut Lookup) -> String {
+    format!(
+        "arn:aws:iam::{}:role/{}",
+        look.get("aws_account_id"),
+        look.get("aws_role_name")
+    )
+}
+
+/// The role trust policy: web identity from GitHub's provider, exact audience, and the
+/// subjects (exact with `StringEquals`; all with `StringLike` only when a pattern was asked
+/// for). Never without a subject condition, never `ForAllValues`.
+pub fn trust_policy(provider_arn: &str, subjects: &[String], pattern: bool) -> serde_json::Value {
+    trust_policy_for(GITHUB_ISSUER_HOST, provider_arn, subjects, pattern)
+}
+
+/// [`trust_policy`] for any issuer host (`gitlab.com` for GitLab CI).
+pub fn trust_policy_for(
+    host: &str,
+    provider_arn: &str,
+    subjects: &[String],
+    pattern: bool,
+) -> serde_json::Value {
+    let sub = if subjects.len() == 1 {
+        json!(subjects[0])
+    } else {
+        json!(subjects)
+    };
+    let aud_key = format!("{host}:aud");
+    let sub_key = format!("{host}:sub");
+    let condition = if pattern {
+        json!({
+            "StringEquals": { aud_key: AUDIENCE },
+            "StringLike": { sub_key: sub },
+        })
+    } else {
+        json!({ "StringEquals": { aud_key: AUDIENCE, sub_key: sub } })
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": if host == GITHUB_ISSUER_HOST { "GitHubActionsOidc" } else { "GitLabCiOidc" },
+            "Effect": "Allow",
+            "Principal": { "Federated": provider_arn },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": condition,
+        }]
+    })
+}
+
+fn region(wf: &Workflow, job: &str, step: Option<usize>, look: &mut Lookup) -> String {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|n| wf.literal_env(job, step, n))
+        .unwrap_or_else(|| look.get("aws_region"))
+}
+
+impl Target for Aws {
+    fn id(&self) -> &'static str {
+        "aws"
+    }
+    fn handles(&self, f: &PipelineFinding) -> bool {
+        f.audit == "aws-static-keys" && f.ci == crate::pipeline::CiSystem::GithubActions
+    }
+    fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
+        only_sites(
+            u,
+            &[
+                SiteKind::With,
+                SiteKind::StepEnv,
+                SiteKind::JobEnv,
+                SiteKind::WorkflowEnv,
+            ],
+            "keysweep does not rewrite scripts",
+        )?;
+        let mut p = UsePlan {
+            id_token_jobs: u.jobs.clone(),
+            ..Default::default()
+        };
+        if u.jobs.is_empty() {
+            return Err(Unmigratable::new(
+                "no job reads the keys recognisably; remove them by hand",
+            ));
+        }
+        let arn = role_arn(look);
+        // action inputs: swap the keys for the role on the same step
+        let with_sites: Vec<&Site> = u
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::With)
+            .collect();
+        let mut steps: Vec<(String, usize)> = with_sites
+            .iter()
+            .filter_map(|s| Some((s.job.clone()?, s.step?)))
+            .collect();
+        steps.sort();
+        steps.dedup();
+        for (job, i) in &steps {
+            let st =
+                u.wf.step(job, *i)
+                    .ok_or_else(|| Unmigratable::new("step not found"))?;
+            if Workflow::uses_slug(st).as_deref() != Some(ACTION) {
+                return Err(Unmigratable::new(format!(
+                    "the keys are inputs of `{}`, not of {ACTION}",
+                    st.get("uses").and_then(Value::as_str).unwrap_or("?")
+                )));
+            }
+            let with = st.get("with").and_then(Value::as_mapping);
+            if with.is_some_and(|w| w.contains_key("role-to-assume")) {
+                return Err(Unmigratable::new(
+                    "the step already has `role-to-assume` next to the static keys; finish that migration by hand",
+                ));
+            }
+            let wp = {
+                let mut v = step_path(job, *i);
+                v.push(k("with"));
+                v
+            };
+            let present: Vec<&str> = KEY_INPUTS
+                .iter()
+                .copied()
+                .filter(|key| with.is_some_and(|w| w.contains_key(*key)))
+                .collect();
+            for (n, key) in present.iter().enumerate() {
+                let mut path = wp.clone();
+                path.push(k(key));
+                if n == 0 {
+                    for op in replace_key(&path, vec![("role-to-assume".into(), s(arn.clone()))]) {
+                        let d = match &op {
+                            EditOp::Remove { .. } => format!("job `{job}` step {}: remove `{key}`", i + 1),
+                            _ => format!("job `{job}` step {}: assume the role through OIDC (`role-to-assume`, in place of the key)", i + 1),
+                        };
+                        p.edits.push((d, op));
+                    }
+                } else {
+                    p.edits.push((
+                        format!("job `{job}` step {}: remove `{key}`", i + 1),
+                        EditOp::Remove { path },
+                    ));
+                }
+            }
+        }
+        // environment variables: drop them, and configure credentials before the first reader
+        let env_sites: Vec<&Site> = u
+            .sites
+            .iter()
+            .filter(|s| s.kind != SiteKind::With)
+            .collect();
+        if !env_sites.is_empty() {
+            p.edits.extend(remove_bindings(u.wf, &env_sites));
+            for job in &u.jobs {
+                if steps.iter().any(|(j, _)| j == job) {
+                    continue;
+                }
+                let at = first_reader(u, job);
+                let mut with = vec![("role-to-assume", s(arn.clone()))];
+                with.push(("aws-region", s(region(u.wf, job, Some(at), look))));
+                let step = map([
+                    ("name", s("Configure AWS credentials (OIDC)")),
+                    ("uses", s(pinned(u.wf, ACTION))),
+                    ("with", map(with)),
+                ]);
+                let mut sp = super::targets::job_path(job);
+                sp.push(k("steps"));
+                p.edits.push((
+                    format!(
+                        "job `{job}`: configure AWS credentials through OIDC before step {}",
+                        at + 1
+                    ),
+                    EditOp::InsertItem {
+                        path: sp,
+                        index: at,
+                        value: step,
+                    },
+                ));
+            }
+            p.notes.push(
+                "configure-aws-credentials exports AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (short-lived) to the later steps of the job".into(),
+            );
+        }
+        p.manual.push(format!(
+            "Give role `{}` the permissions the old IAM user had (`aws iam list-attached-user-policies`, `aws iam list-user-policies`), least privilege first.",
+            look.get("aws_role_name")
+        ));
+        Ok(p)
+    }
+
+    fn trust(&self, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact> {
+        let account = look.get("aws_account_id");
+        let role = look.get("aws_role_name");
+        let provider_arn = format!("arn:aws:iam::{account}:oidc-provider/{GITHUB_ISSUER_HOST}");
+        let native = trust_policy(&provider_arn, &t.subjects, t.pattern);
+        let marker = "__KEYSWEEP_PROVIDER_ARN__";
+        let tf_policy = serde_json::to_string_pretty(&trust_policy(marker, &t.subjects, t.pattern))
+            .unwrap_or_default()
+            .replace(
+                &format!("\"{marker}\""),
+                "aws_iam_openid_connect_provider.github_actions.arn",
+            );
+        let tf_policy = tf_policy.replace('\n', "\n  ");
+        let tf = format!(
+            "{}\
+# GitHub's OIDC provider: one per AWS account. If it exists already, import it:
+#   terraform import aws_iam_openid_connect_provider.github_actions {provider_arn}
+resource \"aws_iam_openid_connect_provider\" \"github_actions\" {{
+  url            = {issuer}
+  client_id_list = [{aud}]
+}}
+
+# Assumed by {repo} through OIDC; trusted subjects only.
+resource \"aws_iam_role\" \"github_actions\" {{
+  name                 = {role}
+  max_session_duration = 3600
+  assume_role_policy = jsonencode({tf_policy})
+}}
+",
+            header("#", &t.repo_slug, "aws"),
+            issuer = hcl_str(GITHUB_ISSUER),
+            aud = hcl_str(AUDIENCE),
+            repo = t.repo_slug,
+            role = hcl_str(&role),
+        );
+        let cmds = format!(
+            "#!/bin/sh\n{}set -eu\ncd \"$(dirname \"$0\")\"\n# Skip the first command if the account has GitHub's OIDC provider already.\naws iam create-open-id-connect-provider --url {} --client-id-list {}\naws iam create-role --role-name {} --max-session-duration 3600 --assume-role-policy-document file://trust-policy.json\n",
+            header("#", &t.repo_slug, "aws"),
+            sh(GITHUB_ISSUER),
+            sh(AUDIENCE),
+            sh(&role),
+        );
+        vec![
+            TrustArtifact {
+                target: "aws",
+                file: "aws/main.tf".into(),
+                format: "terraform",
+                content: tf,
+            },
+            TrustArtifact {
+                target: "aws",
+                file: "aws/trust-policy.json".into(),
+                format: "json",
+                content: serde_json::to_string_pretty(&native).unwrap_or_default() + "\n",
+            },
+            TrustArtifact {
+                target: "aws",
+                file: "aws/commands.sh".into(),
+                format: "shell",
+                content: cmds,
+            },
+        ]
+    }
+
+    fn retire_action(&self, secret: &str) -> String {
+        format!(
+            "after a green OIDC run: delete the repository secret `{secret}`; deactivate the IAM user's access key (`aws iam update-access-key --status Inactive`), watch for failures, then delete it (`aws iam delete-access-key`)"
+        )
+    }
+}

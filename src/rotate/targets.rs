@@ -1,0 +1,300 @@
+//! The [`Target`] trait and what the targets share: removing bindings, inserting steps,
+//! pinned action references.
+
+use std::collections::BTreeMap;
+
+use yaml_serde::Value;
+
+use super::facts::Lookup;
+use super::rewrite::{k, EditOp, Seg};
+use super::{
+    aws, azure, crates_io, gcp, gitlab, npm, octo_sts, pypi, vault, Site, SiteKind, TrustArtifact,
+    TrustInput, Unmigratable, Use, UsePlan, Workflow,
+};
+use crate::pipeline::PipelineFinding;
+
+/// One OIDC target: which uses it takes, the rewrite, and the trust configuration.
+pub trait Target: Sync {
+    /// `aws`, `gcp`, `azure`, `pypi`, `npm`, `crates-io`, `vault`, `octo-sts`.
+    fn id(&self) -> &'static str;
+    /// Does this target migrate the finding's credential?
+    fn handles(&self, f: &PipelineFinding) -> bool;
+    /// Does the trust configuration bind `sub` claims (clouds) rather than owner, repository,
+    /// workflow and environment (package registries' trusted publishers)?
+    fn needs_subject(&self) -> bool {
+        true
+    }
+    /// Does this target migrate a use the analysis marked as blocked (the blocker names it)?
+    fn accepts_blocked(&self, _f: &PipelineFinding) -> bool {
+        false
+    }
+    /// Plan each secret on its own (unrelated tokens in one job), not all uses of a job at once.
+    fn per_secret(&self) -> bool {
+        false
+    }
+    /// The workflow edits for one group of uses, or why they cannot be migrated safely.
+    fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable>;
+    /// The trust configuration for every migrated use of this target in one repository.
+    fn trust(&self, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact>;
+    /// What to do with the old secret once the OIDC run is green.
+    fn retire_action(&self, secret: &str) -> String;
+}
+
+pub fn all_targets() -> Vec<&'static dyn Target> {
+    vec![
+        &aws::Aws,
+        &gcp::Gcp,
+        &azure::Azure,
+        &pypi::Pypi,
+        &npm::Npm,
+        &crates_io::CratesIo,
+        &vault::Vault,
+        &octo_sts::OctoSts,
+        &gitlab::GitlabAws,
+        &gitlab::GitlabPypi,
+    ]
+}
+
+/// Pinned references of the actions keysweep inserts (full commit SHA, version comment).
+pub const PINS: &[(&str, &str, &str)] = &[
+    (
+        "aws-actions/configure-aws-credentials",
+        "e3dd6a429d7300a6a4c196c26e071d42e0343502",
+        "v4.0.2",
+    ),
+    (
+        "rust-lang/crates-io-auth-action",
+        "e919bc7605cde86df457cf5b93c5e103838bd879",
+        "v1.0.1",
+    ),
+    (
+        "octo-sts/action",
+        "a26b0c6455c7f13316f29a8766287f939e75f6c8",
+        "v1.0.2",
+    ),
+];
+
+/// `owner/repo@ref` for an inserted step: the ref the workflow already uses for that action,
+/// else keysweep's pin.
+pub fn pinned(wf: &Workflow, slug: &str) -> String {
+    if let Some(jobs) = wf.value.get("jobs").and_then(Value::as_mapping) {
+        for j in jobs.values() {
+            for st in j
+                .get("steps")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(u) = st.get("uses").and_then(Value::as_str) {
+                    if u.split('@')
+                        .next()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(slug))
+                        && u.contains('@')
+                    {
+                        return u.to_string();
+                    }
+                }
+            }
+        }
+    }
+    let (_, sha, _) = PINS
+        .iter()
+        .find(|(s, _, _)| *s == slug)
+        .expect("every inserted action is pinned");
+    format!("{slug}@{sha}")
+}
+
+/// Remove the bindings at `sites`; a mapping that would be left empty goes as a whole.
+pub fn remove_bindings(wf: &Workflow, sites: &[&Site]) -> Vec<(String, EditOp)> {
+    let mut by_parent: BTreeMap<Vec<Seg>, Vec<String>> = BTreeMap::new();
+    for s in sites {
+        let parent = s.path[..s.path.len() - 1].to_vec();
+        by_parent.entry(parent).or_default().push(s.key.clone());
+    }
+    by_parent
+        .into_iter()
+        .flat_map(|(parent, keys)| remove_keys(wf, &parent, &keys))
+        .collect()
+}
+
+/// Remove `keys` from the mapping at `parent`, or the whole mapping when nothing else is in it.
+pub fn remove_keys(wf: &Workflow, parent: &[Seg], keys: &[String]) -> Vec<(String, EditOp)> {
+    let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    keys.sort();
+    keys.dedup();
+    let existing = value_at(&wf.value, parent)
+        .and_then(Value::as_mapping)
+        .map_or(0, |m| m.len());
+    let shown = super::rewrite::show(parent);
+    if existing == keys.len() {
+        return vec![(
+            format!(
+                "remove `{shown}` (it only held {})",
+                keys.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            EditOp::Remove {
+                path: parent.to_vec(),
+            },
+        )];
+    }
+    keys.into_iter()
+        .map(|key| {
+            let mut p = parent.to_vec();
+            p.push(Seg::Key(key.to_string()));
+            (
+                format!("remove `{key}` from `{shown}`"),
+                EditOp::Remove { path: p },
+            )
+        })
+        .collect()
+}
+
+/// Put `pairs` where the key at `old` is (same mapping, same position), and remove `old`.
+pub fn replace_key(old: &[Seg], pairs: Vec<(String, Value)>) -> Vec<EditOp> {
+    let parent = old[..old.len() - 1].to_vec();
+    let Some(Seg::Key(before)) = old.last() else {
+        return Vec::new();
+    };
+    let mut out: Vec<EditOp> = pairs
+        .into_iter()
+        .map(|(key, value)| EditOp::AddBefore {
+            path: parent.clone(),
+            before: before.clone(),
+            key,
+            value,
+        })
+        .collect();
+    out.push(EditOp::Remove { path: old.to_vec() });
+    out
+}
+
+pub fn value_at<'v>(v: &'v Value, path: &[Seg]) -> Option<&'v Value> {
+    let mut cur = v;
+    for s in path {
+        cur = match s {
+            Seg::Key(key) => cur.get(key.as_str())?,
+            Seg::Index(i) => cur.get(*i)?,
+        };
+    }
+    Some(cur)
+}
+
+pub fn job_path(job: &str) -> Vec<Seg> {
+    vec![k("jobs"), Seg::Key(job.to_string())]
+}
+
+pub fn step_path(job: &str, i: usize) -> Vec<Seg> {
+    let mut p = job_path(job);
+    p.extend([k("steps"), Seg::Index(i)]);
+    p
+}
+
+/// The index of the step labelled `label` (name, id, or `#N`) in `job`.
+pub fn step_by_label(wf: &Workflow, job: &str, label: &str) -> Option<usize> {
+    wf.steps(job).iter().enumerate().find_map(|(i, st)| {
+        let l = st
+            .get("name")
+            .and_then(Value::as_str)
+            .or_else(|| st.get("id").and_then(Value::as_str))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("#{}", i + 1));
+        (l == label).then_some(i)
+    })
+}
+
+/// The first step of `job` that reads the credential of findings `fs`.
+pub fn first_reader(u: &Use, job: &str) -> usize {
+    u.findings
+        .iter()
+        .zip(&u.sites)
+        .filter(|(f, _)| f.job.as_deref() == Some(job))
+        .filter_map(|(f, s)| {
+            s.step.or_else(|| {
+                f.consumer
+                    .step
+                    .as_deref()
+                    .and_then(|l| step_by_label(u.wf, job, l))
+            })
+        })
+        .min()
+        .unwrap_or(0)
+}
+
+/// A step id not yet used in `job`, starting with `want`.
+pub fn free_step_id(wf: &Workflow, job: &str, want: &str) -> String {
+    let used: Vec<String> = wf
+        .steps(job)
+        .iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let mut id = want.to_string();
+    let mut n = 2;
+    while used.contains(&id) {
+        id = format!("{want}-{n}");
+        n += 1;
+    }
+    id
+}
+
+pub fn is_self_hosted(wf: &Workflow, job: &str) -> bool {
+    match wf.job(job).and_then(|j| j.get("runs-on")) {
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("self-hosted"),
+        Some(Value::Sequence(v)) => v.iter().any(|x| {
+            x.as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("self-hosted"))
+        }),
+        Some(Value::Mapping(_)) => true,
+        _ => false,
+    }
+}
+
+/// Every site is one of `kinds`, else the reason.
+pub fn only_sites(u: &Use, kinds: &[SiteKind], what: &str) -> Result<(), Unmigratable> {
+    for (f, s) in u.findings.iter().zip(&u.sites) {
+        if !kinds.contains(&s.kind) {
+            let how = match s.kind {
+                SiteKind::Run => "a `run:` script reads it directly".to_string(),
+                SiteKind::WorkflowEnv => "it is bound in the workflow-level `env:`".to_string(),
+                SiteKind::JobEnv => "it is bound in a job-level `env:`".to_string(),
+                _ => format!("it is bound at `{}`", super::rewrite::show(&s.path)),
+            };
+            return Err(Unmigratable::new(format!("`{}`: {how}; {what}", f.secret)));
+        }
+    }
+    Ok(())
+}
+
+/// Trust-configuration helpers shared by targets.
+pub fn hcl_str(s: &str) -> String {
+    // HCL strings: JSON escapes plus `${` and `%{` template sequences doubled
+    let j = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    j.replace("${", "$${").replace("%{", "%%{")
+}
+
+pub fn hcl_list(v: &[String]) -> String {
+    format!(
+        "[{}]",
+        v.iter().map(|s| hcl_str(s)).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Single-quote for a POSIX shell.
+pub fn sh(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A name safe for resource names and identifiers: `[a-z0-9-]`.
+pub fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}

@@ -1,0 +1,166 @@
+//! Vault: a static token for `hashicorp/vault-action` -> JWT auth with GitHub's OIDC token.
+
+use serde_json::json;
+use yaml_serde::Value;
+
+use super::facts::Lookup;
+use super::rewrite::{s, EditOp};
+use super::targets::{hcl_list, hcl_str, only_sites, replace_key, sh, Target};
+use super::trust::{header, GITHUB_ISSUER};
+use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
+use crate::pipeline::PipelineFinding;
+
+pub struct Vault;
+
+const ACTION: &str = "hashicorp/vault-action";
+
+impl Target for Vault {
+    fn id(&self) -> &'static str {
+        "vault"
+    }
+    fn handles(&self, f: &PipelineFinding) -> bool {
+        f.audit == "vault-static-token"
+    }
+    fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
+        only_sites(
+            u,
+            &[SiteKind::With],
+            "keysweep rewrites hashicorp/vault-action `token` only (a `vault` CLI script needs `vault write auth/jwt/login` by hand)",
+        )?;
+        let mut p = UsePlan {
+            id_token_jobs: u.jobs.clone(),
+            ..Default::default()
+        };
+        for site in &u.sites {
+            let (Some(job), Some(i)) = (&site.job, site.step) else {
+                continue;
+            };
+            let st =
+                u.wf.step(job, i)
+                    .ok_or_else(|| Unmigratable::new("step not found"))?;
+            if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "token" {
+                return Err(Unmigratable::new(format!(
+                    "the secret feeds `{}` input `{}`; only {ACTION} `token` is rewritten",
+                    st.get("uses").and_then(Value::as_str).unwrap_or("?"),
+                    site.key
+                )));
+            }
+            let with = st.get("with").and_then(Value::as_mapping);
+            if with.is_some_and(|w| w.contains_key("method") || w.contains_key("role")) {
+                return Err(Unmigratable::new(
+                    "the step already sets `method`/`role`; finish that migration by hand",
+                ));
+            }
+            if let Some(url) = with.and_then(|w| w.get("url")).and_then(Value::as_str) {
+                p.trust_info.push(("vault_url".into(), url.to_string()));
+            }
+            let pairs = vec![
+                ("method".to_string(), s("jwt")),
+                ("role".to_string(), s(look.get("vault_role"))),
+                (
+                    "jwtGithubAudience".to_string(),
+                    s(look.get("vault_audience")),
+                ),
+            ];
+            for op in replace_key(&site.path, pairs) {
+                let d = match &op {
+                    EditOp::AddBefore { key, .. } if key == "method" => format!("job `{job}` step {}: `method: jwt` (log in with the job's OIDC token)", i + 1),
+                    EditOp::AddBefore { key, .. } if key == "role" => format!("job `{job}` step {}: `role` (the JWT auth role)", i + 1),
+                    EditOp::AddBefore { .. } => format!("job `{job}` step {}: `jwtGithubAudience`, equal to the role's bound_audiences (the action's default is `sigstore`)", i + 1),
+                    _ => format!("job `{job}` step {}: remove `token`", i + 1),
+                };
+                p.edits.push((d, op));
+            }
+        }
+        p.manual.push(format!(
+            "Give Vault role `{}` the policies the old token had (`vault token lookup` shows them), then apply vault/main.tf (or vault/commands.sh).",
+            look.get("vault_role")
+        ));
+        Ok(p)
+    }
+
+    fn trust(&self, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact> {
+        let role = look.get("vault_role");
+        let aud = look.get("vault_audience");
+        let claims_type = if t.pattern { "glob" } else { "string" };
+        let subs = t.subjects.join(",");
+        let url_note = t
+            .info("vault_url")
+            .first()
+            .map(|u| format!("# Vault: {u}\n"))
+            .unwrap_or_default();
+        let tf = format!(
+            "{}{url_note}\
+# Skip (or import) the backend if JWT auth is mounted at `jwt` already.
+resource \"vault_jwt_auth_backend\" \"github_actions\" {{
+  path               = \"jwt\"
+  oidc_discovery_url = {issuer}
+  bound_issuer       = {issuer}
+}}
+
+resource \"vault_jwt_auth_backend_role\" \"github_actions\" {{
+  backend           = vault_jwt_auth_backend.github_actions.path
+  role_name         = {role_s}
+  role_type         = \"jwt\"
+  user_claim        = \"sub\"
+  bound_audiences   = {aud_l}
+  bound_claims_type = \"{claims_type}\"
+  bound_claims = {{
+    sub = {subs_s}
+  }}
+  token_ttl      = 900
+  token_max_ttl  = 3600
+  # The policies the old static token had.
+  token_policies = []
+}}
+",
+            header("#", &t.repo_slug, "vault"),
+            issuer = hcl_str(GITHUB_ISSUER),
+            role_s = hcl_str(&role),
+            aud_l = hcl_list(std::slice::from_ref(&aud)),
+            subs_s = hcl_str(&subs),
+        );
+        let role_json = json!({
+            "role_type": "jwt",
+            "user_claim": "sub",
+            "bound_audiences": [aud],
+            "bound_claims_type": claims_type,
+            "bound_claims": { "sub": t.subjects },
+            "token_ttl": 900,
+            "token_max_ttl": 3600,
+            "token_policies": [],
+        });
+        let cmds = format!(
+            "#!/bin/sh\n{}set -eu\ncd \"$(dirname \"$0\")\"\n# Skip the first two commands if JWT auth is configured at `jwt` already.\nvault auth enable jwt\nvault write auth/jwt/config oidc_discovery_url={issuer} bound_issuer={issuer}\nvault write auth/jwt/role/{role} @role.json\n",
+            header("#", &t.repo_slug, "vault"),
+            issuer = sh(GITHUB_ISSUER),
+            role = sh(&role),
+        );
+        vec![
+            TrustArtifact {
+                target: "vault",
+                file: "vault/main.tf".into(),
+                format: "terraform",
+                content: tf,
+            },
+            TrustArtifact {
+                target: "vault",
+                file: "vault/role.json".into(),
+                format: "json",
+                content: serde_json::to_string_pretty(&role_json).unwrap_or_default() + "\n",
+            },
+            TrustArtifact {
+                target: "vault",
+                file: "vault/commands.sh".into(),
+                format: "shell",
+                content: cmds,
+            },
+        ]
+    }
+
+    fn retire_action(&self, secret: &str) -> String {
+        format!(
+            "after a green OIDC run: delete the repository secret `{secret}` and revoke the token (`vault token revoke -accessor <accessor>`)"
+        )
+    }
+}

@@ -4,8 +4,11 @@
 #   install.sh install  -> keysweep on PATH: from the cache, else the release asset of the tag
 #                          (sha256 checked against the release's SHA256SUMS), else built from
 #                          the action's own source with `cargo install --locked --path`.
-# Release assets (per tag): keysweep-<target>.tar.gz (holding `keysweep`, or `keysweep.exe`)
-# and SHA256SUMS (`sha256sum` format). KEYSWEEP_DOWNLOAD_URL overrides the download base
+# Which release: the `version` input; else the action's ref when it is a tag (@v1.2.3); else,
+# when the action is pinned to a commit, the release of the version in the action's
+# Cargo.toml, used only if that release's COMMIT asset names exactly that commit.
+# Release assets (per tag): keysweep-<target>.tar.gz (holding `keysweep`, or `keysweep.exe`),
+# SHA256SUMS (`sha256sum` format) and COMMIT (the 40-hex commit the release was built from). KEYSWEEP_DOWNLOAD_URL overrides the download base
 # (default $GITHUB_SERVER_URL/<repo>/releases/download), e.g. for a mirror.
 set -euo pipefail
 
@@ -42,7 +45,14 @@ plan() {
   # the action's own ref, when it is a release tag (uses: owner/keysweep@v1.2.3)
   if [[ -z "$tag" && "${ACTION_REF:-}" =~ ^v[0-9]+(\.[0-9]+)*(-[0-9A-Za-z.-]+)?$ ]]; then tag=$ACTION_REF; fi
   repo=${ACTION_REPO:-${GITHUB_ACTION_REPOSITORY:-}}
-  if [[ -n "$tag" ]]; then key="keysweep-$target-$tag"
+  local commit=""
+  if [[ -z "$tag" && "${ACTION_REF:-}" =~ ^[0-9a-f]{40}$ ]]; then
+    commit=$ACTION_REF
+    tag=v$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$GITHUB_ACTION_PATH/Cargo.toml" | head -1)
+  fi
+  echo "commit=$commit" >>"$GITHUB_OUTPUT"
+  if [[ -n "$commit" ]]; then key="keysweep-$target-$tag-$commit"
+  elif [[ -n "$tag" ]]; then key="keysweep-$target-$tag"
   else key="keysweep-$target-src-$(source_hash)"; fi
   dir="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-/tmp}}/keysweep/${key#keysweep-}"
   {
@@ -65,6 +75,14 @@ from_release() { # 0 installed, 3 no asset for this target/tag; dies on a bad ch
   [[ -n "${GITHUB_TOKEN:-}" && "$base" == "${GITHUB_SERVER_URL:-https://github.com}"* ]] &&
     auth=(-H "Authorization: Bearer $GITHUB_TOKEN")
   say "keysweep: downloading $base/$tag/$asset"
+  if [[ -n "${KEYSWEEP_COMMIT:-}" ]]; then
+    local built
+    built=$(curl -fsSL --retry 3 "${auth[@]}" "$base/$tag/COMMIT" 2>/dev/null | tr -d '[:space:]') || built=""
+    if [[ "$built" != "$KEYSWEEP_COMMIT" ]]; then
+      say "keysweep: release $tag was not built from the pinned commit ${KEYSWEEP_COMMIT:0:12} (COMMIT: ${built:-none})"
+      rm -rf "$tmp"; return 3
+    fi
+  fi
   if ! curl -fsSL --retry 3 "${auth[@]}" -o "$tmp/$asset" "$base/$tag/$asset" ||
      ! curl -fsSL --retry 3 "${auth[@]}" -o "$tmp/SHA256SUMS" "$base/$tag/SHA256SUMS"; then
     say "keysweep: no release asset $asset for $tag"

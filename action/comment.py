@@ -35,6 +35,8 @@ def api(method, url, token, body=None):
         detail = e.read().decode("utf-8", "replace")[:300]
         hint = " (the workflow needs `permissions: pull-requests: write`)" if e.code in (401, 403) else ""
         sys.exit(f"::error title=keysweep comment::{method} {url.split('?')[0]} -> {e.code}{hint}: {detail}")
+    except urllib.error.URLError as e:
+        sys.exit(f"::error title=keysweep comment::{method} {url.split('?')[0]}: {e.reason}")
 
 
 def main():
@@ -49,8 +51,13 @@ def main():
         return
     url = f"{base}/repos/{repo}/issues/{number}/comments?per_page=100"
     existing = None
-    while url and existing is None:
+    pages = 0
+    while url and existing is None and pages < 30:  # 3,000 comments at most
+        pages += 1
         page, url = api("GET", url, token)
+        if url and not url.startswith(base + "/"):
+            print(f"keysweep: ignoring a next-page link outside {base}: {url}", file=sys.stderr)
+            url = None
         for c in page or []:
             if MARKER in (c.get("body") or ""):
                 existing = c

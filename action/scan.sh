@@ -114,7 +114,7 @@ while :; do
   i=$((i + 1))
 done
 if [[ $rc -eq 2 ]]; then
-  err "scan failed: $(head -c 600 "$out/stderr" | tr '\n' ' ')"
+  err "scan failed: $(head -c 1500 "$out/stderr" | tr '\n' ' ')"
   exit 2
 fi
 # second report from the same inputs (keysweep writes one format per run)

@@ -70,8 +70,11 @@ cat >"$T/gitconfig" <<EOF
 EOF
 export GIT_CONFIG_GLOBAL="$T/gitconfig" GIT_CONFIG_NOSYSTEM=1
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
+STARTED_FAKES=0
 cleanup() {
   [[ -n "${RELEASE_PID:-}" ]] && kill "$RELEASE_PID" 2>/dev/null
+  # stop the GitHub stand-in only if this run started it
+  [[ $STARTED_FAKES == 1 ]] && "$ROOT/scripts/fakes.sh" stop >/dev/null 2>&1
   [[ "${KEEP:-}" == 1 ]] && { echo "kept $T" >&2; return; }
   rm -rf "$T"
 }
@@ -87,6 +90,7 @@ mkrepo() { # dir: a repository with one commit
 have_workflow_tools=0
 if eval "$("$ROOT/scripts/workflow-tools.sh" 2>"$LOGS/workflow-tools.log")"; then have_workflow_tools=1; fi
 have_fakes=0
+curl -s -o /dev/null --max-time 2 "http://127.0.0.1:${KEYSWEEP_GH_PORT:-4711}/__requests" || STARTED_FAKES=1
 if eval "$("$ROOT/scripts/fakes.sh" start 2>"$LOGS/fakes.log")" && command -v pre-commit >/dev/null &&
    command -v act >/dev/null; then have_fakes=1; fi
 [[ $have_fakes == 1 ]] || cat "$LOGS/fakes.log" >&2

@@ -24,7 +24,7 @@ mkdir -p "$SRC"
 
 # ---- history: main has an old secret added then deleted; PR 2 (feature) adds a secret in its
 # first commit and deletes it in its last; PR 3 is clean; main moves on after both branched.
-S_OLD=$(secret) S_PR=$(secret)
+S_OLD=$(secret) S_PR=$(secret) S_ACC=$(secret)
 git init -q --bare "$O"
 git -C "$O" config uploadpack.allowAnySHA1InWant true   # as GitHub: fetch by commit id
 git clone -q "$O" "$W" 2>/dev/null
@@ -44,9 +44,15 @@ git clone -q "$O" "$W" 2>/dev/null
   printf 'Run `make` to build.\n' >BUILD.md && git add . && git commit -qm "build docs"
   git push -q origin HEAD:refs/pull/3/head
   git checkout -q main
+  git checkout -qb accepted   # PR 4: a secret the repository's baseline accepts
+  printf 'LEGACY_TOKEN=%s\n' "$S_ACC" >legacy.env
+  keysweep baseline . && printf 'baseline = ".keysweep-baseline.json"\n' >.keysweep.toml
+  git add . && git commit -qm "legacy token, accepted in the baseline"
+  git push -q origin HEAD:refs/pull/4/head
+  git checkout -q main
   echo "v2" >CHANGELOG && git add . && git commit -qm "changelog"
   git push -q origin HEAD:refs/heads/main
-  for n in 2 3; do
+  for n in 2 3 4; do
     git checkout -q --detach main
     git fetch -q origin "refs/pull/$n/head"
     git merge -q --no-ff -m "Merge pull request #$n" FETCH_HEAD
@@ -57,6 +63,7 @@ git clone -q "$O" "$W" 2>/dev/null
 MAIN=$(git -C "$O" rev-parse refs/heads/main)
 FEATURE=$(git -C "$O" rev-parse refs/pull/2/head)
 DOCS=$(git -C "$O" rev-parse refs/pull/3/head)
+ACCEPTED=$(git -C "$O" rev-parse refs/pull/4/head)
 BRANCH_POINT=$(git -C "$O" merge-base refs/heads/main refs/pull/2/head)
 
 # ---- real webhook payloads, pointed at this history
@@ -70,6 +77,10 @@ jq --arg b "$MAIN" --arg h "$DOCS" '.number = 3 | .pull_request.number = 3
   | .pull_request.base.sha = $b | .pull_request.base.ref = "main"
   | .pull_request.head.sha = $h | .pull_request.head.ref = "docs" | .pull_request.commits = 1' \
   "$KEYSWEEP_EVENTS/pull_request.opened.json" >"$EV/pr3.json"
+jq --arg b "$MAIN" --arg h "$ACCEPTED" '.number = 4 | .pull_request.number = 4
+  | .pull_request.base.sha = $b | .pull_request.base.ref = "main"
+  | .pull_request.head.sha = $h | .pull_request.head.ref = "accepted" | .pull_request.commits = 1' \
+  "$KEYSWEEP_EVENTS/pull_request.opened.json" >"$EV/pr4.json"
 # a synchronize payload that does not say how many commits: the action must deepen by itself
 jq --arg b "$MAIN" --arg h "$FEATURE" '.number = 2 | .pull_request.number = 2
   | .pull_request.base.sha = $b | .pull_request.base.ref = "main"
@@ -182,6 +193,14 @@ else bad "act: a clean PR passes" "$L" 40; fi
 if [[ $(reqs | jq '[.[] | select(.method == "POST" or .method == "PATCH")] | length') == 0 ]]; then
   ok "act: a clean PR without an earlier comment gets no comment"
 else bad "act: a clean PR without an earlier comment gets no comment"; fi
+
+# ================= 3b. a secret the baseline accepts: counted, not new, the job passes
+L="$LOGS/act-pr4.log"
+rc=0; run_act "$L" pull_request "$EV/pr4.json" "$PR_WF" || rc=$?
+if [[ $rc -eq 0 ]] && [[ "$(output_of findings "$L")" == 1 && "$(output_of new-findings "$L")" == 0 ]] &&
+   grep -q 'Not reported: 1 accepted by the baseline' "$L" && ! grep -q '::error file=legacy.env' "$L"; then
+  ok "act: a secret in the baseline (.keysweep.toml) passes: findings=1, new-findings=0, summary says accepted"
+else bad "act: baseline accepted finding" "$L" 40; fi
 
 # ================= 4. shallow beyond what the payload says: deepen until the range is visible
 L="$LOGS/act-pr2-sync.log"

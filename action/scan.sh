@@ -28,6 +28,11 @@ print("" if d is None else d)' "$payload" "$1"; }
 shallow() { [[ "$(git rev-parse --is-shallow-repository)" == true ]]; }
 have() { git cat-file -e "$1^{commit}" 2>/dev/null; }
 fetch() { echo "keysweep: git fetch $*" >&2; git fetch --no-tags --quiet "$remote" "$@"; }
+# fetch a commit: in a shallow clone only N commits deep; a complete clone stays complete
+fetch_commit() { # depth rev...
+  local d=$1; shift
+  if shallow; then fetch --depth="$d" "$@"; else fetch "$@"; fi
+}
 
 # ---- what to scan
 mode=()
@@ -40,8 +45,8 @@ case "$event" in
     commits=$(ev pull_request.commits)
     [[ -n "$base" && -n "$head" ]] || { err "the $event payload has no pull_request.base.sha/head.sha"; exit 2; }
     depth=$(( ${commits:-0} + 2 ))
-    have "$base" || fetch --depth=1 "$base" || true
-    have "$head" || fetch --depth="$depth" "$head" || true
+    have "$base" || fetch_commit 1 "$base" || true
+    have "$head" || fetch_commit "$depth" "$head" || true
     mode=(--range "$base..$head")
     revs=("$base" "$head")
     desc="pull request #$(ev pull_request.number): ${commits:-?} commit(s), ${base:0:12}..${head:0:12}"
@@ -54,18 +59,18 @@ case "$event" in
       { echo "findings=0"; echo "new-findings=0"; echo "sarif-file="; } >>"$GITHUB_OUTPUT"
       exit 0
     fi
-    have "$after" || fetch --depth=50 "$after" || true
+    have "$after" || fetch_commit 50 "$after" || true
     if [[ -z "$before" || "$before" == "$zero" ]]; then
       # a new branch or tag: what it adds over the default branch
       default=$(ev repository.default_branch)
-      fetch --depth=50 "+refs/heads/$default:refs/keysweep/default" || true
+      fetch_commit 50 "+refs/heads/$default:refs/keysweep/default" || true
       if have refs/keysweep/default; then
         before=$(git rev-parse refs/keysweep/default)
       else
         err "new ref ${GITHUB_REF:-}: cannot fetch the default branch '$default' to compare with"; exit 2
       fi
     else
-      have "$before" || fetch --depth=1 "$before" || true
+      have "$before" || fetch_commit 1 "$before" || true
     fi
     mode=(--range "$before..$after")
     revs=("$before" "$after")

@@ -89,6 +89,9 @@ jq --arg b "$MAIN" --arg h "$FEATURE" '.number = 2 | .pull_request.number = 2
 jq --arg b "$BRANCH_POINT" --arg a "$FEATURE" '.ref = "refs/heads/feature" | .before = $b | .after = $a
   | .created = false | .deleted = false | .base_ref = null' \
   "$KEYSWEEP_EVENTS/push.json" >"$EV/push-feature.json"
+# the example push payload creates a ref (before = 0000...): here, the feature branch
+jq --arg a "$FEATURE" '.ref = "refs/heads/feature" | .after = $a | .created = true
+  | .repository.default_branch = "main"' "$KEYSWEEP_EVENTS/push.json" >"$EV/push-new-branch.json"
 cp "$KEYSWEEP_EVENTS/workflow_dispatch.json" "$EV/dispatch.json"
 
 # ---- release downloads: the binary under test, as the release of the pinned commit
@@ -223,6 +226,13 @@ if [[ $rc -ne 0 ]] && grep -q 'scanning the push to refs/heads/feature' "$L" &&
    grep -q '::error file=app\.env,line=2' "$L" && ! grep -q 'file=old\.env' "$L"; then
   ok "act: push scans before..after only (finds the pushed secret, not main's old one)"
 else bad "act: push scans before..after" "$L" 40; fi
+
+L="$LOGS/act-push-new.log"
+rc=0; run_act "$L" push "$EV/push-new-branch.json" "$PR_WF" || rc=$?
+if [[ $rc -ne 0 ]] && grep -q 'refs/heads/main:refs/keysweep/default' "$L" &&
+   grep -q '::error file=app\.env,line=2' "$L" && ! grep -q 'file=old\.env' "$L"; then
+  ok "act: push creating a branch scans what it adds over the default branch"
+else bad "act: push creating a branch" "$L" 40; fi
 
 # ================= 7. workflow_dispatch / schedule: full history, SARIF to upload-sarif
 L="$LOGS/act-history.log"

@@ -11,8 +11,18 @@ echo "== moto (AWS IAM stand-in for the rotate tests)"
 eval "$(scripts/moto.sh start)"
 trap 'scripts/moto.sh stop' EXIT
 
+status=0
 echo "== cargo test"
-cargo test --all-targets --no-fail-fast 2>&1 | tee target/cargo-test.log
+cargo test --all-targets --no-fail-fast 2>&1 | tee target/cargo-test.log || status=1
 grep -E '^test result: ' target/cargo-test.log | awk '
   { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
   END { printf "cargo: %d passed, %d failed\n", p, f }'
+
+# The real clients: act (host mode) runs action.yml on webhook payloads against Prism serving
+# GitHub's OpenAPI description; pre-commit runs the hooks; GitHub's parser and zizmor check
+# the workflows. Uses the binary cargo test just built.
+echo "== surfaces: GitHub Action under act, pre-commit hooks (tests/surfaces/run.sh)"
+KEYSWEEP_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keysweep" tests/surfaces/run.sh 2>&1 |
+  tee target/surfaces.log || status=1
+grep -E '^(cargo|surfaces): ' target/cargo-test.log target/surfaces.log -h | tail -n 2 || true
+exit $status

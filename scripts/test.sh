@@ -24,5 +24,4 @@ grep -E '^test result: ' target/cargo-test.log | awk '
 echo "== surfaces: GitHub Action under act, pre-commit hooks (tests/surfaces/run.sh)"
 KEYSWEEP_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keysweep" tests/surfaces/run.sh 2>&1 |
   tee target/surfaces.log || status=1
-grep -E '^(cargo|surfaces): ' target/cargo-test.log target/surfaces.log -h | tail -n 2 || true
 exit $status

@@ -96,13 +96,14 @@ fi
 for w in "${extra[@]}"; do
   case "$w" in
     --show-secrets) err "args: --show-secrets is refused (annotations, summary and comment would print the secrets)"; exit 2 ;;
-    --format* | -f | --output* | -o) err "args: $w is set by the action (it writes JSON and SARIF itself)"; exit 2 ;;
+    --format* | -f | --output* | -o | --report*) err "args: $w is set by the action (it writes JSON and SARIF itself)"; exit 2 ;;
   esac
 done
 case "${KEYSWEEP_FAIL_ON:-new}" in new | none) ;; *) err "fail-on must be 'new' or 'none', not '${KEYSWEEP_FAIL_ON}'"; exit 2 ;; esac
 
-scan() { # format file
-  keysweep scan "${mode[@]}" "${opts[@]}" "${extra[@]}" --quiet --format "$1" --output "$2"
+scan() { # one scan: JSON (counts, summary, comment) and SARIF (code scanning)
+  keysweep scan "${mode[@]}" "${opts[@]}" "${extra[@]}" --quiet --format json --output "$json" \
+    --report "sarif=$sarif"
 }
 
 echo "keysweep: scanning the $desc"
@@ -111,7 +112,7 @@ steps=(100 1000 unshallow)
 i=0
 while :; do
   rc=0
-  scan json "$json" 2>"$out/stderr" || rc=$?
+  scan 2>"$out/stderr" || rc=$?
   cat "$out/stderr" >&2
   if [[ $rc -ne 2 || "${mode[0]}" == --git ]] || ! shallow || [[ $i -ge ${#steps[@]} ]]; then break; fi
   if [[ ${steps[$i]} == unshallow ]]; then fetch --unshallow || true
@@ -122,10 +123,7 @@ if [[ $rc -eq 2 ]]; then
   err "scan failed: $(head -c 1500 "$out/stderr" | tr '\n' ' ')"
   exit 2
 fi
-# second report from the same inputs (keysweep writes one format per run)
-src=0
-scan sarif "$sarif" || src=$?
-[[ $src -le 1 ]] || { err "SARIF report failed"; exit 2; }
+[[ -s "$sarif" ]] || { err "SARIF report missing"; exit 2; }
 
 python3 "$here/report.py" "$json" "$out/comment.md" "$desc"
 echo "sarif-file=$sarif" >>"$GITHUB_OUTPUT"

@@ -85,13 +85,17 @@ pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> i
         st.paint(
             "1;31",
             &format!(
-                "{} finding{} ({} location{}), {} pipeline credential use{}",
+                "{} finding{} ({} location{}){}",
                 findings.len(),
                 plural(findings.len()),
                 locations,
                 plural(locations),
-                ci_count,
-                plural(ci_count)
+                // Git modes and stdin analyse no pipelines: no count to give there.
+                if ci_count > 0 || s.pipeline_files_analyzed > 0 {
+                    format!(", {ci_count} pipeline credential use{}", plural(ci_count))
+                } else {
+                    String::new()
+                }
             ),
         )
     };

@@ -7,7 +7,7 @@ use super::facts::Lookup;
 use super::rewrite::{s, EditOp};
 use super::targets::{hcl_str, only_sites, replace_key, sh, slugify, Target};
 use super::trust::{header, GITHUB_ISSUER};
-use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
+use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
 
 pub struct Azure;
@@ -113,19 +113,9 @@ impl Target for Azure {
             if site.kind != SiteKind::With {
                 continue;
             }
-            let (Some(job), Some(i)) = (&site.job, site.step) else {
+            let Some((job, i, st)) = u.action_input_step(site, ACTION, "creds")? else {
                 continue;
             };
-            let st =
-                u.wf.step(job, i)
-                    .ok_or_else(|| Unmigratable::new("step not found"))?;
-            if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "creds" {
-                return Err(Unmigratable::new(format!(
-                    "the secret feeds `{}` input `{}`, not {ACTION} `creds`",
-                    st.get("uses").and_then(Value::as_str).unwrap_or("?"),
-                    site.key
-                )));
-            }
             let with = st.get("with").and_then(Value::as_mapping);
             if with.is_some_and(|w| IDS.iter().any(|(i, _, _)| w.contains_key(*i))) {
                 return Err(Unmigratable::new(

@@ -6,7 +6,7 @@ use super::facts::Lookup;
 use super::rewrite::{s, EditOp};
 use super::targets::{hcl_str, only_sites, replace_key, sh, Target};
 use super::trust::{header, GITHUB_ISSUER};
-use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
+use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
 
 pub struct Gcp;
@@ -61,20 +61,9 @@ impl Target for Gcp {
             ..Default::default()
         };
         for site in &u.sites {
-            let (Some(job), Some(i)) = (&site.job, site.step) else {
+            let Some((job, i, st)) = u.action_input_step(site, ACTION, "credentials_json")? else {
                 continue;
             };
-            let st =
-                u.wf.step(job, i)
-                    .ok_or_else(|| Unmigratable::new("step not found"))?;
-            if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "credentials_json"
-            {
-                return Err(Unmigratable::new(format!(
-                    "the key feeds `{}` input `{}`, not {ACTION} `credentials_json`",
-                    st.get("uses").and_then(Value::as_str).unwrap_or("?"),
-                    site.key
-                )));
-            }
             let with = st.get("with").and_then(Value::as_mapping);
             if with.is_some_and(|w| w.contains_key("workload_identity_provider")) {
                 return Err(Unmigratable::new(

@@ -251,6 +251,31 @@ pub struct Use<'a> {
 }
 
 impl Use<'_> {
+    /// The step a site sits in, which must be `action`'s input `key` (the one input the target
+    /// knows how to replace); `None` for a site outside a step.
+    pub fn action_input_step<'s>(
+        &self,
+        site: &'s Site,
+        action: &str,
+        key: &str,
+    ) -> Result<Option<(&'s str, usize, &Value)>, Unmigratable> {
+        let (Some(job), Some(i)) = (site.job.as_deref(), site.step) else {
+            return Ok(None);
+        };
+        let st = self
+            .wf
+            .step(job, i)
+            .ok_or_else(|| Unmigratable::new("step not found"))?;
+        if Workflow::uses_slug(st).as_deref() != Some(action) || site.key != key {
+            return Err(Unmigratable::new(format!(
+                "the secret feeds `{}` input `{}`; only {action} `{key}` is rewritten",
+                st.get("uses").and_then(Value::as_str).unwrap_or("?"),
+                site.key
+            )));
+        }
+        Ok(Some((job, i, st)))
+    }
+
     pub fn secrets(&self) -> Vec<String> {
         let mut v: Vec<String> = self.findings.iter().map(|f| f.secret.clone()).collect();
         v.sort();

@@ -7,7 +7,7 @@ use super::facts::Lookup;
 use super::rewrite::{s, EditOp};
 use super::targets::{hcl_list, hcl_str, only_sites, replace_key, sh, Target};
 use super::trust::{header, GITHUB_ISSUER};
-use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
+use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
 
 pub struct Vault;
@@ -32,19 +32,9 @@ impl Target for Vault {
             ..Default::default()
         };
         for site in &u.sites {
-            let (Some(job), Some(i)) = (&site.job, site.step) else {
+            let Some((job, i, st)) = u.action_input_step(site, ACTION, "token")? else {
                 continue;
             };
-            let st =
-                u.wf.step(job, i)
-                    .ok_or_else(|| Unmigratable::new("step not found"))?;
-            if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "token" {
-                return Err(Unmigratable::new(format!(
-                    "the secret feeds `{}` input `{}`; only {ACTION} `token` is rewritten",
-                    st.get("uses").and_then(Value::as_str).unwrap_or("?"),
-                    site.key
-                )));
-            }
             let with = st.get("with").and_then(Value::as_mapping);
             if with.is_some_and(|w| w.contains_key("method") || w.contains_key("role")) {
                 return Err(Unmigratable::new(

@@ -2,8 +2,8 @@
 
 use super::facts::Lookup;
 use super::pypi::publisher_artifacts;
-use super::rewrite::{k, map, s, EditOp};
-use super::targets::{free_step_id, job_path, only_sites, pinned, Target};
+use super::rewrite::{map, s};
+use super::targets::{free_step_id, only_sites, pinned, read_from_minted_token, Target};
 use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
 
@@ -41,39 +41,26 @@ impl Target for CratesIo {
         for (job, idx) in by_job {
             let first = *idx.iter().min().unwrap_or(&0);
             let id = free_step_id(u.wf, job, "crates-io-auth");
-            for site in u.sites.iter().filter(|s| s.job.as_deref() == Some(job)) {
-                p.edits.push((
-                    format!(
-                        "job `{job}` step {}: `{}` from the short-lived token",
-                        site.step.unwrap_or(0) + 1,
-                        site.key
-                    ),
-                    EditOp::Replace {
-                        path: site.path.clone(),
-                        value: s(format!("${{{{ steps.{id}.outputs.token }}}}")),
-                    },
-                ));
-            }
-            let mut sp = job_path(job);
-            sp.push(k("steps"));
-            p.edits.push((
+            read_from_minted_token(
+                &mut p,
+                u,
+                job,
+                first,
+                &id,
+                "the short-lived token",
                 format!(
                     "job `{job}`: exchange the OIDC token for a crates.io token before step {}",
                     first + 1
                 ),
-                EditOp::InsertItem {
-                    path: sp,
-                    index: first,
-                    value: map([
-                        (
-                            "name",
-                            s("Authenticate with crates.io (trusted publishing)"),
-                        ),
-                        ("id", s(id.clone())),
-                        ("uses", s(pinned(u.wf, ACTION))),
-                    ]),
-                },
-            ));
+                map([
+                    (
+                        "name",
+                        s("Authenticate with crates.io (trusted publishing)"),
+                    ),
+                    ("id", s(id.clone())),
+                    ("uses", s(pinned(u.wf, ACTION))),
+                ]),
+            );
         }
         p.notes
             .push("the token lives for 30 minutes and is revoked when the job ends".into());

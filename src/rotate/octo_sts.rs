@@ -4,8 +4,8 @@
 use yaml_serde::Value;
 
 use super::facts::Lookup;
-use super::rewrite::{k, map, s, EditOp};
-use super::targets::{free_step_id, job_path, only_sites, pinned, Target};
+use super::rewrite::{map, s};
+use super::targets::{free_step_id, only_sites, pinned, read_from_minted_token, Target};
 use super::trust::GITHUB_ISSUER;
 use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
@@ -94,43 +94,30 @@ impl Target for OctoSts {
             }
             let first = *idx.iter().min().unwrap_or(&0);
             let id = free_step_id(u.wf, job, "octo-sts");
-            for site in u.sites.iter().filter(|s| s.job.as_deref() == Some(job)) {
-                p.edits.push((
-                    format!(
-                        "job `{job}` step {}: `{}` from the octo-sts token",
-                        site.step.unwrap_or(0) + 1,
-                        site.key
-                    ),
-                    EditOp::Replace {
-                        path: site.path.clone(),
-                        value: s(format!("${{{{ steps.{id}.outputs.token }}}}")),
-                    },
-                ));
-            }
-            let mut sp = job_path(job);
-            sp.push(k("steps"));
-            p.edits.push((
+            read_from_minted_token(
+                &mut p,
+                u,
+                job,
+                first,
+                &id,
+                "the octo-sts token",
                 format!(
                     "job `{job}`: mint a token for `{scope}` through octo-sts before step {}",
                     first + 1
                 ),
-                EditOp::InsertItem {
-                    path: sp,
-                    index: first,
-                    value: map([
-                        ("name", s("Get a short-lived GitHub token (octo-sts)")),
-                        ("id", s(id.clone())),
-                        ("uses", s(pinned(u.wf, ACTION))),
-                        (
-                            "with",
-                            map([
-                                ("scope", s(scope.clone())),
-                                ("identity", s(identity.clone())),
-                            ]),
-                        ),
-                    ]),
-                },
-            ));
+                map([
+                    ("name", s("Get a short-lived GitHub token (octo-sts)")),
+                    ("id", s(id.clone())),
+                    ("uses", s(pinned(u.wf, ACTION))),
+                    (
+                        "with",
+                        map([
+                            ("scope", s(scope.clone())),
+                            ("identity", s(identity.clone())),
+                        ]),
+                    ),
+                ]),
+            );
             p.manual.push(format!(
                 "Install the octo-sts GitHub App on `{}` and commit octo-sts/{scope}/.github/chainguard/{identity}.sts.yaml to `{scope}`'s default branch, with `permissions` cut down to what the PAT was used for.",
                 scope.split('/').next().unwrap_or(&scope)

@@ -298,3 +298,42 @@ pub fn slugify(s: &str) -> String {
     }
     out.trim_matches('-').to_string()
 }
+
+/// Moves `job`'s uses of the credential onto a step that mints a short-lived token: every site
+/// in the job reads `${{ steps.ID.outputs.token }}` (described as coming `from` it), and `step`,
+/// whose id is `id`, goes in before step `first` (the first reader).
+#[allow(clippy::too_many_arguments)]
+pub fn read_from_minted_token(
+    p: &mut UsePlan,
+    u: &Use,
+    job: &str,
+    first: usize,
+    id: &str,
+    from: &str,
+    step_reason: String,
+    step: Value,
+) {
+    for site in u.sites.iter().filter(|s| s.job.as_deref() == Some(job)) {
+        p.edits.push((
+            format!(
+                "job `{job}` step {}: `{}` from {from}",
+                site.step.unwrap_or(0) + 1,
+                site.key
+            ),
+            EditOp::Replace {
+                path: site.path.clone(),
+                value: Value::String(format!("${{{{ steps.{id}.outputs.token }}}}")),
+            },
+        ));
+    }
+    let mut steps = job_path(job);
+    steps.push(k("steps"));
+    p.edits.push((
+        step_reason,
+        EditOp::InsertItem {
+            path: steps,
+            index: first,
+            value: step,
+        },
+    ));
+}

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 // Shared with the trust-lint reports.
 pub(crate) use github::{escape_data, escape_property};
-pub(crate) use sarif::{camel, uri};
+pub(crate) use sarif::{camel, log as sarif_log, uri};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -69,6 +69,11 @@ fn document(scan: &ScanResult, ctx: &ReportContext) -> Value {
             })
         })
         .collect();
+    log(rules, notifications, results)
+}
+
+/// One SARIF 2.1.0 log with keysweep as the tool: the shape every keysweep SARIF report shares.
+pub(crate) fn log(rules: Vec<Value>, notifications: Vec<Value>, results: Vec<Value>) -> Value {
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",

@@ -4,7 +4,7 @@
 use super::audits;
 use super::lint::LintReport;
 use super::{Severity, TrustFinding, DOC_PATH};
-use crate::report::{camel, doc_url, escape_data, escape_property, uri, PROJECT_URL};
+use crate::report::{camel, doc_url, escape_data, escape_property, sarif_log, uri};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -247,25 +247,7 @@ fn sarif_document(report: &LintReport) -> Value {
             })
         })
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "keysweep",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": PROJECT_URL,
-                "rules": rules,
-            }},
-            "invocations": [{
-                "executionSuccessful": true,
-                "toolExecutionNotifications": notifications,
-            }],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }]
-    })
+    sarif_log(rules, notifications, results)
 }
 
 fn github(report: &LintReport, out: &mut dyn Write) -> io::Result<()> {

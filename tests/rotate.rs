@@ -66,7 +66,18 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("github-pat-usage", "octo-sts"),
     ("gitlab-aws-includes", "gitlab-aws"),
     ("gitlab-registries", "gitlab-pypi"),
+    ("gitlab-cloud-deploy", "gitlab-gcp"),
+    ("gitlab-cloud-deploy", "gitlab-azure"),
 ];
+
+/// The snapshot (and output directory) name of one fixture/target pair.
+fn case_name(name: &str, target: &str) -> String {
+    if TARGET_FIXTURES.iter().filter(|(n, _)| *n == name).count() > 1 {
+        format!("{name}__{target}")
+    } else {
+        name.to_string()
+    }
+}
 
 fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
@@ -144,7 +155,7 @@ fn plan_snapshots_per_target() {
             text.contains(&format!("### {target}:")),
             "{name}: no {target} migration:\n{text}"
         );
-        insta::assert_snapshot!(format!("rotate__{name}"), text);
+        insta::assert_snapshot!(format!("rotate__{}", case_name(name, target)), text);
     }
 }
 
@@ -201,6 +212,7 @@ fn second_write_changes_nothing() {
         "crates-publish",
         "github-pat-usage",
         "gitlab-aws-includes",
+        "gitlab-cloud-deploy",
     ] {
         let d = fixture(name);
         stdout(&rotate(d.path(), &["--write"]));
@@ -286,9 +298,12 @@ fn diffs_touch_only_the_lines_the_plan_names() {
                 for l in &minus {
                     let t = l.trim_start().trim_start_matches("- ");
                     let key = t.split(':').next().unwrap_or("");
+                    // a GitHub secret, or a GitLab CI/CD variable read by a script line
                     let names_secret = secrets.iter().any(|s| {
                         l.to_ascii_lowercase()
                             .contains(&format!("secrets.{}", s.to_ascii_lowercase()))
+                            || l.contains(&format!("${s}"))
+                            || l.contains(&format!("${{{s}}}"))
                     });
                     assert!(
                         names_secret || keys.iter().any(|k| k == key),
@@ -449,6 +464,41 @@ fn rewritten_fixtures_pass_the_workflow_validators_and_re_audit_as_migrated() {
                 );
             }
         }
+    }
+
+    // GitLab CI files keysweep rewrote validate against GitLab's own CI schema
+    let gitlab_changed: Vec<PathBuf> = after
+        .iter()
+        .filter(|(p, b)| {
+            let s = p.to_string_lossy();
+            !s.contains(".github/")
+                && !s.contains(".keysweep/")
+                && (s.ends_with(".yml") || s.ends_with(".yaml"))
+                && before.get(*p) != Some(*b)
+        })
+        .map(|(p, _)| all.path().join(p))
+        .collect();
+    assert!(
+        gitlab_changed.len() >= 4,
+        "only {} GitLab CI files rewritten: {gitlab_changed:?}",
+        gitlab_changed.len()
+    );
+    if let Some(t) = require(&["CHECK_JSONSCHEMA"]) {
+        let out = Command::new(&t[0])
+            .args(["--builtin-schema", "vendor.gitlab-ci"])
+            .args(&gitlab_changed)
+            .output()
+            .expect("run check-jsonschema");
+        assert!(
+            out.status.success(),
+            "GitLab's CI schema rejected rewritten files:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!(
+            "validated {} rewritten GitLab CI files against GitLab's CI schema",
+            gitlab_changed.len()
+        );
     }
 
     let Some(tools) = require(&["KEYSWEEP_GHA_VALIDATE", "ACTIONLINT", "ZIZMOR"]) else {
@@ -621,7 +671,7 @@ fn all_trust() -> (tempfile::TempDir, Vec<(String, PathBuf)>) {
     let mut files = Vec::new();
     for (name, target) in TARGET_FIXTURES {
         let d = fixture(name);
-        let dst = out.path().join(name);
+        let dst = out.path().join(case_name(name, target));
         stdout(&rotate(
             d.path(),
             &[
@@ -726,6 +776,22 @@ fn terraform_parses_and_names_the_right_resources() {
     assert!(gcp.contains(
         "attribute_condition = \"assertion.repository == 'example-org/example-repo' && (assertion.sub == 'repo:example-org/example-repo:ref:refs/heads/main')\""
     ), "{gcp}");
+    // on GitLab it pins the project path and the subject, and binds the project's identities
+    let gl = std::fs::read_to_string(
+        &files
+            .iter()
+            .find(|(_, p)| p.ends_with("gcp-gitlab/main.tf"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    assert!(gl.contains(
+        "attribute_condition = \"assertion.project_path == 'example-group/example-project' && (assertion.sub == 'project_path:example-group/example-project:ref_type:branch:ref:main')\""
+    ), "{gl}");
+    assert!(
+        gl.contains("/attribute.project_path/example-group/example-project\""),
+        "{gl}"
+    );
 }
 
 #[test]
@@ -790,11 +856,19 @@ fn trust_policies_have_exact_conditions() {
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         assert_eq!(v["audiences"][0], "api://AzureADTokenExchange");
-        assert_eq!(v["issuer"], "https://token.actions.githubusercontent.com");
-        assert!(v["subject"]
-            .as_str()
-            .unwrap()
-            .starts_with("repo:example-org/example-repo:"));
+        let (issuer, prefix) = if p.to_string_lossy().contains("azure-gitlab") {
+            (
+                "https://gitlab.com",
+                "project_path:example-group/example-project:",
+            )
+        } else {
+            (
+                "https://token.actions.githubusercontent.com",
+                "repo:example-org/example-repo:",
+            )
+        };
+        assert_eq!(v["issuer"], issuer);
+        assert!(v["subject"].as_str().unwrap().starts_with(prefix), "{v}");
     }
 }
 
@@ -1088,4 +1162,161 @@ fn placeholder_flags_exist() {
         }
     }
     assert!(n >= 10, "only {n} placeholders");
+}
+
+/// GitLab GCP and Azure: the key file and the client secret give way to the job's own OIDC
+/// token, in the order the commands need it, and the trust names the GitLab project and ref.
+#[test]
+fn gitlab_gcp_and_azure_move_to_id_tokens() {
+    let d = fixture("gitlab-cloud-deploy");
+    stdout(&rotate(
+        d.path(),
+        &["--write", "--target", "gitlab-gcp,gitlab-azure"],
+    ));
+    let read = |p: &str| std::fs::read_to_string(d.path().join(p)).unwrap();
+    let ci: yaml_serde::Value = yaml_serde::from_str(&read(".gitlab-ci.yml")).unwrap();
+    let az = &ci["azure-deploy"];
+    assert_eq!(
+        az["id_tokens"]["AZURE_ID_TOKEN"]["aud"].as_str(),
+        Some("api://AzureADTokenExchange")
+    );
+    assert_eq!(
+        az["script"][0].as_str(),
+        Some("az login --service-principal --username \"$AZURE_CLIENT_ID\" --federated-token \"$AZURE_ID_TOKEN\" --tenant \"$AZURE_TENANT_ID\"")
+    );
+    let infra = &ci["infra"];
+    assert_eq!(infra["variables"]["ARM_USE_OIDC"].as_str(), Some("true"));
+    assert!(infra["variables"].get("ARM_CLIENT_SECRET").is_none());
+    assert_eq!(
+        infra["id_tokens"]["ARM_OIDC_TOKEN"]["aud"].as_str(),
+        Some("api://AzureADTokenExchange")
+    );
+    let gcp: yaml_serde::Value = yaml_serde::from_str(&read("ci/gcp.yml")).unwrap();
+    let tpl = &gcp[".gcloud"];
+    let provider = "projects/123456789012/locations/global/workloadIdentityPools/github/providers/github-actions";
+    assert_eq!(
+        tpl["id_tokens"]["GCP_ID_TOKEN"]["aud"].as_str(),
+        Some(format!("https://iam.googleapis.com/{provider}").as_str())
+    );
+    let lines: Vec<&str> = tpl["before_script"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "echo \"$GCP_ID_TOKEN\" > \"/tmp/gcp-id-token-$CI_JOB_ID\"",
+            &format!("gcloud iam workload-identity-pools create-cred-config {provider} --service-account=\"deployer@example-project.iam.gserviceaccount.com\" --credential-source-file=\"/tmp/gcp-id-token-$CI_JOB_ID\" --output-file=\"/tmp/gcp-credentials-$CI_JOB_ID.json\""),
+            "gcloud auth login --cred-file=\"/tmp/gcp-credentials-$CI_JOB_ID.json\"",
+            "gcloud config set project web-prod",
+        ]
+    );
+    for (f, var) in [
+        (".gitlab-ci.yml", "AZURE_CLIENT_SECRET"),
+        ("ci/gcp.yml", "GCP_SA_KEY"),
+    ] {
+        assert!(
+            !read(f).contains(&format!("${var}")),
+            "{f} still reads {var}"
+        );
+    }
+    // trust: the GitLab issuer, the project and the one branch the jobs run on
+    let sub = "project_path:example-group/example-project:ref_type:branch:ref:main";
+    let fc: serde_json::Value =
+        serde_json::from_str(&read(".keysweep/azure-gitlab/federated-credential-1.json")).unwrap();
+    assert_eq!(fc["issuer"], "https://gitlab.com");
+    assert_eq!(fc["subject"], sub);
+    assert_eq!(
+        fc["audiences"],
+        serde_json::json!(["api://AzureADTokenExchange"])
+    );
+    let tf = read(".keysweep/gcp-gitlab/main.tf");
+    assert!(
+        tf.contains(&format!(
+            "attribute_condition = \"assertion.project_path == 'example-group/example-project' && (assertion.sub == '{sub}')\""
+        )),
+        "{tf}"
+    );
+    assert!(tf.contains("issuer_uri = \"https://gitlab.com\""), "{tf}");
+}
+
+/// Jobs without `rules:` run on any ref: no exact subject exists, so `--write` stops at the
+/// placeholder; Azure never gets a pattern credential. The GitLab facts come from the remote.
+#[test]
+fn gitlab_jobs_on_any_ref_need_a_subject_pattern() {
+    let d = fixture("gitlab-azure-gcp");
+    let git = |args: &[&str]| {
+        assert!(Command::new("git")
+            .args(args)
+            .current_dir(d.path())
+            .output()
+            .unwrap()
+            .status
+            .success());
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.com:example-group/cloud.git",
+    ]);
+    let base = [
+        "rotate",
+        "--target",
+        "gitlab-azure",
+        "--azure-client-id",
+        "11111111-2222-3333-4444-555555555555",
+    ];
+    let o = keysweep().args(base).arg(d.path()).output().unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("## Repository `.` (example-group/cloud)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no fixed subject; pass --subject-pattern"),
+        "{text}"
+    );
+    let o = keysweep()
+        .args(base)
+        .arg(d.path())
+        .arg("--write")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("<SUBJECT_PATTERN> via --subject-pattern"));
+    let o = keysweep()
+        .args(base)
+        .arg(d.path())
+        .args([
+            "--subject-pattern",
+            "project_path:example-group/cloud:ref_type:branch:ref:*",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let tf = plan["repositories"][0]["trust"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["file"] == "azure-gitlab/main.tf")
+        .unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        tf.contains(
+            "# NOT CREATED: `project_path:example-group/cloud:ref_type:branch:ref:*` is a pattern"
+        ),
+        "{tf}"
+    );
+    assert!(
+        !tf.contains("resource \"azuread_application_federated_identity_credential\""),
+        "{tf}"
+    );
 }

@@ -28,25 +28,134 @@ const IDS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn credential_name(sub: &str, i: usize) -> String {
+/// A federated credential's name: issuer, ref kind and ref (`github-branch-main-1`).
+fn credential_name(prefix: &str, sub: &str, i: usize) -> String {
     let tail = sub.rsplit(':').next().unwrap_or(sub);
     let kind = if sub.contains(":environment:") {
         "env"
-    } else if sub.contains(":ref:refs/tags/") {
+    } else if sub.contains(":ref:refs/tags/") || sub.contains(":ref_type:tag:") {
         "tag"
     } else if sub.ends_with(":pull_request") {
         "pr"
     } else {
         "branch"
     };
-    let mut n = format!("github-{kind}-{}", slugify(tail));
+    let mut n = format!("{prefix}-{kind}-{}", slugify(tail));
     if kind == "pr" {
-        n = "github-pull-request".into();
+        n = format!("{prefix}-pull-request");
     }
     if n.len() > 100 {
         n.truncate(100);
     }
     format!("{n}-{}", i + 1)
+}
+
+/// Federated identity credentials for one CI issuer on the Entra application.
+pub struct Federation {
+    pub target: &'static str,
+    /// Directory of the files under the output directory.
+    pub dir: &'static str,
+    /// What the header names (`azure`, `azure, GitLab CI`).
+    pub what: &'static str,
+    /// `GitHub Actions`, `GitLab CI`: descriptions and the data source name.
+    pub label: &'static str,
+    pub resource: &'static str,
+    /// Credential name prefix (`github`, `gitlab`).
+    pub prefix: &'static str,
+    pub issuer: String,
+    /// What to do instead of a pattern subject.
+    pub pattern_advice: &'static str,
+}
+
+/// Terraform, the credentials' JSON and `az` commands: one credential per exact subject.
+pub fn federated_trust(fed: &Federation, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact> {
+    let client = look.get("azure_client_id");
+    let res = fed.resource;
+    let mut out = Vec::new();
+    let mut tf = format!(
+        "{}\
+# The Entra application the job signs in as (by its client id).
+data \"azuread_application\" \"{res}\" {{
+  client_id = {}
+}}
+",
+        header("#", &t.repo_slug, fed.what),
+        hcl_str(&client)
+    );
+    let mut cmds = format!(
+        "#!/bin/sh\n{}set -eu\ncd \"$(dirname \"$0\")\"\n",
+        header("#", &t.repo_slug, fed.what)
+    );
+    if t.subjects.len() > MAX_CREDENTIALS {
+        tf.push_str(&format!(
+            "# WARNING: {} subjects; Entra ID allows {MAX_CREDENTIALS} federated credentials per application.\n",
+            t.subjects.len()
+        ));
+    }
+    let desc = format!("{} OIDC for {}", fed.label, t.repo_slug);
+    for (i, sub) in t.subjects.iter().enumerate() {
+        if sub.contains(['*', '?']) {
+            tf.push_str(&format!(
+                "\n# NOT CREATED: `{sub}` is a pattern; Entra ID federated credentials match one exact subject.\n# {}\n",
+                fed.pattern_advice
+            ));
+            continue;
+        }
+        let name = credential_name(fed.prefix, sub, i);
+        tf.push_str(&format!(
+            "
+resource \"azuread_application_federated_identity_credential\" \"{res_name}\" {{
+  application_id = data.azuread_application.{res}.id
+  display_name   = {name}
+  description    = {desc}
+  issuer         = {issuer}
+  audiences      = [{aud}]
+  subject        = {sub}
+}}
+",
+            res_name = name.replace('-', "_"),
+            name = hcl_str(&name),
+            desc = hcl_str(&desc),
+            issuer = hcl_str(&fed.issuer),
+            aud = hcl_str(AUDIENCE),
+            sub = hcl_str(sub),
+        ));
+        let file = format!("federated-credential-{}.json", i + 1);
+        let native = json!({
+            "name": name,
+            "issuer": fed.issuer,
+            "subject": sub,
+            "description": desc,
+            "audiences": [AUDIENCE],
+        });
+        cmds.push_str(&format!(
+            "az ad app federated-credential create --id {} --parameters {}\n",
+            sh(&client),
+            sh(&file)
+        ));
+        out.push(TrustArtifact {
+            target: fed.target,
+            file: format!("{}/{file}", fed.dir),
+            format: "json",
+            content: serde_json::to_string_pretty(&native).unwrap_or_default() + "\n",
+        });
+    }
+    out.insert(
+        0,
+        TrustArtifact {
+            target: fed.target,
+            file: format!("{}/main.tf", fed.dir),
+            format: "terraform",
+            content: tf,
+        },
+    );
+    out.push(TrustArtifact {
+        target: fed.target,
+        file: format!("{}/commands.sh", fed.dir),
+        format: "shell",
+        content: cmds,
+    });
+    out
 }
 
 impl Target for Azure {
@@ -158,90 +267,17 @@ impl Target for Azure {
     }
 
     fn trust(&self, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact> {
-        let client = look.get("azure_client_id");
-        let mut out = Vec::new();
-        let mut tf = format!(
-            "{}\
-# The Entra application the workflow signs in as (by its client id).
-data \"azuread_application\" \"github_actions\" {{
-  client_id = {}
-}}
-",
-            header("#", &t.repo_slug, "azure"),
-            hcl_str(&client)
-        );
-        let mut cmds = format!(
-            "#!/bin/sh\n{}set -eu\ncd \"$(dirname \"$0\")\"\n",
-            header("#", &t.repo_slug, "azure")
-        );
-        if t.subjects.len() > MAX_CREDENTIALS {
-            tf.push_str(&format!(
-                "# WARNING: {} subjects; Entra ID allows {MAX_CREDENTIALS} federated credentials per application.\n",
-                t.subjects.len()
-            ));
-        }
-        for (i, sub) in t.subjects.iter().enumerate() {
-            if sub.contains(['*', '?']) {
-                tf.push_str(&format!(
-                    "\n# NOT CREATED: `{sub}` is a pattern; Entra ID federated credentials match one exact subject.\n# Give the job an environment and trust `...:environment:NAME` instead.\n"
-                ));
-                continue;
-            }
-            let name = credential_name(sub, i);
-            tf.push_str(&format!(
-                "
-resource \"azuread_application_federated_identity_credential\" \"{res}\" {{
-  application_id = data.azuread_application.github_actions.id
-  display_name   = {name}
-  description    = {desc}
-  issuer         = {issuer}
-  audiences      = [{aud}]
-  subject        = {sub}
-}}
-",
-                res = name.replace('-', "_"),
-                name = hcl_str(&name),
-                desc = hcl_str(&format!("GitHub Actions OIDC for {}", t.repo_slug)),
-                issuer = hcl_str(GITHUB_ISSUER),
-                aud = hcl_str(AUDIENCE),
-                sub = hcl_str(sub),
-            ));
-            let file = format!("federated-credential-{}.json", i + 1);
-            let native = json!({
-                "name": name,
-                "issuer": GITHUB_ISSUER,
-                "subject": sub,
-                "description": format!("GitHub Actions OIDC for {}", t.repo_slug),
-                "audiences": [AUDIENCE],
-            });
-            cmds.push_str(&format!(
-                "az ad app federated-credential create --id {} --parameters {}\n",
-                sh(&client),
-                sh(&file)
-            ));
-            out.push(TrustArtifact {
-                target: "azure",
-                file: format!("azure/{file}"),
-                format: "json",
-                content: serde_json::to_string_pretty(&native).unwrap_or_default() + "\n",
-            });
-        }
-        out.insert(
-            0,
-            TrustArtifact {
-                target: "azure",
-                file: "azure/main.tf".into(),
-                format: "terraform",
-                content: tf,
-            },
-        );
-        out.push(TrustArtifact {
+        let fed = Federation {
             target: "azure",
-            file: "azure/commands.sh".into(),
-            format: "shell",
-            content: cmds,
-        });
-        out
+            dir: "azure",
+            what: "azure",
+            label: "GitHub Actions",
+            resource: "github_actions",
+            prefix: "github",
+            issuer: GITHUB_ISSUER.into(),
+            pattern_advice: "Give the job an environment and trust `...:environment:NAME` instead.",
+        };
+        federated_trust(&fed, t, look)
     }
 
     fn retire_action(&self, secret: &str) -> String {

@@ -226,8 +226,8 @@ pub fn has_placeholder(text: &str) -> bool {
         .any(|(k, _)| text.contains(&format!("<{}>", k.to_ascii_uppercase())))
 }
 
-/// `OWNER/REPO` from the `origin` remote in `.git/config`, when it is a GitHub URL.
-pub fn repository_from_git(repo_root: &std::path::Path) -> Option<String> {
+/// The `origin` remote's URL from `.git/config`.
+fn origin_url(repo_root: &std::path::Path) -> Option<String> {
     let cfg = std::fs::read_to_string(repo_root.join(".git").join("config")).ok()?;
     let mut in_origin = false;
     for line in cfg.lines() {
@@ -239,22 +239,79 @@ pub fn repository_from_git(repo_root: &std::path::Path) -> Option<String> {
         if !in_origin {
             continue;
         }
-        let Some(url) = t
-            .strip_prefix("url")
-            .map(|r| r.trim_start_matches([' ', '=']))
-        else {
-            continue;
-        };
-        let rest = url
-            .split_once("github.com/")
-            .or_else(|| url.split_once("github.com:"))
-            .map(|(_, r)| r)?;
-        let rest = rest.trim_end_matches('/').trim_end_matches(".git");
-        let mut parts = rest.split('/');
-        let (o, r) = (parts.next()?, parts.next()?);
-        if !o.is_empty() && !r.is_empty() {
-            return Some(format!("{o}/{r}"));
+        if let Some(url) = t.strip_prefix("url") {
+            return Some(url.trim_start_matches([' ', '=']).trim().to_string());
         }
     }
     None
+}
+
+/// (host, path) of a remote URL: `https://[user@]host[:port]/path`, `ssh://...`, `git@host:path`.
+fn split_remote(url: &str) -> Option<(String, String)> {
+    let (host, path) = match url.split_once("://") {
+        Some((_, rest)) => {
+            let (auth_host, path) = rest.split_once('/')?;
+            let host = auth_host.rsplit('@').next()?;
+            (host.split(':').next()?.to_string(), path.to_string())
+        }
+        None => {
+            let (auth_host, path) = url.split_once(':')?;
+            (auth_host.rsplit('@').next()?.to_string(), path.to_string())
+        }
+    };
+    let path = path
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_string();
+    (!host.is_empty() && path.contains('/')).then_some((host.to_ascii_lowercase(), path))
+}
+
+/// `OWNER/REPO` from the `origin` remote in `.git/config`, when it is a GitHub URL.
+pub fn repository_from_git(repo_root: &std::path::Path) -> Option<String> {
+    let (host, path) = split_remote(&origin_url(repo_root)?)?;
+    if host != "github.com" {
+        return None;
+    }
+    let mut parts = path.split('/');
+    let (o, r) = (parts.next()?, parts.next()?);
+    (!o.is_empty() && !r.is_empty()).then(|| format!("{o}/{r}"))
+}
+
+/// The GitLab instance URL and project path (`group/subgroup/project`) from the `origin`
+/// remote, when its host names GitLab (`gitlab.com`, `gitlab.example.com`).
+pub fn gitlab_from_git(repo_root: &std::path::Path) -> Option<(String, String)> {
+    let (host, path) = split_remote(&origin_url(repo_root)?)?;
+    host.split('.')
+        .any(|l| l == "gitlab")
+        .then(|| (format!("https://{host}"), path))
+}
+
+/// The remote's default branch, from the `origin/HEAD` ref a clone records.
+pub fn default_branch_from_git(repo_root: &std::path::Path) -> Option<String> {
+    let head = std::fs::read_to_string(repo_root.join(".git/refs/remotes/origin/HEAD")).ok()?;
+    let b = head.trim().strip_prefix("ref: refs/remotes/origin/")?;
+    (!b.is_empty()).then(|| b.to_string())
+}
+
+#[cfg(test)]
+mod remote_tests {
+    use super::split_remote;
+
+    #[test]
+    fn remotes() {
+        for (url, host, path) in [
+            ("https://github.com/o/r.git", "github.com", "o/r"),
+            ("git@gitlab.com:g/sub/p.git", "gitlab.com", "g/sub/p"),
+            (
+                "ssh://git@gitlab.example.com:2222/g/p.git",
+                "gitlab.example.com",
+                "g/p",
+            ),
+            ("https://ci:tok@gitlab.com/g/p", "gitlab.com", "g/p"),
+        ] {
+            assert_eq!(split_remote(url), Some((host.into(), path.into())), "{url}");
+        }
+        assert_eq!(split_remote("/srv/git/repo"), None);
+    }
 }

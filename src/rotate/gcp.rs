@@ -22,12 +22,8 @@ pub fn provider_name(look: &mut Lookup) -> String {
     )
 }
 
-/// CEL: the repository (by numeric id when known) and one of the trusted subjects.
-pub fn attribute_condition(t: &TrustInput, look: &Lookup) -> String {
-    let repo = match look.facts.and_then(|f| f.repository_id.clone()) {
-        Some(id) => format!("assertion.repository_id == '{id}'"),
-        None => format!("assertion.repository == '{}'", t.repo_slug),
-    };
+/// CEL: one of the trusted subjects (a `--subject-pattern` as a regular expression).
+pub fn subject_condition(t: &TrustInput) -> String {
     let subs: Vec<String> = t
         .subjects
         .iter()
@@ -40,7 +36,131 @@ pub fn attribute_condition(t: &TrustInput, look: &Lookup) -> String {
             }
         })
         .collect();
-    format!("{repo} && ({})", subs.join(" || "))
+    subs.join(" || ")
+}
+
+/// CEL: the repository (by numeric id when known) and one of the trusted subjects.
+pub fn attribute_condition(t: &TrustInput, look: &Lookup) -> String {
+    let repo = match look.facts.and_then(|f| f.repository_id.clone()) {
+        Some(id) => format!("assertion.repository_id == '{id}'"),
+        None => format!("assertion.repository == '{}'", t.repo_slug),
+    };
+    format!("{repo} && ({})", subject_condition(t))
+}
+
+/// A workload identity pool provider for one CI issuer, and the binding that lets its tokens
+/// impersonate the service account.
+pub struct Wif<'a> {
+    pub target: &'static str,
+    /// Directory of the files under the output directory.
+    pub dir: &'static str,
+    /// What the header names (`gcp`, `gcp, GitLab CI`).
+    pub what: &'static str,
+    /// Display name of the pool, and the Terraform resource name.
+    pub label: &'static str,
+    pub resource: &'static str,
+    pub issuer: String,
+    pub mapping: &'a [(&'a str, &'a str)],
+    /// Mandatory CEL attribute condition.
+    pub condition: String,
+    /// The `principalSet://` granted `roles/iam.workloadIdentityUser`.
+    pub member: String,
+}
+
+/// `principalSet://` of the pool's identities whose `attribute` is `value`.
+pub fn principal_set(look: &mut Lookup, attribute: &str, value: &str) -> String {
+    format!(
+        "principalSet://iam.googleapis.com/projects/{}/locations/global/workloadIdentityPools/{}/attribute.{attribute}/{value}",
+        look.get("gcp_project_number"),
+        look.get("gcp_pool"),
+    )
+}
+
+/// Terraform and `gcloud` commands for a pool, its provider and the binding.
+pub fn wif_trust(w: &Wif, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact> {
+    let num = look.get("gcp_project_number");
+    let pool = look.get("gcp_pool");
+    let prov = look.get("gcp_provider");
+    let sa = look.get("gcp_service_account");
+    let res = w.resource;
+    let tf = format!(
+        "{}\
+resource \"google_iam_workload_identity_pool\" \"{res}\" {{
+  project                   = {num_s}
+  workload_identity_pool_id = {pool_s}
+  display_name              = {label}
+}}
+
+resource \"google_iam_workload_identity_pool_provider\" \"{res}\" {{
+  project                            = {num_s}
+  workload_identity_pool_id          = google_iam_workload_identity_pool.{res}.workload_identity_pool_id
+  workload_identity_pool_provider_id = {prov_s}
+  attribute_mapping = {{
+{map}
+  }}
+  # Mandatory: only this repository, and only the trusted subjects.
+  attribute_condition = {cond_s}
+  oidc {{
+    issuer_uri = {issuer}
+  }}
+}}
+
+# The job impersonates the service account the key belonged to.
+resource \"google_service_account_iam_member\" \"{res}\" {{
+  service_account_id = {sa_id}
+  role               = \"roles/iam.workloadIdentityUser\"
+  member             = {member_s}
+}}
+",
+        header("#", &t.repo_slug, w.what),
+        num_s = hcl_str(&num),
+        pool_s = hcl_str(&pool),
+        prov_s = hcl_str(&prov),
+        label = hcl_str(w.label),
+        map = w
+            .mapping
+            .iter()
+            .map(|(a, b)| format!("    {} = {}", hcl_str(a), hcl_str(b)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        cond_s = hcl_str(&w.condition),
+        issuer = hcl_str(&w.issuer),
+        sa_id = hcl_str(&format!("projects/-/serviceAccounts/{sa}")),
+        member_s = hcl_str(&w.member),
+    );
+    let map_flag = w
+        .mapping
+        .iter()
+        .map(|(a, b)| format!("{a}={b}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let cmds = format!(
+        "#!/bin/sh\n{}set -eu\n# Skip the pool if it exists already.\ngcloud iam workload-identity-pools create {pool} --project={num} --location=global --display-name={label}\ngcloud iam workload-identity-pools providers create-oidc {prov} --project={num} --location=global --workload-identity-pool={pool} --issuer-uri={issuer} --attribute-mapping={map} --attribute-condition={cond}\ngcloud iam service-accounts add-iam-policy-binding {sa} --role=roles/iam.workloadIdentityUser --member={member}\n",
+        header("#", &t.repo_slug, w.what),
+        pool = sh(&pool),
+        num = sh(&num),
+        label = sh(w.label),
+        prov = sh(&prov),
+        issuer = sh(&w.issuer),
+        map = sh(&map_flag),
+        cond = sh(&w.condition),
+        sa = sh(&sa),
+        member = sh(&w.member),
+    );
+    vec![
+        TrustArtifact {
+            target: w.target,
+            file: format!("{}/main.tf", w.dir),
+            format: "terraform",
+            content: tf,
+        },
+        TrustArtifact {
+            target: w.target,
+            file: format!("{}/commands.sh", w.dir),
+            format: "shell",
+            content: cmds,
+        },
+    ]
 }
 
 impl Target for Gcp {
@@ -98,104 +218,32 @@ impl Target for Gcp {
     }
 
     fn trust(&self, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact> {
-        let num = look.get("gcp_project_number");
-        let pool = look.get("gcp_pool");
-        let prov = look.get("gcp_provider");
-        let sa = look.get("gcp_service_account");
-        let cond = attribute_condition(t, look);
+        let condition = attribute_condition(t, look);
         let member = match look.facts.and_then(|f| f.repository_id.clone()) {
-            Some(id) => format!(
-                "principalSet://iam.googleapis.com/projects/{num}/locations/global/workloadIdentityPools/{pool}/attribute.repository_id/{id}"
-            ),
-            None => format!(
-                "principalSet://iam.googleapis.com/projects/{num}/locations/global/workloadIdentityPools/{pool}/attribute.repository/{}",
-                t.repo_slug
-            ),
+            Some(id) => principal_set(look, "repository_id", &id),
+            None => principal_set(look, "repository", &t.repo_slug),
         };
-        let mapping = [
-            ("google.subject", "assertion.sub"),
-            ("attribute.repository", "assertion.repository"),
-            ("attribute.repository_id", "assertion.repository_id"),
-            (
-                "attribute.repository_owner_id",
-                "assertion.repository_owner_id",
-            ),
-            ("attribute.ref", "assertion.ref"),
-        ];
-        let tf = format!(
-            "{}\
-resource \"google_iam_workload_identity_pool\" \"github_actions\" {{
-  project                   = {num_s}
-  workload_identity_pool_id = {pool_s}
-  display_name              = \"GitHub Actions\"
-}}
-
-resource \"google_iam_workload_identity_pool_provider\" \"github_actions\" {{
-  project                            = {num_s}
-  workload_identity_pool_id          = google_iam_workload_identity_pool.github_actions.workload_identity_pool_id
-  workload_identity_pool_provider_id = {prov_s}
-  attribute_mapping = {{
-{map}
-  }}
-  # Mandatory: only this repository, and only the trusted subjects.
-  attribute_condition = {cond_s}
-  oidc {{
-    issuer_uri = {issuer}
-  }}
-}}
-
-# The workflow impersonates the service account the key belonged to.
-resource \"google_service_account_iam_member\" \"github_actions\" {{
-  service_account_id = {sa_id}
-  role               = \"roles/iam.workloadIdentityUser\"
-  member             = {member_s}
-}}
-",
-            header("#", &t.repo_slug, "gcp"),
-            num_s = hcl_str(&num),
-            pool_s = hcl_str(&pool),
-            prov_s = hcl_str(&prov),
-            map = mapping
-                .iter()
-                .map(|(a, b)| format!("    {} = {}", hcl_str(a), hcl_str(b)))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            cond_s = hcl_str(&cond),
-            issuer = hcl_str(GITHUB_ISSUER),
-            sa_id = hcl_str(&format!("projects/-/serviceAccounts/{sa}")),
-            member_s = hcl_str(&member),
-        );
-        let map_flag = mapping
-            .iter()
-            .map(|(a, b)| format!("{a}={b}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let cmds = format!(
-            "#!/bin/sh\n{}set -eu\n# Skip the pool if it exists already.\ngcloud iam workload-identity-pools create {pool} --project={num} --location=global --display-name='GitHub Actions'\ngcloud iam workload-identity-pools providers create-oidc {prov} --project={num} --location=global --workload-identity-pool={pool} --issuer-uri={issuer} --attribute-mapping={map} --attribute-condition={cond}\ngcloud iam service-accounts add-iam-policy-binding {sa} --role=roles/iam.workloadIdentityUser --member={member}\n",
-            header("#", &t.repo_slug, "gcp"),
-            pool = sh(&pool),
-            num = sh(&num),
-            prov = sh(&prov),
-            issuer = sh(GITHUB_ISSUER),
-            map = sh(&map_flag),
-            cond = sh(&cond),
-            sa = sh(&sa),
-            member = sh(&member),
-        );
-        vec![
-            TrustArtifact {
-                target: "gcp",
-                file: "gcp/main.tf".into(),
-                format: "terraform",
-                content: tf,
-            },
-            TrustArtifact {
-                target: "gcp",
-                file: "gcp/commands.sh".into(),
-                format: "shell",
-                content: cmds,
-            },
-        ]
+        let w = Wif {
+            target: "gcp",
+            dir: "gcp",
+            what: "gcp",
+            label: "GitHub Actions",
+            resource: "github_actions",
+            issuer: GITHUB_ISSUER.into(),
+            mapping: &[
+                ("google.subject", "assertion.sub"),
+                ("attribute.repository", "assertion.repository"),
+                ("attribute.repository_id", "assertion.repository_id"),
+                (
+                    "attribute.repository_owner_id",
+                    "assertion.repository_owner_id",
+                ),
+                ("attribute.ref", "assertion.ref"),
+            ],
+            condition,
+            member,
+        };
+        wif_trust(&w, t, look)
     }
 
     fn retire_action(&self, secret: &str) -> String {

@@ -390,8 +390,23 @@ fn plan_repo(
     if facts.repository.is_none() {
         facts.repository = facts::repository_from_git(&repo_root);
     }
+    if facts.default_branch.is_none() {
+        facts.default_branch = facts::default_branch_from_git(&repo_root);
+    }
+    if facts.gitlab_url.is_none() || facts.gitlab_project.is_none() {
+        if let Some((url, project)) = facts::gitlab_from_git(&repo_root) {
+            facts.gitlab_url.get_or_insert(url);
+            facts.gitlab_project.get_or_insert(project);
+        }
+    }
     let mut look = Lookup::new(&facts);
-    let slug = look.get("repository");
+    // a GitLab project is named by its path; a GitHub repository by OWNER/REPO
+    let gitlab_only = findings.iter().all(|f| f.ci == CiSystem::GitlabCi);
+    let slug = look.get(if gitlab_only {
+        "gitlab_project"
+    } else {
+        "repository"
+    });
     let format = facts.subject_format();
     let prefix = subject::prefix(&slug, format, &mut look);
     let mut out = RepoPlan {
@@ -431,7 +446,7 @@ fn plan_repo(
             out.skipped.push(skipped(
                 f,
                 Some(t.id()),
-                "GitLab CI `id_tokens` rewrites are implemented for AWS and PyPI only so far"
+                "GitLab CI `id_tokens` rewrites are implemented for AWS, GCP, Azure and PyPI only so far"
                     .into(),
             ));
             continue;

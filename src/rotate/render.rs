@@ -24,15 +24,22 @@ impl Plan {
             if r.migrations.is_empty() && r.skipped.is_empty() {
                 continue;
             }
+            // GitHub's subject format means nothing to a GitLab-only plan
+            let github = r
+                .migrations
+                .iter()
+                .map(|m| m.target)
+                .chain(r.skipped.iter().filter_map(|s| s.target))
+                .any(|t| !t.starts_with("gitlab-"));
+            let format = match (github, r.subject_format) {
+                (false, _) => String::new(),
+                (true, super::facts::SubjectFormat::Legacy) => ", legacy subjects".into(),
+                (true, super::facts::SubjectFormat::Immutable) => ", immutable subjects".into(),
+            };
             let _ = write!(
                 o,
-                "\n## Repository `{}` ({}, {} subjects)\n",
-                r.repository,
-                r.slug,
-                match r.subject_format {
-                    super::facts::SubjectFormat::Legacy => "legacy",
-                    super::facts::SubjectFormat::Immutable => "immutable",
-                }
+                "\n## Repository `{}` ({}{format})\n",
+                r.repository, r.slug,
             );
             for m in &r.migrations {
                 let _ = write!(

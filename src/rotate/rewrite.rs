@@ -137,6 +137,19 @@ pub struct Edit {
 pub fn apply(text: &str, ops: &[&EditOp]) -> Result<String, RotateError> {
     let mut ordered: Vec<&EditOp> = ops.to_vec();
     ordered.sort_by_key(|o| o.rank());
+    // items inserted at one index land in the order given: apply the last one first
+    let mut i = 0;
+    while i < ordered.len() {
+        let mut j = i + 1;
+        while j < ordered.len()
+            && matches!(ordered[i], EditOp::InsertItem { .. })
+            && ordered[j].rank() == ordered[i].rank()
+        {
+            j += 1;
+        }
+        ordered[i..j].reverse();
+        i = j;
+    }
     let mut cur = text.to_string();
     for op in ordered {
         cur = apply_one(&cur, op)?;

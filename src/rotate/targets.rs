@@ -51,6 +51,8 @@ pub fn all_targets() -> Vec<&'static dyn Target> {
         &vault::Vault,
         &octo_sts::OctoSts,
         &gitlab::GitlabAws,
+        &gitlab::GitlabGcp,
+        &gitlab::GitlabAzure,
         &gitlab::GitlabPypi,
     ]
 }

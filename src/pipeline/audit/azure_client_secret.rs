@@ -27,7 +27,7 @@ pub(crate) fn migration(ctx: &WorkflowContext) -> Migration {
             "azure/login with `client-id`, `tenant-id`, `subscription-id` (as vars, not secrets) via OIDC and `permissions: id-token: write`; Terraform: ARM_USE_OIDC=true",
         ),
         CiSystem::GitlabCi => Migration::oidc(
-            "`id_tokens:` (aud api://AzureADTokenExchange) and `az login --service-principal --federated-token`",
+            "`id_tokens:` (aud api://AzureADTokenExchange) and `az login --service-principal --federated-token`; Terraform: ARM_USE_OIDC=true with the token as ARM_OIDC_TOKEN",
         ),
     }
 }
@@ -60,10 +60,24 @@ impl Audit for AzureClientSecret {
                 let sp = w
                     .iter()
                     .any(|x| x == "--service-principal" || x == "-ServicePrincipal");
-                (seq(w, &["az", "login"]) && sp).then(|| {
-                    CmdMatch::new("az login --service-principal")
-                        .secret(shell::flag_value(w, &["-p", "--password", "--secret"]))
-                })
+                // `--federated-token` is the OIDC login; ids (`-u`, `--tenant`) are not secrets
+                let oidc = w
+                    .iter()
+                    .any(|x| x == "--federated-token" || x.starts_with("--federated-token="));
+                if !(seq(w, &["az", "login"]) && sp) || oidc {
+                    return None;
+                }
+                let secret = shell::flag_value(
+                    w,
+                    &[
+                        "-p",
+                        "--password",
+                        "--secret",
+                        "--client-secret",
+                        "--certificate",
+                    ],
+                )?;
+                Some(CmdMatch::new("az login --service-principal").secret(Some(secret)))
             })
             .into_iter()
             .map(|(h, _)| h),

@@ -1320,3 +1320,101 @@ fn gitlab_jobs_on_any_ref_need_a_subject_pattern() {
         "{tf}"
     );
 }
+
+/// The fenced block of `lang` that follows `from` in `text`: (content, end offset).
+fn next_block<'t>(text: &'t str, from: usize, lang: &str) -> (&'t str, usize) {
+    let open = format!("```{lang}\n");
+    let start = from + text[from..].find(&open).expect("a fenced block") + open.len();
+    let end = start + text[start..].find("\n```").expect("a closing fence");
+    (&text[start..end], end)
+}
+
+/// Copy a fixture without its `# expect:` test markers (the README shows clean files).
+fn clean_fixture(name: &str) -> tempfile::TempDir {
+    let d = fixture(name);
+    let marker = regex::Regex::new(r" +# expect:[^\n]*").unwrap();
+    for p in files_under(d.path()).keys() {
+        let p = d.path().join(p);
+        if let Ok(s) = std::fs::read_to_string(&p) {
+            std::fs::write(&p, marker.replace_all(&s, "").as_ref()).unwrap();
+        }
+    }
+    d
+}
+
+/// Every worked example in the README is the plan its command prints for the fixture: the
+/// command needs no placeholder, and the diff and trust file are byte for byte its output.
+#[test]
+fn readme_worked_examples_are_real_plans() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let mut targets = Vec::new();
+    for (at, _) in readme.match_indices("<!-- rotate-example: ") {
+        let line = &readme[at..at + readme[at..].find(" -->").unwrap()];
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let (fx, file, trust) = (parts[2], parts[3], parts[4]);
+        let (cmd, e1) = next_block(&readme, at, "sh");
+        let (diff, e2) = next_block(&readme, e1, "diff");
+        let lang_at = e2 + readme[e2..].find("\n```").unwrap() + 4;
+        let lang_at = lang_at + readme[lang_at..].find("```").unwrap() + 3;
+        let lang = &readme[lang_at..lang_at + readme[lang_at..].find('\n').unwrap()];
+        let (trust_text, _) = next_block(&readme, lang_at - 3, lang);
+        let args: Vec<&str> = cmd
+            .split_whitespace()
+            .skip(1)
+            .filter(|a| *a != "--write")
+            .collect();
+        assert_eq!(args[0], "rotate", "{line}");
+        targets.push(args[2].to_string());
+        let d = clean_fixture(fx);
+        let o = keysweep()
+            .args(&args)
+            .arg(d.path())
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let r = &plan["repositories"][0];
+        assert_eq!(r["placeholders"], serde_json::json!([]), "{line}: {cmd}");
+        let f = r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == file)
+            .unwrap_or_else(|| panic!("{line}: no change to {file}"));
+        assert_eq!(
+            f["diff"].as_str().unwrap().trim_end(),
+            diff,
+            "{line}: README diff is stale"
+        );
+        let t = r["trust"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["file"] == trust)
+            .unwrap_or_else(|| panic!("{line}: no trust file {trust}"));
+        assert_eq!(
+            t["content"].as_str().unwrap().trim_end(),
+            trust_text,
+            "{line}: README trust configuration is stale"
+        );
+    }
+    for t in [
+        "aws",
+        "gcp",
+        "azure",
+        "pypi",
+        "npm",
+        "crates-io",
+        "vault",
+        "octo-sts",
+        "gitlab-aws",
+        "gitlab-gcp",
+        "gitlab-azure",
+        "gitlab-pypi",
+    ] {
+        assert!(
+            targets.iter().any(|x| x == t),
+            "README: no worked example for {t}"
+        );
+    }
+}

@@ -852,8 +852,8 @@ fn package_name(root: &Path, target: &str) -> Option<String> {
                     .ok()?;
             v.get("name")?.as_str().map(str::to_string)
         }
-        "pypi" | "crates-io" => {
-            let (file, table) = if target == "pypi" {
+        "pypi" | "gitlab-pypi" | "crates-io" => {
+            let (file, table) = if target != "crates-io" {
                 ("pyproject.toml", "project")
             } else {
                 ("Cargo.toml", "package")

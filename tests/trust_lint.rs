@@ -342,3 +342,51 @@ fn exit_statuses() {
     assert_eq!(code, 2);
     assert!(stderr.contains("no such file or directory"), "{stderr}");
 }
+
+/// `var.NAME` (its default, replaced by `terraform.tfvars`) and `local.NAME` (chains of them
+/// too) are evaluated, inside templates as well: a wildcard hidden in a variable is reported at
+/// the line that uses it.
+#[test]
+fn terraform_variables_and_locals_are_evaluated() {
+    let src = fixtures().join("terraform-values");
+    let (code, report) = lint_json(&src);
+    assert_eq!((code, audits_of(&report)), (0, vec![]));
+    assert_eq!(report["stats"]["documents"].as_u64(), Some(2));
+
+    let t = tempfile::tempdir().unwrap();
+    for f in ["main.tf", "variables.tf"] {
+        std::fs::copy(src.join(f), t.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        t.path().join("terraform.tfvars"),
+        "deploy_subject = \"repo:acme-corp/*\"\n",
+    )
+    .unwrap();
+    let main = std::fs::read_to_string(t.path().join("main.tf")).unwrap();
+    std::fs::write(
+        t.path().join("main.tf"),
+        main.replace("${var.github_org}/docs:", "${var.github_org}/*:"),
+    )
+    .unwrap();
+    let (code, report) = lint_json(t.path());
+    assert_eq!(code, 1);
+    let found: Vec<(String, u64, bool)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["audit"].as_str().unwrap().to_string(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().contains("`repo:acme-corp/*"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("aws-trust-wildcard-sub".to_string(), 16, true),
+            ("aws-trust-wildcard-sub".to_string(), 32, true),
+        ]
+    );
+}

@@ -68,6 +68,7 @@ pub(crate) fn collect(root: &Path) -> Collected {
     };
     let mut out = Collected::default();
     let mut terraform: Vec<(SrcFile, Body)> = Vec::new();
+    let mut tfvars: Vec<(SrcFile, Body)> = Vec::new();
     for p in files {
         let Some(kind) = kind_of(&p) else { continue };
         let Ok(text) = std::fs::read_to_string(&p) else {
@@ -93,6 +94,12 @@ pub(crate) fn collect(root: &Path) -> Collected {
                             });
                         }
                     }
+                }
+            }
+            Kind::TfVars => {
+                // values only: a tfvars file that does not parse is Terraform's to report
+                if let Ok(body) = hcl::edit::parser::parse_body(&src.text) {
+                    tfvars.push((src, body));
                 }
             }
             Kind::Json => {
@@ -124,12 +131,14 @@ pub(crate) fn collect(root: &Path) -> Collected {
             }
         }
     }
+    module_values(&mut terraform, &tfvars);
     terraform_documents(&terraform, &mut out);
     out
 }
 
 enum Kind {
     Terraform,
+    TfVars,
     Json,
     OctoSts,
     Workflow,
@@ -148,6 +157,8 @@ fn kind_of(p: &Path) -> Option<Kind> {
         .and_then(|n| n.to_str());
     if name.ends_with(".tf") {
         Some(Kind::Terraform)
+    } else if name == "terraform.tfvars" || name.ends_with(".auto.tfvars") {
+        Some(Kind::TfVars)
     } else if name.ends_with(".json") {
         Some(Kind::Json)
     } else if (name.ends_with(".sts.yaml") || name.ends_with(".sts.yml"))
@@ -568,16 +579,18 @@ fn hcl_node(src: &SrcFile, e: &Expression) -> Node {
             .trim()
             .to_string()
     };
+    if let Some(v) = reference_key(e).and_then(|k| src.tf_values.as_ref()?.get(&k).cloned()) {
+        return placed(&v, &span);
+    }
     let val = match e {
         Expression::String(s) => Val::Str(s.value().to_string()),
         Expression::StringTemplate(_) => {
             let raw = source();
-            Val::Str(
-                raw.strip_prefix('"')
-                    .and_then(|r| r.strip_suffix('"'))
-                    .unwrap_or(&raw)
-                    .to_string(),
-            )
+            let inner = raw
+                .strip_prefix('"')
+                .and_then(|r| r.strip_suffix('"'))
+                .unwrap_or(&raw);
+            Val::Str(interpolate(src, inner))
         }
         Expression::Array(items) => Val::List(items.iter().map(|i| hcl_node(src, i)).collect()),
         Expression::Object(obj) => Val::Map(
@@ -608,6 +621,119 @@ fn hcl_node(src: &SrcFile, e: &Expression) -> Node {
         _ => Val::Other(source()),
     };
     Node { span, val }
+}
+
+/// The directory of a display path: a Terraform module.
+fn module_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// What `var.NAME` and `local.NAME` stand for in each module: a variable's `default`, replaced
+/// by `terraform.tfvars` and `*.auto.tfvars` in the module's directory (Terraform's own order),
+/// and `locals` evaluated over those. A value keysweep cannot evaluate stays as its source text.
+fn module_values(files: &mut [(SrcFile, Body)], tfvars: &[(SrcFile, Body)]) {
+    let mut by_module: HashMap<String, HashMap<String, Val>> = HashMap::new();
+    for (src, body) in files.iter() {
+        let m = by_module
+            .entry(module_of(&src.path).to_string())
+            .or_default();
+        for b in body.get_blocks("variable") {
+            let (name, _) = labels(b);
+            if let Some(d) = b.body.get_attribute("default") {
+                m.insert(format!("var.{name}"), hcl_node(src, &d.value).val);
+            }
+        }
+    }
+    // `terraform.tfvars` first, then `*.auto.tfvars` in lexical order (the walk is sorted)
+    let mut ordered: Vec<&(SrcFile, Body)> = tfvars.iter().collect();
+    ordered.sort_by_key(|(s, _)| {
+        (
+            !s.path.ends_with("/terraform.tfvars") && s.path != "terraform.tfvars",
+            s.path.clone(),
+        )
+    });
+    for (src, body) in ordered {
+        let m = by_module
+            .entry(module_of(&src.path).to_string())
+            .or_default();
+        for a in body.attributes() {
+            m.insert(
+                format!("var.{}", a.key.as_str()),
+                hcl_node(src, &a.value).val,
+            );
+        }
+    }
+    // locals may use variables and other locals: a few rounds settle any chain worth writing
+    for _ in 0..4 {
+        for (src, body) in files.iter_mut() {
+            let module = module_of(&src.path).to_string();
+            src.tf_values = by_module.get(&module).cloned().map(std::sync::Arc::new);
+            let mut found = Vec::new();
+            for b in body.get_blocks("locals") {
+                for a in b.body.attributes() {
+                    found.push((
+                        format!("local.{}", a.key.as_str()),
+                        hcl_node(src, &a.value).val,
+                    ));
+                }
+            }
+            by_module.entry(module).or_default().extend(found);
+        }
+    }
+    for (src, _) in files.iter_mut() {
+        src.tf_values = by_module
+            .get(module_of(&src.path))
+            .cloned()
+            .map(std::sync::Arc::new);
+    }
+}
+
+/// `var.NAME` / `local.NAME` as a key of [`SrcFile::tf_values`], for a plain reference.
+fn reference_key(e: &Expression) -> Option<String> {
+    let Expression::Traversal(t) = e else {
+        return None;
+    };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    let root = root.value().as_str();
+    if !matches!(root, "var" | "local") || t.operators.len() != 1 {
+        return None;
+    }
+    match t.operators[0].value() {
+        hcl::edit::expr::TraversalOperator::GetAttr(name) => {
+            Some(format!("{root}.{}", name.value().as_str()))
+        }
+        _ => None,
+    }
+}
+
+/// A module value placed where it is used: every span is the use's.
+fn placed(val: &Val, span: &Range<usize>) -> Node {
+    let mut n = Node {
+        span: span.clone(),
+        val: val.clone(),
+    };
+    n.flatten_spans(span);
+    n
+}
+
+/// A template's text with `${var.NAME}` / `${local.NAME}` replaced by their string values;
+/// anything else stays as written.
+fn interpolate(src: &SrcFile, template: &str) -> String {
+    let Some(values) = src.tf_values.as_ref() else {
+        return template.to_string();
+    };
+    static REF: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = REF.get_or_init(|| {
+        regex::Regex::new(r"\$\{\s*((?:var|local)\.[A-Za-z_][A-Za-z0-9_-]*)\s*\}")
+            .expect("static regex")
+    });
+    re.replace_all(template, |c: &regex::Captures| match values.get(&c[1]) {
+        Some(Val::Str(s)) => s.clone(),
+        _ => c[0].to_string(),
+    })
+    .into_owned()
 }
 
 /// `aws_iam_role.assume_role_policy`: `jsonencode({...})`, a heredoc, or a JSON string. A

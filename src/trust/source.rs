@@ -10,6 +10,8 @@ pub(crate) struct SrcFile {
     pub path: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Terraform: the values `var.NAME` and `local.NAME` have in this file's module.
+    pub tf_values: Option<std::sync::Arc<std::collections::HashMap<String, Val>>>,
 }
 
 impl SrcFile {
@@ -20,6 +22,7 @@ impl SrcFile {
             path,
             text,
             line_starts,
+            tf_values: None,
         }
     }
 

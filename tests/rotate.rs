@@ -68,6 +68,7 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("gitlab-registries", "gitlab-pypi"),
     ("gitlab-cloud-deploy", "gitlab-gcp"),
     ("gitlab-cloud-deploy", "gitlab-azure"),
+    ("gitlab-cloud-deploy", "gitlab-vault"),
 ];
 
 /// The snapshot (and output directory) name of one fixture/target pair.
@@ -1164,14 +1165,19 @@ fn placeholder_flags_exist() {
     assert!(n >= 10, "only {n} placeholders");
 }
 
-/// GitLab GCP and Azure: the key file and the client secret give way to the job's own OIDC
-/// token, in the order the commands need it, and the trust names the GitLab project and ref.
+/// GitLab GCP, Azure and Vault: the key file, the client secret and the token give way to the
+/// job's own OIDC token, in the order the commands need it, and the trust names the GitLab
+/// project and ref.
 #[test]
-fn gitlab_gcp_and_azure_move_to_id_tokens() {
+fn gitlab_gcp_azure_and_vault_move_to_id_tokens() {
     let d = fixture("gitlab-cloud-deploy");
     stdout(&rotate(
         d.path(),
-        &["--write", "--target", "gitlab-gcp,gitlab-azure"],
+        &[
+            "--write",
+            "--target",
+            "gitlab-gcp,gitlab-azure,gitlab-vault",
+        ],
     ));
     let read = |p: &str| std::fs::read_to_string(d.path().join(p)).unwrap();
     let ci: yaml_serde::Value = yaml_serde::from_str(&read(".gitlab-ci.yml")).unwrap();

@@ -37,8 +37,9 @@ pub struct RotateArgs {
     /// Let `--write` write a plan that still has `<PLACEHOLDER>` values.
     #[arg(long)]
     pub allow_placeholders: bool,
-    /// Only these targets: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts, gitlab-aws,
-    /// gitlab-pypi (`aws` includes `gitlab-aws`, `pypi` includes `gitlab-pypi`).
+    /// Only these targets: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts, and the GitLab
+    /// CI ones gitlab-aws, gitlab-gcp, gitlab-azure, gitlab-pypi, gitlab-vault (`aws` includes
+    /// `gitlab-aws`, and so on).
     #[arg(long, value_delimiter = ',', value_name = "T,...")]
     pub target: Vec<String>,
     /// Config file (default: .keysweep.toml in PATH, if present); its `[rotate]` table holds

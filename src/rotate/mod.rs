@@ -50,7 +50,7 @@ pub enum RotateError {
     #[error("the plan still has placeholders ({0}); pass the flags that fill them, or --allow-placeholders")]
     Placeholders(String),
     #[error(
-        "unknown target `{0}` (known: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts)"
+        "unknown target `{0}` (known: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts, gitlab-aws, gitlab-gcp, gitlab-azure, gitlab-pypi, gitlab-vault)"
     )]
     UnknownTarget(String),
 }
@@ -446,7 +446,7 @@ fn plan_repo(
             out.skipped.push(skipped(
                 f,
                 Some(t.id()),
-                "GitLab CI `id_tokens` rewrites are implemented for AWS, GCP, Azure and PyPI only so far"
+                "GitLab CI `id_tokens` rewrites are implemented for AWS, GCP, Azure, PyPI and Vault only so far"
                     .into(),
             ));
             continue;

@@ -54,6 +54,7 @@ pub fn all_targets() -> Vec<&'static dyn Target> {
         &gitlab::GitlabGcp,
         &gitlab::GitlabAzure,
         &gitlab::GitlabPypi,
+        &gitlab::GitlabVault,
     ]
 }
 

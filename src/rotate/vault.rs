@@ -70,26 +70,64 @@ impl Target for Vault {
     }
 
     fn trust(&self, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact> {
-        let role = look.get("vault_role");
         let aud = look.get("vault_audience");
-        let claims_type = if t.pattern { "glob" } else { "string" };
-        let subs = t.subjects.join(",");
-        let url_note = t
-            .info("vault_url")
-            .first()
-            .map(|u| format!("# Vault: {u}\n"))
-            .unwrap_or_default();
-        let tf = format!(
-            "{}{url_note}\
-# Skip (or import) the backend if JWT auth is mounted at `jwt` already.
-resource \"vault_jwt_auth_backend\" \"github_actions\" {{
+        let backend = JwtBackend {
+            target: "vault",
+            dir: "vault",
+            what: "vault",
+            resource: "github_actions",
+            issuer: GITHUB_ISSUER.into(),
+        };
+        jwt_trust(&backend, &aud, t, look)
+    }
+
+    fn retire_action(&self, secret: &str) -> String {
+        format!(
+            "after a green OIDC run: delete the repository secret `{secret}` and revoke the token (`vault token revoke -accessor <accessor>`)"
+        )
+    }
+}
+
+/// A JWT auth backend trusting one CI issuer, and the role its jobs log in with.
+pub struct JwtBackend {
+    pub target: &'static str,
+    /// Directory of the files under the output directory.
+    pub dir: &'static str,
+    /// What the header names (`vault`, `vault, GitLab CI`).
+    pub what: &'static str,
+    pub resource: &'static str,
+    pub issuer: String,
+}
+
+/// Terraform, the role's JSON and `vault` commands: the backend at `jwt`, a role bound to the
+/// audience and the trusted subjects.
+pub fn jwt_trust(
+    b: &JwtBackend,
+    aud: &str,
+    t: &TrustInput,
+    look: &mut Lookup,
+) -> Vec<TrustArtifact> {
+    let role = look.get("vault_role");
+    let res = b.resource;
+    let claims_type = if t.pattern { "glob" } else { "string" };
+    let subs = t.subjects.join(",");
+    let url_note = t
+        .info("vault_url")
+        .first()
+        .map(|u| format!("# Vault: {u}\n"))
+        .unwrap_or_default();
+    let tf = format!(
+        "{}{url_note}\
+# Skip (or import) the backend if JWT auth is mounted at `jwt` already; one mount trusts one
+# issuer, so a Vault serving several CI systems mounts each at its own path.
+resource \"vault_jwt_auth_backend\" \"{res}\" {{
   path               = \"jwt\"
   oidc_discovery_url = {issuer}
   bound_issuer       = {issuer}
 }}
 
-resource \"vault_jwt_auth_backend_role\" \"github_actions\" {{
-  backend           = vault_jwt_auth_backend.github_actions.path
+resource \"vault_jwt_auth_backend_role\" \"{res}\" {{
+  backend           = vault_jwt_auth_backend.{res}.path
   role_name         = {role_s}
   role_type         = \"jwt\"
   user_claim        = \"sub\"
@@ -104,53 +142,46 @@ resource \"vault_jwt_auth_backend_role\" \"github_actions\" {{
   token_policies = []
 }}
 ",
-            header("#", &t.repo_slug, "vault"),
-            issuer = hcl_str(GITHUB_ISSUER),
-            role_s = hcl_str(&role),
-            aud_l = hcl_list(std::slice::from_ref(&aud)),
-            subs_s = hcl_str(&subs),
-        );
-        let role_json = json!({
-            "role_type": "jwt",
-            "user_claim": "sub",
-            "bound_audiences": [aud],
-            "bound_claims_type": claims_type,
-            "bound_claims": { "sub": t.subjects },
-            "token_ttl": 900,
-            "token_max_ttl": 3600,
-            "token_policies": [],
-        });
-        let cmds = format!(
-            "#!/bin/sh\n{}set -eu\ncd \"$(dirname \"$0\")\"\n# Skip the first two commands if JWT auth is configured at `jwt` already.\nvault auth enable jwt\nvault write auth/jwt/config oidc_discovery_url={issuer} bound_issuer={issuer}\nvault write auth/jwt/role/{role} @role.json\n",
-            header("#", &t.repo_slug, "vault"),
-            issuer = sh(GITHUB_ISSUER),
-            role = sh(&role),
-        );
-        vec![
-            TrustArtifact {
-                target: "vault",
-                file: "vault/main.tf".into(),
-                format: "terraform",
-                content: tf,
-            },
-            TrustArtifact {
-                target: "vault",
-                file: "vault/role.json".into(),
-                format: "json",
-                content: serde_json::to_string_pretty(&role_json).unwrap_or_default() + "\n",
-            },
-            TrustArtifact {
-                target: "vault",
-                file: "vault/commands.sh".into(),
-                format: "shell",
-                content: cmds,
-            },
-        ]
-    }
-
-    fn retire_action(&self, secret: &str) -> String {
-        format!(
-            "after a green OIDC run: delete the repository secret `{secret}` and revoke the token (`vault token revoke -accessor <accessor>`)"
-        )
-    }
+        header("#", &t.repo_slug, b.what),
+        issuer = hcl_str(&b.issuer),
+        role_s = hcl_str(&role),
+        aud_l = hcl_list(&[aud.to_string()]),
+        subs_s = hcl_str(&subs),
+    );
+    let role_json = json!({
+        "role_type": "jwt",
+        "user_claim": "sub",
+        "bound_audiences": [aud],
+        "bound_claims_type": claims_type,
+        "bound_claims": { "sub": t.subjects },
+        "token_ttl": 900,
+        "token_max_ttl": 3600,
+        "token_policies": [],
+    });
+    let cmds = format!(
+        "#!/bin/sh\n{}set -eu\ncd \"$(dirname \"$0\")\"\n# Skip the first two commands if JWT auth is configured at `jwt` already.\nvault auth enable jwt\nvault write auth/jwt/config oidc_discovery_url={issuer} bound_issuer={issuer}\nvault write auth/jwt/role/{role} @role.json\n",
+        header("#", &t.repo_slug, b.what),
+        issuer = sh(&b.issuer),
+        role = sh(&role),
+    );
+    vec![
+        TrustArtifact {
+            target: b.target,
+            file: format!("{}/main.tf", b.dir),
+            format: "terraform",
+            content: tf,
+        },
+        TrustArtifact {
+            target: b.target,
+            file: format!("{}/role.json", b.dir),
+            format: "json",
+            content: serde_json::to_string_pretty(&role_json).unwrap_or_default() + "\n",
+        },
+        TrustArtifact {
+            target: b.target,
+            file: format!("{}/commands.sh", b.dir),
+            format: "shell",
+            content: cmds,
+        },
+    ]
 }

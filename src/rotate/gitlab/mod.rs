@@ -7,11 +7,13 @@ mod aws;
 mod azure;
 mod gcp;
 mod pypi;
+mod vault;
 
 pub use aws::GitlabAws;
 pub use azure::GitlabAzure;
 pub use gcp::GitlabGcp;
 pub use pypi::GitlabPypi;
+pub use vault::GitlabVault;
 
 use regex::Regex;
 use yaml_serde::Value;

@@ -747,6 +747,15 @@ fn assume_role_policy(
 ) -> Option<AwsPolicy> {
     let attr = body.get_attribute("assume_role_policy")?;
     let span = span_of(&attr.value);
+    let mut malformed = |offset: usize, message: &str| {
+        let (line, column) = src.position(offset);
+        out.malformed.push(Malformed {
+            path: src.path.clone(),
+            line,
+            column,
+            reason: format!("JSON in {resource}.assume_role_policy: {message}"),
+        });
+    };
     let node = match &attr.value {
         Expression::FuncCall(f) if f.name.name.as_str() == "jsonencode" => {
             hcl_node(src, f.args.iter().next()?)
@@ -760,13 +769,7 @@ fn assume_role_policy(
             match parse_json(body_text, hspan.start + first_nl) {
                 Ok(n) => n,
                 Err(e) => {
-                    let (line, column) = src.position(e.offset);
-                    out.malformed.push(Malformed {
-                        path: src.path.clone(),
-                        line,
-                        column,
-                        reason: format!("JSON in {resource}.assume_role_policy: {}", e.message),
-                    });
+                    malformed(e.offset, &e.message);
                     return None;
                 }
             }
@@ -777,13 +780,8 @@ fn assume_role_policy(
                 n
             }
             Err(e) => {
-                let (line, column) = src.position(span.start);
-                out.malformed.push(Malformed {
-                    path: src.path.clone(),
-                    line,
-                    column,
-                    reason: format!("JSON in {resource}.assume_role_policy: {}", e.message),
-                });
+                // a string's offsets are inside its decoded value: point at the string
+                malformed(span.start, &e.message);
                 return None;
             }
         },

@@ -40,20 +40,50 @@ const READERS: Readers<'static> = Readers {
     ],
 };
 
+/// Does a script reach past the workflow's own repository with `gh` — organisation or user
+/// Projects, `--repo` naming another repository, `gh api orgs/...`? GITHUB_TOKEN cannot.
+fn script_reaches_beyond_repo(script: &str) -> bool {
+    script.lines().any(|line| {
+        let w = crate::pipeline::shell::words(line);
+        let Some(at) = w.iter().position(|x| x == "gh") else {
+            return false;
+        };
+        let rest = &w[at + 1..];
+        let own = |v: &str| v.contains("github.repository") || v.contains("GITHUB_REPOSITORY");
+        rest.first().is_some_and(|c| c == "project")
+            || crate::pipeline::shell::flag_value(rest, &["--repo", "-R"]).is_some_and(|r| !own(&r))
+            || (rest.first().is_some_and(|c| c == "api")
+                && rest
+                    .iter()
+                    .skip(1)
+                    .any(|a| a.trim_start_matches('/').starts_with("orgs/")))
+    })
+}
+
 fn migration(ctx: &WorkflowContext, hit: &Hit) -> Migration {
-    let (action, cross_repo) = match (hit.job, hit.step) {
+    let (action, cross_repo, script_beyond) = match (hit.job, hit.step) {
         (Some(j), Some(s)) => {
             let st = &ctx.jobs[j].steps[s];
             let other = st
                 .input("repository")
                 .is_some_and(|b| !b.value.contains("github.repository"));
-            (st.uses_slug().unwrap_or("").to_string(), other)
+            let script: Vec<&str> = st.script_parts().iter().map(|p| p.text.as_str()).collect();
+            (
+                st.uses_slug().unwrap_or("").to_string(),
+                other,
+                script_reaches_beyond_repo(&script.join("\n")),
+            )
         }
-        _ => (String::new(), false),
+        _ => (String::new(), false, false),
     };
     if cross_repo {
         return Migration::oidc(
             "a federated token scoped to the other repository (octo-sts `scope`/`identity` with a trust policy in that repository), or a GitHub App installation token",
+        );
+    }
+    if script_beyond {
+        return Migration::oidc(
+            "a token scoped to what the script reaches beyond this repository (another repository, or organisation Projects, which GITHUB_TOKEN cannot reach): octo-sts with a trust policy there, or a GitHub App installation token (`actions/create-github-app-token`)",
         );
     }
     let m =
@@ -120,5 +150,24 @@ impl Audit for GithubPat {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_reaches_beyond_repo as beyond;
+
+    #[test]
+    fn scripts_that_reach_past_the_repository() {
+        assert!(beyond(
+            "gh project item-add 7 --owner example-org --url \"$ISSUE\""
+        ));
+        assert!(beyond("gh pr create -R example-org/website --fill"));
+        assert!(beyond("gh api /orgs/example-org/teams"));
+        assert!(!beyond("gh issue comment \"$ISSUE\" --body hi"));
+        assert!(!beyond("gh pr create --repo \"$GITHUB_REPOSITORY\" --fill"));
+        assert!(!beyond(
+            "gh release create v1 --repo ${{ github.repository }}"
+        ));
     }
 }

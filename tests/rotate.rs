@@ -1306,12 +1306,12 @@ fn gitlab_jobs_on_any_ref_need_a_subject_pattern() {
         .output()
         .unwrap();
     let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let tf = plan["repositories"][0]["trust"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["file"] == "azure-gitlab/main.tf")
-        .unwrap()["content"]
+    let tf = item_with(
+        &plan["repositories"][0]["trust"],
+        "file",
+        "azure-gitlab/main.tf",
+    )
+    .unwrap()["content"]
         .as_str()
         .unwrap()
         .to_string();
@@ -1325,6 +1325,15 @@ fn gitlab_jobs_on_any_ref_need_a_subject_pattern() {
         !tf.contains("resource \"azuread_application_federated_identity_credential\""),
         "{tf}"
     );
+}
+
+/// The object in JSON array `arr` whose `key` is `want`.
+fn item_with<'a>(
+    arr: &'a serde_json::Value,
+    key: &str,
+    want: &str,
+) -> Option<&'a serde_json::Value> {
+    arr.as_array()?.iter().find(|x| x[key] == want)
 }
 
 /// The fenced block of `lang` that follows `from` in `text`: (content, end offset).
@@ -1381,22 +1390,14 @@ fn readme_worked_examples_are_real_plans() {
         let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         let r = &plan["repositories"][0];
         assert_eq!(r["placeholders"], serde_json::json!([]), "{line}: {cmd}");
-        let f = r["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["path"] == file)
+        let f = item_with(&r["files"], "path", file)
             .unwrap_or_else(|| panic!("{line}: no change to {file}"));
         assert_eq!(
             f["diff"].as_str().unwrap().trim_end(),
             diff,
             "{line}: README diff is stale"
         );
-        let t = r["trust"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["file"] == trust)
+        let t = item_with(&r["trust"], "file", trust)
             .unwrap_or_else(|| panic!("{line}: no trust file {trust}"));
         assert_eq!(
             t["content"].as_str().unwrap().trim_end(),

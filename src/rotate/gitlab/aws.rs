@@ -9,7 +9,7 @@ use super::super::rewrite::{k, s, EditOp};
 use super::super::targets::{hcl_str, replace_key, sh, Target};
 use super::super::trust::header;
 use super::super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
-use super::{find_job, id_token_edit, issuer, plan_subjects};
+use super::{container, find_job, id_token_edit, issuer, plan_subjects};
 use crate::pipeline::{CiSystem, PipelineFinding};
 
 pub struct GitlabAws;
@@ -45,10 +45,7 @@ impl Target for GitlabAws {
         containers.dedup();
         let arn = super::super::aws::role_arn(look);
         for c in &containers {
-            let body =
-                u.wf.value
-                    .get(c.as_str())
-                    .ok_or_else(|| Unmigratable::new("job not found"))?;
+            let body = container(u, c)?;
             let sites: Vec<&Site> = u
                 .sites
                 .iter()

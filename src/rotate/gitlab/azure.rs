@@ -11,7 +11,7 @@ use super::super::facts::Lookup;
 use super::super::rewrite::{s, EditOp, Seg};
 use super::super::targets::{replace_key, value_at, Target};
 use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
-use super::{id_token_edit, issuer, plan_subjects, script_item};
+use super::{container, id_token_edit, issuer, plan_subjects, script_item};
 use crate::pipeline::shell::{flag_value, has_sequence, words};
 use crate::pipeline::{CiSystem, PipelineFinding};
 
@@ -65,10 +65,7 @@ impl Target for GitlabAzure {
         let mut p = UsePlan::default();
         for (f, site) in u.findings.iter().zip(&u.sites) {
             let c = site.job.clone().unwrap_or_default();
-            let body =
-                u.wf.value
-                    .get(c.as_str())
-                    .ok_or_else(|| Unmigratable::new("job not found"))?;
+            let body = container(u, &c)?;
             let cmd = f.consumer.command.as_deref().unwrap_or("");
             match site.kind {
                 SiteKind::Run => {

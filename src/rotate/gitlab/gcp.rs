@@ -8,7 +8,7 @@ use super::super::gcp::{principal_set, provider_name, subject_condition, wif_tru
 use super::super::rewrite::{s, EditOp, Seg};
 use super::super::targets::Target;
 use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
-use super::{id_token_edit, issuer, plan_subjects, reads_var, script_item};
+use super::{container, id_token_edit, issuer, plan_subjects, reads_var, script_item};
 use crate::pipeline::shell::words;
 use crate::pipeline::{CiSystem, PipelineFinding};
 
@@ -97,10 +97,7 @@ impl Target for GitlabGcp {
                 }
                 (None, _) => look.get("gcp_service_account"),
             };
-            let body =
-                u.wf.value
-                    .get(c.as_str())
-                    .ok_or_else(|| Unmigratable::new("job not found"))?;
+            let body = container(u, &c)?;
             if let Some(e) = id_token_edit(&c, body, TOKEN_VAR, &aud, "an OIDC token for GCP")? {
                 p.edits.push(e);
             }

@@ -206,6 +206,13 @@ pub(super) fn find_job(u: &Use, name: &str) -> Option<Value> {
     None
 }
 
+/// The job or template `c` of the file being rewritten.
+pub fn container<'u>(u: &'u Use, c: &str) -> Result<&'u Value, Unmigratable> {
+    u.wf.value
+        .get(c)
+        .ok_or_else(|| Unmigratable::new(format!("`{c}` is not in {}", u.wf.path)))
+}
+
 /// The edit that declares OIDC token `var` (audience `aud`) in job or template `c`; `None`
 /// when it is declared already. An `id_tokens:` block the job has keeps its other tokens.
 pub fn id_token_edit(

@@ -7,7 +7,7 @@ use super::super::facts::Lookup;
 use super::super::rewrite::{k, s, EditOp};
 use super::super::targets::{replace_key, Target};
 use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
-use super::id_token_edit;
+use super::{container, id_token_edit};
 use crate::pipeline::{CiSystem, PipelineFinding};
 
 pub struct GitlabPypi;
@@ -40,10 +40,7 @@ impl Target for GitlabPypi {
                 )));
             }
             let c = site.job.clone().unwrap_or_default();
-            let body =
-                u.wf.value
-                    .get(c.as_str())
-                    .ok_or_else(|| Unmigratable::new("job not found"))?;
+            let body = container(u, &c)?;
             let Some(script) = body.get("script").and_then(Value::as_sequence) else {
                 return Err(Unmigratable::new(format!(
                     "`{c}` has no `script:` list here"

@@ -8,7 +8,7 @@ use super::super::rewrite::{k, s, EditOp, Seg};
 use super::super::targets::Target;
 use super::super::vault::{jwt_trust, JwtBackend};
 use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
-use super::{id_token_edit, issuer, plan_subjects, reads_var, script_item};
+use super::{container, id_token_edit, issuer, plan_subjects, reads_var, script_item};
 use crate::pipeline::shell::words;
 use crate::pipeline::{CiSystem, PipelineFinding};
 
@@ -71,10 +71,7 @@ impl Target for GitlabVault {
         let role = look.get("vault_role");
         for (f, site) in u.findings.iter().zip(&u.sites) {
             let c = site.job.clone().unwrap_or_default();
-            let body =
-                u.wf.value
-                    .get(c.as_str())
-                    .ok_or_else(|| Unmigratable::new("job not found"))?;
+            let body = container(u, &c)?;
             // the audience the role will bind: the flag, else the Vault address the job uses
             let aud = match (look.has("vault_audience"), vault_addr(u, &c)) {
                 (false, Some(addr)) => {

@@ -1213,7 +1213,7 @@ fn gitlab_gcp_azure_and_vault_move_to_id_tokens() {
     assert_eq!(
         lines,
         [
-            "echo \"$GCP_ID_TOKEN\" > \"/tmp/gcp-id-token-$CI_JOB_ID\"",
+            "(umask 077 && echo \"$GCP_ID_TOKEN\" > \"/tmp/gcp-id-token-$CI_JOB_ID\")",
             &format!("gcloud iam workload-identity-pools create-cred-config {provider} --service-account=\"deployer@example-project.iam.gserviceaccount.com\" --credential-source-file=\"/tmp/gcp-id-token-$CI_JOB_ID\" --output-file=\"/tmp/gcp-credentials-$CI_JOB_ID.json\""),
             "gcloud auth login --cred-file=\"/tmp/gcp-credentials-$CI_JOB_ID.json\"",
             "gcloud config set project web-prod",

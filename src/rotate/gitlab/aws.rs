@@ -16,7 +16,9 @@ pub struct GitlabAws;
 
 const TOKEN_VAR: &str = "AWS_ID_TOKEN";
 const TOKEN_FILE: &str = "/tmp/aws-web-identity-token-$CI_JOB_ID";
-const WRITE_TOKEN: &str = "echo \"$AWS_ID_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"";
+/// Written readable by the job's user only (a shell runner's `/tmp` is shared).
+const WRITE_TOKEN: &str =
+    "(umask 077 && echo \"$AWS_ID_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\")";
 
 impl Target for GitlabAws {
     fn id(&self) -> &'static str {
@@ -87,6 +89,12 @@ impl Target for GitlabAws {
             }
             // the token must be in the file before anything reads AWS credentials
             match body.get("before_script") {
+                // a job half-way there writes the token already
+                Some(Value::Sequence(items))
+                    if items.iter().any(|i| {
+                        i.as_str()
+                            .is_some_and(|l| l.contains("AWS_WEB_IDENTITY_TOKEN_FILE"))
+                    }) => {}
                 Some(Value::Sequence(_)) => {
                     let mut bp = cp.clone();
                     bp.push(k("before_script"));

@@ -107,8 +107,8 @@ impl Target for GitlabGcp {
             // inserted before the line in this order; the line itself becomes the login
             for (d, v) in [
                 (
-                    "write the OIDC token to a file for Google's token exchange",
-                    format!("echo \"${TOKEN_VAR}\" > \"{TOKEN_FILE}\""),
+                    "write the OIDC token to a file only the job's user can read, for Google's token exchange",
+                    format!("(umask 077 && echo \"${TOKEN_VAR}\" > \"{TOKEN_FILE}\")"),
                 ),
                 (
                     "a credential configuration that exchanges it for the service account's short-lived token",

@@ -57,6 +57,7 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("aws-workflow-env", "aws"),
     ("aws-terraform-env", "aws"),
     ("gcp-deploy-key", "gcp"),
+    ("gcp-gcloud-keyfile", "gcp"),
     ("azure-login-creds", "azure"),
     ("azure-terraform-arm", "azure"),
     ("pypi-token-release", "pypi"),

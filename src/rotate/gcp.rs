@@ -3,10 +3,12 @@
 use yaml_serde::Value;
 
 use super::facts::Lookup;
-use super::rewrite::{s, EditOp};
-use super::targets::{hcl_str, only_sites, replace_key, sh, Target};
+use super::rewrite::{k, map, s, EditOp};
+use super::targets::{
+    first_reader, hcl_str, job_path, only_sites, pinned, remove_bindings, replace_key, sh, Target,
+};
 use super::trust::{header, GITHUB_ISSUER};
-use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
+use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
 use crate::pipeline::PipelineFinding;
 
 pub struct Gcp;
@@ -163,6 +165,81 @@ resource \"google_service_account_iam_member\" \"{res}\" {{
     ]
 }
 
+/// Variables that hold the key JSON itself, for Terraform's google provider (and Pulumi).
+const KEY_ENV: &[&str] = &["GOOGLE_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON"];
+
+impl Gcp {
+    /// The key in an `env:`: drop it, and authenticate before the first step that reads it;
+    /// google-github-actions/auth exports GOOGLE_APPLICATION_CREDENTIALS, which Terraform,
+    /// gcloud and the client libraries use.
+    fn plan_env(&self, u: &Use, look: &mut Lookup, p: &mut UsePlan) -> Result<(), Unmigratable> {
+        let env_sites: Vec<&Site> = u
+            .sites
+            .iter()
+            .filter(|s| s.kind != SiteKind::With)
+            .collect();
+        if env_sites.is_empty() {
+            return Ok(());
+        }
+        if let Some(s) = env_sites
+            .iter()
+            .find(|s| !KEY_ENV.contains(&s.key.as_str()))
+        {
+            return Err(Unmigratable::new(format!(
+                "the key is bound to `{}`; keysweep moves {} (the key JSON) only",
+                s.key,
+                KEY_ENV.join(" and ")
+            )));
+        }
+        let with_jobs: Vec<&str> = u
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::With)
+            .filter_map(|s| s.job.as_deref())
+            .collect();
+        p.edits.extend(remove_bindings(u.wf, &env_sites));
+        for job in u.jobs.iter().filter(|j| !with_jobs.contains(&j.as_str())) {
+            let at = first_reader(u, job);
+            if u.wf.steps(job)[..at]
+                .iter()
+                .any(|st| Workflow::uses_slug(st).as_deref() == Some(ACTION))
+            {
+                return Err(Unmigratable::new(format!(
+                    "job `{job}` runs {ACTION} already before the key is read; finish that migration by hand"
+                )));
+            }
+            let step = map([
+                ("name", s("Authenticate to Google Cloud (OIDC)")),
+                ("uses", s(pinned(u.wf, ACTION))),
+                (
+                    "with",
+                    map([
+                        ("workload_identity_provider", s(provider_name(look))),
+                        ("service_account", s(look.get("gcp_service_account"))),
+                    ]),
+                ),
+            ]);
+            let mut sp = job_path(job);
+            sp.push(k("steps"));
+            p.edits.push((
+                format!(
+                    "job `{job}`: authenticate through Workload Identity Federation before step {}",
+                    at + 1
+                ),
+                EditOp::InsertItem {
+                    path: sp,
+                    index: at,
+                    value: step,
+                },
+            ));
+        }
+        p.notes.push(
+            "google-github-actions/auth writes a short-lived credentials file and exports GOOGLE_APPLICATION_CREDENTIALS; Terraform's google provider, gcloud and the client libraries pick it up".into(),
+        );
+        Ok(())
+    }
+}
+
 impl Target for Gcp {
     fn id(&self) -> &'static str {
         "gcp"
@@ -173,13 +250,19 @@ impl Target for Gcp {
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(
             u,
-            &[SiteKind::With],
-            "keysweep rewrites google-github-actions/auth `credentials_json` only (a key file used by a script must be replaced by hand)",
+            &[
+                SiteKind::With,
+                SiteKind::StepEnv,
+                SiteKind::JobEnv,
+                SiteKind::WorkflowEnv,
+            ],
+            "keysweep rewrites google-github-actions/auth `credentials_json` and the key JSON in `GOOGLE_CREDENTIALS` (a key file used by a script must be replaced by hand)",
         )?;
         let mut p = UsePlan {
             id_token_jobs: u.jobs.clone(),
             ..Default::default()
         };
+        self.plan_env(u, look, &mut p)?;
         for site in &u.sites {
             let Some((job, i, st)) = u.action_input_step(site, ACTION, "credentials_json")? else {
                 continue;

@@ -71,6 +71,11 @@ pub const PINS: &[(&str, &str, &str)] = &[
         "v1.0.1",
     ),
     (
+        "google-github-actions/auth",
+        "6fc4af4b145ae7821d527454aa9bd537d1f2dc5f",
+        "v2.1.7",
+    ),
+    (
         "octo-sts/action",
         "a26b0c6455c7f13316f29a8766287f939e75f6c8",
         "v1.0.2",

@@ -1426,3 +1426,40 @@ fn readme_worked_examples_are_real_plans() {
         );
     }
 }
+
+/// The trust configuration rotate writes passes keysweep's own trust lint: no hole in any
+/// target's output (given the numeric ids the lint asks for).
+#[test]
+fn written_trust_passes_trust_lint() {
+    let out = tempfile::tempdir().unwrap();
+    for (name, target) in TARGET_FIXTURES {
+        let d = fixture(name);
+        let dst = out.path().join(case_name(name, target));
+        stdout(&rotate(
+            d.path(),
+            &[
+                "--write",
+                "--out",
+                dst.to_str().unwrap(),
+                "--target",
+                target,
+                "--repository-id",
+                "987654321",
+                "--owner-id",
+                "123456789",
+            ],
+        ));
+    }
+    let o = keysweep()
+        .args(["trust", "lint", "--format", "json"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+    assert!(
+        report["stats"]["documents"].as_u64().unwrap() >= 6,
+        "{report}"
+    );
+    assert_eq!(o.status.code(), Some(0));
+}

@@ -263,6 +263,11 @@ impl Target for Gcp {
             ..Default::default()
         };
         self.plan_env(u, look, &mut p)?;
+        if !look.has("repository_id") {
+            p.notes.push(
+                "the provider's condition names the repository; pass --repository-id (its numeric id) so a renamed or re-registered repository cannot inherit the trust".into(),
+            );
+        }
         for site in &u.sites {
             let Some((job, i, st)) = u.action_input_step(site, ACTION, "credentials_json")? else {
                 continue;

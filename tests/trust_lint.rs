@@ -390,3 +390,50 @@ fn terraform_variables_and_locals_are_evaluated() {
         ]
     );
 }
+
+/// AWS roles trusting a GitLab instance's `id_tokens` have the same holes, read in GitLab's
+/// subject format (`project_path:GROUP/PROJECT:ref_type:...`); a pinned one is clean.
+#[test]
+fn gitlab_issued_aws_trust_is_judged() {
+    let (code, report) = lint_json(&fixtures().join("gitlab/bad"));
+    assert_eq!(code, 1);
+    let found: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["audit"].as_str().unwrap().to_string(),
+                f["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "aws-trust-no-sub".to_string(),
+                "aws_iam_role.any_project Statement[0]".to_string()
+            ),
+            (
+                "aws-trust-wildcard-sub".to_string(),
+                "aws_iam_role.whole_group Statement[0]".to_string()
+            ),
+            (
+                "aws-trust-sub-any-ref".to_string(),
+                "aws_iam_role.any_branch Statement[0]".to_string()
+            ),
+        ]
+    );
+    let msgs: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(msgs[0].contains("a job in any project that `gitlab.com` issues tokens for"));
+    assert!(msgs[1].contains("every matching project of `acme-corp`"));
+    let (code, report) = lint_json(&fixtures().join("gitlab/good"));
+    assert_eq!((code, audits_of(&report)), (0, vec![]));
+    assert_eq!(report["stats"]["documents"].as_u64(), Some(1));
+}

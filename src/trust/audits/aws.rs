@@ -1,18 +1,35 @@
-//! AWS IAM role trust policies for GitHub Actions' OIDC provider.
+//! AWS IAM role trust policies for a CI system's OIDC provider: GitHub Actions', or a GitLab
+//! instance's (`id_tokens`).
 
-use super::{has_wildcard, is_github_issuer, subject_scope, SubjectScope, TrustAudit};
+use super::{
+    has_wildcard, is_github_issuer, is_gitlab_issuer, subject_scope, SubjectScope, TrustAudit,
+};
 use crate::trust::model::{AwsCondition, AwsPolicy, AwsStatement, Inventory};
 use crate::trust::{Severity, TrustFinding, GITHUB_ISSUER_HOST};
 
-/// An `Allow` statement that lets a GitHub Actions token assume the role.
+/// An `Allow` statement that lets a CI job's token assume the role.
 struct GithubStatement<'a> {
     policy: &'a AwsPolicy,
     st: &'a AwsStatement,
-    /// The issuer as AWS spells it in condition keys (`token.actions.githubusercontent.com`).
+    /// The issuer as AWS spells it in condition keys (`token.actions.githubusercontent.com`,
+    /// `gitlab.com`).
     issuer: String,
 }
 
 impl GithubStatement<'_> {
+    fn gitlab(&self) -> bool {
+        is_gitlab_issuer(&self.issuer)
+    }
+
+    /// What one trusted subject stands for: a workflow in a repository, a job in a project.
+    fn runs(&self) -> (&'static str, &'static str) {
+        if self.gitlab() {
+            ("a job", "project")
+        } else {
+            ("a workflow", "repository")
+        }
+    }
+
     fn key(&self, claim: &str) -> String {
         format!("{}:{claim}", self.issuer)
     }
@@ -51,6 +68,10 @@ fn key_prefix(key: &str) -> &str {
     key.rsplit_once(':').map_or(key, |(p, _)| p)
 }
 
+fn is_ci_issuer(i: &str) -> bool {
+    is_github_issuer(i) || is_gitlab_issuer(i)
+}
+
 fn github_statements(inv: &Inventory) -> Vec<GithubStatement<'_>> {
     let mut out = Vec::new();
     for policy in &inv.aws {
@@ -62,11 +83,11 @@ fn github_statements(inv: &Inventory) -> Vec<GithubStatement<'_>> {
                 st.conditions
                     .iter()
                     .map(|c| key_prefix(&c.key.value))
-                    .find(|p| is_github_issuer(p))
+                    .find(|p| is_ci_issuer(p))
                     .map(str::to_string)
             };
             let issuer = match &st.issuer {
-                Some(i) if is_github_issuer(i) => i.clone(),
+                Some(i) if is_ci_issuer(i) => i.clone(),
                 Some(_) => continue,
                 None => match from_keys() {
                     Some(i) => i,
@@ -121,13 +142,13 @@ impl TrustAudit for AwsTrustNoSub {
         "aws-trust-no-sub"
     }
     fn title(&self) -> &'static str {
-        "AWS role trusts GitHub's OIDC issuer without a sub condition"
+        "AWS role trusts a CI OIDC issuer (GitHub, GitLab) without a sub condition"
     }
     fn severity(&self) -> Severity {
         Severity::Critical
     }
     fn fix(&self) -> &'static str {
-        "Add `StringEquals` (or `StringLike` for a branch pattern) on `token.actions.githubusercontent.com:sub` with the exact `repo:OWNER/REPO:ref:refs/heads/BRANCH` or `repo:OWNER/REPO:environment:ENV` the workflow runs as."
+        "Add `StringEquals` (or `StringLike` for a branch pattern) on `token.actions.githubusercontent.com:sub` with the exact `repo:OWNER/REPO:ref:refs/heads/BRANCH` or `repo:OWNER/REPO:environment:ENV` the workflow runs as (GitLab: on `gitlab.com:sub` with `project_path:GROUP/PROJECT:ref_type:branch:ref:BRANCH`)."
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
@@ -155,8 +176,11 @@ impl TrustAudit for AwsTrustNoSub {
                 &g.resource(),
                 &g.st.loc,
                 format!(
-                    "{} lets a workflow in any repository that `{}` issues tokens for assume this role: {why}",
-                    g.st.name, g.issuer
+                    "{} lets {} in any {} that `{}` issues tokens for assume this role: {why}",
+                    g.st.name,
+                    g.runs().0,
+                    g.runs().1,
+                    g.issuer
                 ),
             ));
         }
@@ -177,7 +201,7 @@ impl TrustAudit for AwsTrustWildcardSub {
         Severity::High
     }
     fn fix(&self) -> &'static str {
-        "Replace the pattern with the exact subjects of the repositories that need the role (`repo:OWNER/REPO:ref:refs/heads/main`), one value per repository; use `StringEquals` where no wildcard is needed."
+        "Replace the pattern with the exact subjects of the repositories that need the role (`repo:OWNER/REPO:ref:refs/heads/main`; GitLab: `project_path:GROUP/PROJECT:ref_type:branch:ref:main`), one value per repository; use `StringEquals` where no wildcard is needed."
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
@@ -185,17 +209,24 @@ impl TrustAudit for AwsTrustWildcardSub {
             for c in g.on("sub").filter(|c| c.is_like()) {
                 for v in &c.values {
                     let (severity, what) = match subject_scope(&v.value) {
+                        SubjectScope::Anyone if g.gitlab() => {
+                            (Severity::Critical, format!("any project on `{}`", g.issuer))
+                        }
                         SubjectScope::Anyone => (
                             Severity::Critical,
                             "any repository of any owner on GitHub".to_string(),
                         ),
                         SubjectScope::Owner(owner) => (
                             Severity::High,
-                            format!("every matching repository of `{owner}`, including ones created later"),
+                            format!(
+                                "every matching {} of `{owner}`, including ones created later",
+                                g.runs().1
+                            ),
                         ),
                         SubjectScope::Custom => (
                             Severity::High,
-                            "a wildcard subject in a customised format that keysweep cannot bound".to_string(),
+                            "a wildcard subject in a customised format that keysweep cannot bound"
+                                .to_string(),
                         ),
                         SubjectScope::Repository | SubjectScope::AnyContext => continue,
                     };
@@ -229,7 +260,7 @@ impl TrustAudit for AwsTrustSubAnyRef {
         Severity::Medium
     }
     fn fix(&self) -> &'static str {
-        "Pin the context: `repo:OWNER/REPO:ref:refs/heads/main` for the default branch, or `repo:OWNER/REPO:environment:ENV` with a protected environment, so an unreviewed branch cannot assume the role."
+        "Pin the context: `repo:OWNER/REPO:ref:refs/heads/main` for the default branch, or `repo:OWNER/REPO:environment:ENV` with a protected environment (GitLab: `project_path:GROUP/PROJECT:ref_type:branch:ref:main`, a protected branch), so an unreviewed branch cannot assume the role."
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
@@ -241,8 +272,10 @@ impl TrustAudit for AwsTrustSubAnyRef {
                             &g.resource(),
                             &v.loc,
                             format!(
-                                "`{}` admits any branch, tag or environment of the repository: anyone who can push a branch can assume this role",
-                                v.value
+                                "`{}` admits any {} of the {}: anyone who can push a branch can assume this role",
+                                v.value,
+                                if g.gitlab() { "branch or tag" } else { "branch, tag or environment" },
+                                g.runs().1
                             ),
                         ));
                     }
@@ -260,7 +293,7 @@ impl TrustAudit for AwsTrustForAllValuesAllow {
         "aws-trust-forallvalues-allow"
     }
     fn title(&self) -> &'static str {
-        "AWS role trust uses ForAllValues: on a GitHub claim in an Allow"
+        "AWS role trust uses ForAllValues: on a CI token claim in an Allow"
     }
     fn severity(&self) -> Severity {
         Severity::Critical
@@ -272,7 +305,7 @@ impl TrustAudit for AwsTrustForAllValuesAllow {
         let mut out = Vec::new();
         for g in github_statements(inv) {
             for c in &g.st.conditions {
-                if is_for_all_values(c) && is_github_issuer(key_prefix(&c.key.value)) {
+                if is_for_all_values(c) && is_ci_issuer(key_prefix(&c.key.value)) {
                     out.push(self.finding(
                         &g.resource(),
                         &c.operator.loc,
@@ -301,7 +334,7 @@ impl TrustAudit for AwsTrustAudMissing {
         Severity::Medium
     }
     fn fix(&self) -> &'static str {
-        "Add `StringEquals` on `token.actions.githubusercontent.com:aud` = `sts.amazonaws.com` (the audience aws-actions/configure-aws-credentials requests)."
+        "Add `StringEquals` on `token.actions.githubusercontent.com:aud` = `sts.amazonaws.com` (the audience aws-actions/configure-aws-credentials requests; GitLab: `gitlab.com:aud` = the `aud` of the job's `id_tokens`)."
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
@@ -328,8 +361,10 @@ impl TrustAudit for AwsTrustAudMissing {
                 &g.resource(),
                 &g.st.loc,
                 format!(
-                    "{} accepts a GitHub token minted for any audience ({why}): a token a workflow sends to another service can be replayed here",
-                    g.st.name
+                    "{} accepts a {} token minted for any audience ({why}): a token {} sends to another service can be replayed here",
+                    g.st.name,
+                    if g.gitlab() { "GitLab CI" } else { "GitHub" },
+                    g.runs().0
                 ),
             ));
         }
@@ -354,7 +389,7 @@ impl TrustAudit for AwsTrustConditionKey {
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
-        for g in github_statements(inv) {
+        for g in github_statements(inv).into_iter().filter(|g| !g.gitlab()) {
             for c in &g.st.conditions {
                 let key = c.key.value.as_str();
                 if is_templated(key) {

@@ -90,6 +90,14 @@ pub(crate) fn is_github_issuer(issuer: &str) -> bool {
     i.starts_with(GITHUB_ISSUER_HOST) || i.contains("/_services/token")
 }
 
+/// Whether an issuer (with or without `https://`) is a GitLab instance's: `gitlab.com`, or a
+/// host with a `gitlab` label (`gitlab.example.com`).
+pub(crate) fn is_gitlab_issuer(issuer: &str) -> bool {
+    let i = issuer.trim_start_matches("https://").to_ascii_lowercase();
+    let host = i.split('/').next().unwrap_or("");
+    host.split('.').any(|l| l == "gitlab")
+}
+
 /// Whether a value uses IAM/glob wildcards.
 pub(crate) fn has_wildcard(v: &str) -> bool {
     v.contains('*') || v.contains('?')
@@ -110,10 +118,34 @@ pub(crate) enum SubjectScope {
     Custom,
 }
 
-/// Reads a subject with glob wildcards (`*`, `?`).
+/// Reads a subject with glob wildcards (`*`, `?`): GitHub's `repo:OWNER/REPO:CONTEXT`, or
+/// GitLab's `project_path:GROUP/PROJECT:ref_type:TYPE:ref:REF` (a project for a repository, its
+/// group for the owner).
 pub(crate) fn subject_scope(v: &str) -> SubjectScope {
     if !has_wildcard(v) {
         return SubjectScope::Repository;
+    }
+    if let Some(rest) = v.strip_prefix("project_path:") {
+        let (path, context) = rest.split_once(':').unwrap_or((rest, ""));
+        if has_wildcard(path) {
+            let group = path[..path.find(['*', '?']).unwrap_or(0)]
+                .rsplit_once('/')
+                .map_or("", |(g, _)| g);
+            return if group.is_empty() {
+                SubjectScope::Anyone
+            } else {
+                SubjectScope::Owner(group.to_string())
+            };
+        }
+        let literal = context.split(['*', '?']).next().unwrap_or("");
+        return if matches!(
+            literal,
+            "" | "ref_type:" | "ref_type:branch:ref:" | "ref_type:tag:ref:"
+        ) {
+            SubjectScope::AnyContext
+        } else {
+            SubjectScope::Repository
+        };
     }
     let Some(rest) = v.strip_prefix("repo:") else {
         return if v.starts_with('*') || v.starts_with('?') {
@@ -168,6 +200,29 @@ mod tests {
         assert_eq!(subject_scope("repo:*"), Anyone);
         assert_eq!(subject_scope("*"), Anyone);
         assert_eq!(subject_scope("repository_owner:acme:*"), Custom);
+        // GitLab
+        assert_eq!(
+            subject_scope("project_path:grp/app:ref_type:branch:ref:main"),
+            Repository
+        );
+        assert_eq!(
+            subject_scope("project_path:grp/app:ref_type:branch:ref:release-*"),
+            Repository
+        );
+        assert_eq!(subject_scope("project_path:grp/app:*"), AnyContext);
+        assert_eq!(
+            subject_scope("project_path:grp/app:ref_type:branch:ref:*"),
+            AnyContext
+        );
+        assert_eq!(subject_scope("project_path:grp/*"), Owner("grp".into()));
+        assert_eq!(
+            subject_scope("project_path:grp/sub/app-*:ref_type:branch:ref:main"),
+            Owner("grp/sub".into())
+        );
+        assert_eq!(subject_scope("project_path:*"), Anyone);
+        assert!(is_gitlab_issuer("https://gitlab.com"));
+        assert!(is_gitlab_issuer("gitlab.example.com"));
+        assert!(!is_gitlab_issuer("token.actions.githubusercontent.com"));
         assert!(is_github_issuer(
             "https://token.actions.githubusercontent.com/acme"
         ));

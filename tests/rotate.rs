@@ -669,21 +669,25 @@ fn unknown_target_is_an_error() {
 
 /// All generated trust configuration of every target fixture, written to one directory.
 fn all_trust() -> (tempfile::TempDir, Vec<(String, PathBuf)>) {
+    trust_with(&[])
+}
+
+/// [`all_trust`] with `extra` facts.
+fn trust_with(extra: &[&str]) -> (tempfile::TempDir, Vec<(String, PathBuf)>) {
     let out = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for (name, target) in TARGET_FIXTURES {
         let d = fixture(name);
         let dst = out.path().join(case_name(name, target));
-        stdout(&rotate(
-            d.path(),
-            &[
-                "--write",
-                "--out",
-                dst.to_str().unwrap(),
-                "--target",
-                target,
-            ],
-        ));
+        let mut args = vec![
+            "--write",
+            "--out",
+            dst.to_str().unwrap(),
+            "--target",
+            target,
+        ];
+        args.extend_from_slice(extra);
+        stdout(&rotate(d.path(), &args));
         for p in files_under(&dst).keys() {
             files.push((name.to_string(), dst.join(p)));
         }
@@ -1431,25 +1435,7 @@ fn readme_worked_examples_are_real_plans() {
 /// target's output (given the numeric ids the lint asks for).
 #[test]
 fn written_trust_passes_trust_lint() {
-    let out = tempfile::tempdir().unwrap();
-    for (name, target) in TARGET_FIXTURES {
-        let d = fixture(name);
-        let dst = out.path().join(case_name(name, target));
-        stdout(&rotate(
-            d.path(),
-            &[
-                "--write",
-                "--out",
-                dst.to_str().unwrap(),
-                "--target",
-                target,
-                "--repository-id",
-                "987654321",
-                "--owner-id",
-                "123456789",
-            ],
-        ));
-    }
+    let (out, _) = trust_with(&["--repository-id", "987654321", "--owner-id", "123456789"]);
     let o = keysweep()
         .args(["trust", "lint", "--format", "json"])
         .arg(out.path())

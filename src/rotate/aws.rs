@@ -183,18 +183,14 @@ impl Target for Aws {
                     ("uses", s(pinned(u.wf, ACTION))),
                     ("with", map(with)),
                 ]);
-                let mut sp = super::targets::job_path(job);
-                sp.push(k("steps"));
-                p.edits.push((
+                p.edits.push(super::targets::insert_step(
+                    job,
+                    at,
                     format!(
                         "job `{job}`: configure AWS credentials through OIDC before step {}",
                         at + 1
                     ),
-                    EditOp::InsertItem {
-                        path: sp,
-                        index: at,
-                        value: step,
-                    },
+                    step,
                 ));
             }
             p.notes.push(

@@ -3,9 +3,10 @@
 use yaml_serde::Value;
 
 use super::facts::Lookup;
-use super::rewrite::{k, map, s, EditOp};
+use super::rewrite::{map, s, EditOp};
 use super::targets::{
-    first_reader, hcl_str, job_path, only_sites, pinned, remove_bindings, replace_key, sh, Target,
+    first_reader, hcl_str, insert_step, only_sites, pinned, remove_bindings, replace_key, sh,
+    Target,
 };
 use super::trust::{header, GITHUB_ISSUER};
 use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
@@ -219,18 +220,14 @@ impl Gcp {
                     ]),
                 ),
             ]);
-            let mut sp = job_path(job);
-            sp.push(k("steps"));
-            p.edits.push((
+            p.edits.push(insert_step(
+                job,
+                at,
                 format!(
                     "job `{job}`: authenticate through Workload Identity Federation before step {}",
                     at + 1
                 ),
-                EditOp::InsertItem {
-                    path: sp,
-                    index: at,
-                    value: step,
-                },
+                step,
             ));
         }
         p.notes.push(

@@ -200,6 +200,20 @@ pub fn step_path(job: &str, i: usize) -> Vec<Seg> {
     p
 }
 
+/// Insert `step` into `job` before step `at`, described as `why`.
+pub fn insert_step(job: &str, at: usize, why: String, step: Value) -> (String, EditOp) {
+    let mut path = job_path(job);
+    path.push(k("steps"));
+    (
+        why,
+        EditOp::InsertItem {
+            path,
+            index: at,
+            value: step,
+        },
+    )
+}
+
 /// The index of the step labelled `label` (name, id, or `#N`) in `job`.
 pub fn step_by_label(wf: &Workflow, job: &str, label: &str) -> Option<usize> {
     wf.steps(job).iter().enumerate().find_map(|(i, st)| {
@@ -334,14 +348,5 @@ pub fn read_from_minted_token(
             },
         ));
     }
-    let mut steps = job_path(job);
-    steps.push(k("steps"));
-    p.edits.push((
-        step_reason,
-        EditOp::InsertItem {
-            path: steps,
-            index: first,
-            value: step,
-        },
-    ));
+    p.edits.push(insert_step(job, first, step_reason, step));
 }

@@ -1019,16 +1019,7 @@ fn url_decode(s: &str) -> String {
 #[test]
 fn docs_have_a_worked_example_per_target() {
     let docs = std::fs::read_to_string("docs/rotate.md").unwrap();
-    for t in [
-        "aws",
-        "gcp",
-        "azure",
-        "pypi",
-        "npm",
-        "crates-io",
-        "vault",
-        "octo-sts",
-    ] {
+    for t in keysweep::rotate::all_targets().iter().map(|t| t.id()) {
         let cmd = format!("keysweep rotate --target {t} ");
         let at = docs
             .find(&cmd)
@@ -1410,20 +1401,7 @@ fn readme_worked_examples_are_real_plans() {
             "{line}: README trust configuration is stale"
         );
     }
-    for t in [
-        "aws",
-        "gcp",
-        "azure",
-        "pypi",
-        "npm",
-        "crates-io",
-        "vault",
-        "octo-sts",
-        "gitlab-aws",
-        "gitlab-gcp",
-        "gitlab-azure",
-        "gitlab-pypi",
-    ] {
+    for t in keysweep::rotate::all_targets().iter().map(|t| t.id()) {
         assert!(
             targets.iter().any(|x| x == t),
             "README: no worked example for {t}"

@@ -7,6 +7,7 @@ use super::facts::Lookup;
 use super::rewrite::{k, map, s, EditOp};
 use super::targets::{
     first_reader, hcl_str, only_sites, pinned, remove_bindings, replace_key, sh, step_path, Target,
+    BINDINGS,
 };
 use super::trust::{header, GITHUB_ISSUER, GITHUB_ISSUER_HOST};
 use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
@@ -86,16 +87,7 @@ impl Target for Aws {
         f.audit == "aws-static-keys" && f.ci == crate::pipeline::CiSystem::GithubActions
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
-        only_sites(
-            u,
-            &[
-                SiteKind::With,
-                SiteKind::StepEnv,
-                SiteKind::JobEnv,
-                SiteKind::WorkflowEnv,
-            ],
-            "keysweep does not rewrite scripts",
-        )?;
+        only_sites(u, BINDINGS, "keysweep does not rewrite scripts")?;
         let mut p = UsePlan {
             id_token_jobs: u.jobs.clone(),
             ..Default::default()

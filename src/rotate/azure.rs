@@ -5,7 +5,7 @@ use yaml_serde::Value;
 
 use super::facts::Lookup;
 use super::rewrite::{s, EditOp};
-use super::targets::{hcl_str, only_sites, replace_key, sh, slugify, Target};
+use super::targets::{hcl_str, only_sites, replace_key, sh, slugify, Target, BINDINGS};
 use super::trust::{header, GITHUB_ISSUER};
 use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
@@ -168,12 +168,7 @@ impl Target for Azure {
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(
             u,
-            &[
-                SiteKind::With,
-                SiteKind::StepEnv,
-                SiteKind::JobEnv,
-                SiteKind::WorkflowEnv,
-            ],
+            BINDINGS,
             "keysweep rewrites azure/login `creds` and Terraform's ARM_CLIENT_SECRET only (`az login --password` scripts are left for a person)",
         )?;
         let mut p = UsePlan {

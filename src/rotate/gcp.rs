@@ -6,7 +6,7 @@ use super::facts::Lookup;
 use super::rewrite::{map, s, EditOp};
 use super::targets::{
     first_reader, hcl_str, insert_step, only_sites, pinned, remove_bindings, replace_key, sh,
-    Target,
+    Target, BINDINGS,
 };
 use super::trust::{header, GITHUB_ISSUER};
 use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
@@ -247,12 +247,7 @@ impl Target for Gcp {
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(
             u,
-            &[
-                SiteKind::With,
-                SiteKind::StepEnv,
-                SiteKind::JobEnv,
-                SiteKind::WorkflowEnv,
-            ],
+            BINDINGS,
             "keysweep rewrites google-github-actions/auth `credentials_json` and the key JSON in `GOOGLE_CREDENTIALS` (a key file used by a script must be replaced by hand)",
         )?;
         let mut p = UsePlan {

@@ -273,6 +273,15 @@ pub fn is_self_hosted(wf: &Workflow, job: &str) -> bool {
     }
 }
 
+/// The sites that bind a secret to a key (an input or an env var), as opposed to a script that
+/// reads it.
+pub const BINDINGS: &[SiteKind] = &[
+    SiteKind::With,
+    SiteKind::StepEnv,
+    SiteKind::JobEnv,
+    SiteKind::WorkflowEnv,
+];
+
 /// Every site is one of `kinds`, else the reason.
 pub fn only_sites(u: &Use, kinds: &[SiteKind], what: &str) -> Result<(), Unmigratable> {
     for (f, s) in u.findings.iter().zip(&u.sites) {

@@ -8,7 +8,9 @@ use super::super::gcp::{principal_set, provider_name, subject_condition, wif_tru
 use super::super::rewrite::{s, EditOp, Seg};
 use super::super::targets::Target;
 use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
-use super::{container, id_token_edit, issuer, plan_subjects, reads_var, script_item};
+use super::{
+    container, id_token_edit, issuer, plan_subjects, reads_var, script_item, single_command,
+};
 use crate::pipeline::shell::words;
 use crate::pipeline::{CiSystem, PipelineFinding};
 
@@ -25,9 +27,7 @@ struct Activate {
 
 /// Parses one script line that must be exactly an `activate-service-account` reading `var`.
 fn parse_activate(line: &str, var: &str) -> Result<Activate, String> {
-    if line.contains("&&") || line.contains(';') || line.contains('|') || line.contains('\n') {
-        return Err("the line runs more than one command".into());
-    }
+    single_command(line)?;
     let w = words(line);
     if w.len() < 3 || w[0] != "gcloud" || w[1] != "auth" || w[2] != "activate-service-account" {
         return Err("the line is not a `gcloud auth activate-service-account` command".into());

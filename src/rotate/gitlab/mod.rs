@@ -87,8 +87,7 @@ pub fn locate(wf: &Workflow, f: &PipelineFinding) -> Option<Site> {
 /// Fails when the rewritten text still reads one of `vars` (`$NAME`, `${NAME}`).
 pub fn leftover(after: &str, vars: &[String]) -> Result<String, String> {
     for v in vars {
-        let re = Regex::new(&format!(r"\$\{{?{}\b", regex::escape(v))).expect("escaped");
-        if let Some(m) = re.find(after) {
+        if let Some(m) = var_ref(v).find(after) {
             let line = after[..m.start()].matches('\n').count() + 1;
             return Err(format!(
                 "CI/CD variable `{v}` is also read elsewhere in this file (line {line}), a use keysweep cannot follow"
@@ -290,11 +289,23 @@ pub fn script_item(wf: &Workflow, site: &Site, line: usize) -> Option<(usize, St
     None
 }
 
-/// Does a script line read CI/CD variable `var` (`$VAR`, `${VAR}`)?
+/// A reference to CI/CD variable `var`: `$VAR`, `${VAR}`.
+fn var_ref(var: &str) -> Regex {
+    Regex::new(&format!(r"\$\{{?{}\b", regex::escape(var))).expect("escaped")
+}
+
+/// Does a script line read CI/CD variable `var`?
 pub fn reads_var(line: &str, var: &str) -> bool {
-    Regex::new(&format!(r"\$\{{?{}\b", regex::escape(var)))
-        .expect("escaped")
-        .is_match(line)
+    var_ref(var).is_match(line)
+}
+
+/// `Err` when a script item is more than one plain command (`&&`, `;`, a pipe, several lines):
+/// rewriting one command of it would change what the others see.
+pub fn single_command(line: &str) -> Result<(), String> {
+    if line.contains("&&") || line.contains(';') || line.contains('|') || line.contains('\n') {
+        return Err("the line runs more than one command".into());
+    }
+    Ok(())
 }
 
 /// The `sub` claims the jobs of `u` present (`project_path:G/P:ref_type:branch:ref:B`), from

@@ -8,7 +8,9 @@ use super::super::rewrite::{k, s, EditOp, Seg};
 use super::super::targets::Target;
 use super::super::vault::{jwt_trust, JwtBackend};
 use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
-use super::{container, id_token_edit, issuer, plan_subjects, reads_var, script_item};
+use super::{
+    container, id_token_edit, issuer, plan_subjects, reads_var, script_item, single_command,
+};
 use crate::pipeline::shell::words;
 use crate::pipeline::{CiSystem, PipelineFinding};
 
@@ -25,9 +27,7 @@ fn login_line(role: &str) -> String {
 
 /// Is `line` exactly `vault login [-no-print] [-no-store] [-method=token] [token=]"$VAR"`?
 fn is_token_login(line: &str, var: &str) -> Result<(), String> {
-    if line.contains("&&") || line.contains(';') || line.contains('|') || line.contains('\n') {
-        return Err("the line runs more than one command".into());
-    }
+    single_command(line)?;
     let w = words(line);
     if w.len() < 3 || w[0] != "vault" || w[1] != "login" {
         return Err("the line is not a `vault login` command".into());
@@ -73,18 +73,19 @@ impl Target for GitlabVault {
             let c = site.job.clone().unwrap_or_default();
             let body = container(u, &c)?;
             // the audience the role will bind: the flag, else the Vault address the job uses
-            let aud = match (look.has("vault_audience"), vault_addr(u, &c)) {
-                (false, Some(addr)) => {
+            let addr = vault_addr(u, &c);
+            let aud = match (look.has("vault_audience"), &addr) {
+                (false, Some(a)) => {
                     p.notes.push(format!(
-                        "the token's audience is the job's VAULT_ADDR, `{addr}` (--vault-audience sets another)"
+                        "the token's audience is the job's VAULT_ADDR, `{a}` (--vault-audience sets another)"
                     ));
-                    addr
+                    a.clone()
                 }
                 _ => look.get("vault_audience"),
             };
             p.trust_info.push(("audience".into(), aud.clone()));
-            if let Some(addr) = vault_addr(u, &c) {
-                p.trust_info.push(("vault_url".into(), addr));
+            if let Some(a) = addr {
+                p.trust_info.push(("vault_url".into(), a));
             }
             let cmd = f.consumer.command.as_deref().unwrap_or("");
             match site.kind {

@@ -647,10 +647,8 @@ fn module_values(files: &mut [(SrcFile, Body)], tfvars: &[(SrcFile, Body)]) {
     // `terraform.tfvars` first, then `*.auto.tfvars` in lexical order (the walk is sorted)
     let mut ordered: Vec<&(SrcFile, Body)> = tfvars.iter().collect();
     ordered.sort_by_key(|(s, _)| {
-        (
-            !s.path.ends_with("/terraform.tfvars") && s.path != "terraform.tfvars",
-            s.path.clone(),
-        )
+        let name = s.path.rsplit('/').next().unwrap_or(&s.path);
+        (name != "terraform.tfvars", s.path.clone())
     });
     for (src, body) in ordered {
         let m = by_module

@@ -8,7 +8,7 @@ use crate::trust::model::{AwsCondition, AwsPolicy, AwsStatement, Inventory};
 use crate::trust::{Severity, TrustFinding, GITHUB_ISSUER_HOST};
 
 /// An `Allow` statement that lets a CI job's token assume the role.
-struct GithubStatement<'a> {
+struct CiStatement<'a> {
     policy: &'a AwsPolicy,
     st: &'a AwsStatement,
     /// The issuer as AWS spells it in condition keys (`token.actions.githubusercontent.com`,
@@ -16,7 +16,7 @@ struct GithubStatement<'a> {
     issuer: String,
 }
 
-impl GithubStatement<'_> {
+impl CiStatement<'_> {
     fn gitlab(&self) -> bool {
         is_gitlab_issuer(&self.issuer)
     }
@@ -72,7 +72,7 @@ fn is_ci_issuer(i: &str) -> bool {
     is_github_issuer(i) || is_gitlab_issuer(i)
 }
 
-fn github_statements(inv: &Inventory) -> Vec<GithubStatement<'_>> {
+fn ci_statements(inv: &Inventory) -> Vec<CiStatement<'_>> {
     let mut out = Vec::new();
     for policy in &inv.aws {
         for st in &policy.statements {
@@ -103,7 +103,7 @@ fn github_statements(inv: &Inventory) -> Vec<GithubStatement<'_>> {
                     None => continue,
                 },
             };
-            out.push(GithubStatement {
+            out.push(CiStatement {
                 policy,
                 st,
                 issuer: issuer.trim_start_matches("https://").to_string(),
@@ -115,7 +115,7 @@ fn github_statements(inv: &Inventory) -> Vec<GithubStatement<'_>> {
 
 /// Whether the same policy holds a web-identity `Deny` that applies unless `sub` matches
 /// (`StringNotLike`/`StringNotEquals` on the key): the allow-then-deny way of restricting.
-fn denied_unless_sub(g: &GithubStatement) -> bool {
+fn denied_unless_sub(g: &CiStatement) -> bool {
     let key = g.key("sub");
     g.policy.statements.iter().any(|st| {
         !st.allow
@@ -152,7 +152,7 @@ impl TrustAudit for AwsTrustNoSub {
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
-        for g in github_statements(inv) {
+        for g in ci_statements(inv) {
             let subs: Vec<&AwsCondition> = g.on("sub").collect();
             if subs.iter().any(|c| c.restricts() || is_for_all_values(c)) {
                 continue; // restricted, or reported by aws-trust-forallvalues-allow
@@ -205,7 +205,7 @@ impl TrustAudit for AwsTrustWildcardSub {
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
-        for g in github_statements(inv) {
+        for g in ci_statements(inv) {
             for c in g.on("sub").filter(|c| c.is_like()) {
                 for v in &c.values {
                     let (severity, what) = match subject_scope(&v.value) {
@@ -264,7 +264,7 @@ impl TrustAudit for AwsTrustSubAnyRef {
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
-        for g in github_statements(inv) {
+        for g in ci_statements(inv) {
             for c in g.on("sub").filter(|c| c.is_like()) {
                 for v in &c.values {
                     if subject_scope(&v.value) == SubjectScope::AnyContext {
@@ -303,7 +303,7 @@ impl TrustAudit for AwsTrustForAllValuesAllow {
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
-        for g in github_statements(inv) {
+        for g in ci_statements(inv) {
             for c in &g.st.conditions {
                 if is_for_all_values(c) && is_ci_issuer(key_prefix(&c.key.value)) {
                     out.push(self.finding(
@@ -338,7 +338,7 @@ impl TrustAudit for AwsTrustAudMissing {
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
-        for g in github_statements(inv) {
+        for g in ci_statements(inv) {
             let auds: Vec<&AwsCondition> = g
                 .on("aud")
                 .filter(|c| c.restricts() && !is_for_all_values(c))
@@ -389,7 +389,7 @@ impl TrustAudit for AwsTrustConditionKey {
     }
     fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
         let mut out = Vec::new();
-        for g in github_statements(inv).into_iter().filter(|g| !g.gitlab()) {
+        for g in ci_statements(inv).into_iter().filter(|g| !g.gitlab()) {
             for c in &g.st.conditions {
                 let key = c.key.value.as_str();
                 if is_templated(key) {

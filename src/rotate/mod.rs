@@ -102,6 +102,10 @@ pub struct RepoPlan {
     pub placeholders: Vec<Placeholder>,
     #[serde(skip)]
     pub root: PathBuf,
+    /// Every use is in GitLab CI: the repository is named by its GitLab project, and GitHub's
+    /// subject format does not apply.
+    #[serde(skip)]
+    pub gitlab_only: bool,
 }
 
 /// One credential's move to OIDC in one workflow.
@@ -421,6 +425,7 @@ fn plan_repo(
         retire: Vec::new(),
         placeholders: Vec::new(),
         root: repo_root.clone(),
+        gitlab_only,
     };
 
     // group: (target, workflow) -> findings

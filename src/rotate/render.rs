@@ -25,16 +25,10 @@ impl Plan {
                 continue;
             }
             // GitHub's subject format means nothing to a GitLab-only plan
-            let github = r
-                .migrations
-                .iter()
-                .map(|m| m.target)
-                .chain(r.skipped.iter().filter_map(|s| s.target))
-                .any(|t| !t.starts_with("gitlab-"));
-            let format = match (github, r.subject_format) {
-                (false, _) => String::new(),
-                (true, super::facts::SubjectFormat::Legacy) => ", legacy subjects".into(),
-                (true, super::facts::SubjectFormat::Immutable) => ", immutable subjects".into(),
+            let format = match (r.gitlab_only, r.subject_format) {
+                (true, _) => "",
+                (false, super::facts::SubjectFormat::Legacy) => ", legacy subjects",
+                (false, super::facts::SubjectFormat::Immutable) => ", immutable subjects",
             };
             let _ = write!(
                 o,

@@ -1332,12 +1332,21 @@ fn item_with<'a>(
     arr.as_array()?.iter().find(|x| x[key] == want)
 }
 
-/// The fenced block of `lang` that follows `from` in `text`: (content, end offset).
-fn next_block<'t>(text: &'t str, from: usize, lang: &str) -> (&'t str, usize) {
-    let open = format!("```{lang}\n");
-    let start = from + text[from..].find(&open).expect("a fenced block") + open.len();
-    let end = start + text[start..].find("\n```").expect("a closing fence");
-    (&text[start..end], end)
+/// The next fenced block that opens after byte `from` of `text`: its language and the byte
+/// range of its content (a closing fence, having no language, is passed over).
+fn next_fence(text: &str, from: usize) -> (&str, std::ops::Range<usize>) {
+    let mut at = from;
+    loop {
+        let line_start = at + text[at..].find("\n```").expect("a fenced block") + 1;
+        let line_end = line_start + text[line_start..].find('\n').expect("a fence line");
+        let lang = &text[line_start + 3..line_end];
+        if !lang.is_empty() {
+            let start = line_end + 1;
+            let end = start + text[start..].find("\n```").expect("a closing fence");
+            return (lang, start..end);
+        }
+        at = line_end;
+    }
 }
 
 /// Copy a fixture without its `# expect:` test markers (the README shows clean files).
@@ -1355,20 +1364,27 @@ fn clean_fixture(name: &str) -> tempfile::TempDir {
 
 /// Every worked example in the README is the plan its command prints for the fixture: the
 /// command needs no placeholder, and the diff and trust file are byte for byte its output.
+/// `KEYSWEEP_UPDATE_README=1` writes the current output into stale blocks instead of failing.
 #[test]
 fn readme_worked_examples_are_real_plans() {
     let readme = std::fs::read_to_string("README.md").unwrap();
+    let update = std::env::var_os("KEYSWEEP_UPDATE_README").is_some();
+    let mut stale: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     let mut targets = Vec::new();
     for (at, _) in readme.match_indices("<!-- rotate-example: ") {
         let line = &readme[at..at + readme[at..].find(" -->").unwrap()];
         let parts: Vec<&str> = line.split_whitespace().collect();
         let (fx, file, trust) = (parts[2], parts[3], parts[4]);
-        let (cmd, e1) = next_block(&readme, at, "sh");
-        let (diff, e2) = next_block(&readme, e1, "diff");
-        let lang_at = e2 + readme[e2..].find("\n```").unwrap() + 4;
-        let lang_at = lang_at + readme[lang_at..].find("```").unwrap() + 3;
-        let lang = &readme[lang_at..lang_at + readme[lang_at..].find('\n').unwrap()];
-        let (trust_text, _) = next_block(&readme, lang_at - 3, lang);
+        let (lang, cmd_at) = next_fence(&readme, at);
+        assert_eq!(lang, "sh", "{line}");
+        let (lang, diff_at) = next_fence(&readme, cmd_at.end);
+        assert_eq!(lang, "diff", "{line}");
+        let (_, trust_at) = next_fence(&readme, diff_at.end);
+        let (cmd, diff, trust_text) = (
+            &readme[cmd_at],
+            &readme[diff_at.clone()],
+            &readme[trust_at.clone()],
+        );
         let args: Vec<&str> = cmd
             .split_whitespace()
             .skip(1)
@@ -1388,18 +1404,38 @@ fn readme_worked_examples_are_real_plans() {
         assert_eq!(r["placeholders"], serde_json::json!([]), "{line}: {cmd}");
         let f = item_with(&r["files"], "path", file)
             .unwrap_or_else(|| panic!("{line}: no change to {file}"));
-        assert_eq!(
-            f["diff"].as_str().unwrap().trim_end(),
-            diff,
-            "{line}: README diff is stale"
-        );
         let t = item_with(&r["trust"], "file", trust)
             .unwrap_or_else(|| panic!("{line}: no trust file {trust}"));
-        assert_eq!(
+        let (want_diff, want_trust) = (
+            f["diff"].as_str().unwrap().trim_end(),
             t["content"].as_str().unwrap().trim_end(),
-            trust_text,
-            "{line}: README trust configuration is stale"
         );
+        if update {
+            for (range, have, want) in [
+                (diff_at, diff, want_diff),
+                (trust_at, trust_text, want_trust),
+            ] {
+                if have != want {
+                    stale.push((range, want.to_string()));
+                }
+            }
+            continue;
+        }
+        assert_eq!(
+            want_diff, diff,
+            "{line}: README diff is stale (KEYSWEEP_UPDATE_README=1 rewrites it)"
+        );
+        assert_eq!(
+            want_trust, trust_text,
+            "{line}: README trust configuration is stale (KEYSWEEP_UPDATE_README=1 rewrites it)"
+        );
+    }
+    if !stale.is_empty() {
+        let mut text = readme.clone();
+        for (range, want) in stale.into_iter().rev() {
+            text.replace_range(range, &want);
+        }
+        std::fs::write("README.md", text).unwrap();
     }
     for t in keysweep::rotate::all_targets().iter().map(|t| t.id()) {
         assert!(

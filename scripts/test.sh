@@ -13,7 +13,7 @@ trap 'scripts/moto.sh stop' EXIT
 
 status=0
 echo "== cargo test"
-cargo test --all-targets --no-fail-fast 2>&1 | tee target/cargo-test.log || status=1
+cargo test --all-targets --all-features --no-fail-fast 2>&1 | tee target/cargo-test.log || status=1
 grep -E '^test result: ' target/cargo-test.log | awk '
   { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
   END { printf "cargo: %d passed, %d failed\n", p, f }'

@@ -7,7 +7,7 @@
 //! A finding location that matches a planted secret that way is a true positive,
 //! otherwise a false positive.
 //!
-//! Run with `cargo test --test accuracy -- --nocapture` to see the per-family table.
+//! Run with `cargo test --test main accuracy:: -- --nocapture` to see the per-family table.
 //! Environment:
 //!   KEYSWEEP_ACCURACY_SEED=N        corpus seed (default 1)
 //!   KEYSWEEP_ACCURACY_REPORT_ONLY=1 print the tables but do not assert the thresholds

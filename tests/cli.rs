@@ -1,9 +1,8 @@
 //! End-to-end behaviour of `keysweep scan` on working trees: exit codes, bad input,
 //! suppression, and the never-leak rule.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use predicates::prelude::*;
 use tempfile::TempDir;
 

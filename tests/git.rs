@@ -2,9 +2,8 @@
 //! Every token is synthetic: `kstest_` + 30 random characters + a CRC32 tail, generated here,
 //! matched by the test-only rule in tests/fixtures/git-rules/.
 
-mod common;
 
-use common::{checksummed_token, keysweep};
+use crate::common::{checksummed_token, keysweep};
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -84,7 +83,7 @@ impl Repo {
     }
 
     fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
-        common::write(&self.path, rel, content);
+        crate::common::write(&self.path, rel, content);
     }
 
     /// Writes files, stages everything, commits, returns the commit id.

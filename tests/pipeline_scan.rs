@@ -1,9 +1,8 @@
 //! Pipeline credential uses in `keysweep scan` and `keysweep inventory`: every format,
 //! suppression by inline allow and baseline, `--pipelines-only`.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use predicates::prelude::*;
 use std::path::Path;
 

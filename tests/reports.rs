@@ -2,9 +2,8 @@
 //! official SARIF 2.1.0 schema (tests/data/sarif-2.1.0.json, from the npm package
 //! `@microsoft/sarif-multitool-linux` 5.7.0).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use tempfile::TempDir;
 
 fn fixture() -> TempDir {

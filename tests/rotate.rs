@@ -3,13 +3,12 @@
 //! Fixtures are the pipeline-analysis repositories under `tests/fixtures/pipelines`, always
 //! copied into a temporary directory before `--write`.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::keysweep;
+use crate::common::keysweep;
 
 const PIPELINES: &str = "tests/fixtures/pipelines";
 

@@ -1,10 +1,10 @@
 //! Report formats for trust findings: human, json, sarif (2.1.0) and GitHub workflow-command
 //! annotations. Help links point at `docs/trust-lint.md#<audit id>`.
 
-use super::audits;
-use super::lint::LintReport;
-use super::{Severity, TrustFinding, DOC_PATH};
 use crate::report::{camel, doc_url, escape_data, escape_property, sarif_log, uri};
+use crate::trust::audits;
+use crate::trust::lint::LintReport;
+use crate::trust::{Severity, TrustFinding, DOC_PATH};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

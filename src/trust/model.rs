@@ -45,6 +45,8 @@ pub struct AwsStatement {
     pub federated: Vec<Text>,
     /// The OIDC issuer (without `https://`) the federated principal resolves to, when known.
     pub issuer: Option<String>,
+    /// The `client_id_list` of the OIDC provider the principal resolves to (Terraform).
+    pub provider_audiences: Vec<String>,
     pub conditions: Vec<AwsCondition>,
 }
 

@@ -55,11 +55,52 @@ fn is_templated(v: &str) -> bool {
     v.contains("${")
 }
 
+/// Whether an action pattern covers `sts:AssumeRoleWithWebIdentity` as IAM matches actions:
+/// case-insensitively, `*` and `?` as wildcards (`sts:AssumeRole*`, `sts:*`, `*`).
 fn is_web_identity(st: &AwsStatement) -> bool {
-    st.actions.iter().any(|a| {
-        let a = a.value.to_ascii_lowercase();
-        a == "sts:assumerolewithwebidentity" || a == "sts:*" || a == "*"
-    })
+    st.actions
+        .iter()
+        .any(|a| action_matches(&a.value, "sts:assumerolewithwebidentity"))
+}
+
+fn action_matches(pattern: &str, action: &str) -> bool {
+    let re = regex::escape(&pattern.to_ascii_lowercase())
+        .replace(r"\*", ".*")
+        .replace(r"\?", ".");
+    regex::Regex::new(&format!("^{re}$")).is_ok_and(|r| r.is_match(action))
+}
+
+/// A condition key naming `claim` misspelled (`...:subject`, a scheme, a trailing slash):
+/// the condition fails closed, and `aws-trust-condition-key` reports it on its own.
+fn misspelled(g: &CiStatement, claim: &str) -> bool {
+    g.st.conditions
+        .iter()
+        .any(|c| condition_key_error(g, &c.key.value).as_deref() == Some(claim))
+}
+
+/// The claim a GitHub condition key meant, when it is not spelled as AWS sets it.
+fn condition_key_error(g: &CiStatement, key: &str) -> Option<String> {
+    if g.gitlab() || is_templated(key) {
+        return None;
+    }
+    let lower = key.to_ascii_lowercase();
+    let (prefix, claim) = lower.rsplit_once(':').unwrap_or((lower.as_str(), ""));
+    let github_like = lower.contains("githubusercontent")
+        || lower.contains("_services/token")
+        || lower.contains("github");
+    if !github_like {
+        return None;
+    }
+    let expected_claim = match claim {
+        "sub" | "aud" | "amr" => claim,
+        "subject" | "sub " | "subs" => "sub",
+        "audience" | "aud " | "auds" => "aud",
+        _ => return None, // other claims: not ours to judge
+    };
+    if prefix == g.issuer.to_ascii_lowercase() && claim == expected_claim {
+        return None;
+    }
+    Some(expected_claim.to_string())
 }
 
 /// The prefix of a condition key (`token.actions.githubusercontent.com` in
@@ -159,6 +200,9 @@ impl TrustAudit for AwsTrustNoSub {
             }
             if denied_unless_sub(&g) {
                 continue; // a Deny with StringNotLike/StringNotEquals on sub does the restricting
+            }
+            if misspelled(&g, "sub") {
+                continue; // fails closed: aws-trust-condition-key says why
             }
             let why = if subs.is_empty() {
                 format!("no condition on `{}`", g.key("sub"))
@@ -349,7 +393,11 @@ impl TrustAudit for AwsTrustAudMissing {
                         .iter()
                         .all(|v| !c.is_like() || !has_wildcard(&v.value))
             });
-            if pinned {
+            // The OIDC provider's `client_id_list` is an audience pin IAM applies to every
+            // role trusting it.
+            let provider_pins = !g.st.provider_audiences.is_empty()
+                && g.st.provider_audiences.iter().all(|a| !has_wildcard(a));
+            if pinned || provider_pins || misspelled(&g, "aud") {
                 continue;
             }
             let why = if auds.is_empty() {
@@ -392,27 +440,10 @@ impl TrustAudit for AwsTrustConditionKey {
         for g in ci_statements(inv).into_iter().filter(|g| !g.gitlab()) {
             for c in &g.st.conditions {
                 let key = c.key.value.as_str();
-                if is_templated(key) {
+                let Some(claim) = condition_key_error(&g, key) else {
                     continue;
-                }
-                let lower = key.to_ascii_lowercase();
-                let (prefix, claim) = lower.rsplit_once(':').unwrap_or((lower.as_str(), ""));
-                let github_like = lower.contains("githubusercontent")
-                    || lower.contains("_services/token")
-                    || lower.contains("github");
-                if !github_like {
-                    continue;
-                }
-                let expected_claim = match claim {
-                    "sub" | "aud" | "amr" => claim,
-                    "subject" | "sub " | "subs" => "sub",
-                    "audience" | "aud " | "auds" => "aud",
-                    _ => continue, // other claims: not ours to judge
                 };
-                let expected = format!("{}:{expected_claim}", g.issuer);
-                if prefix == g.issuer.to_ascii_lowercase() && claim == expected_claim {
-                    continue;
-                }
+                let expected = format!("{}:{claim}", g.issuer);
                 out.push(self.finding(
                     &g.resource(),
                     &c.key.loc,

@@ -133,6 +133,7 @@ pub(super) fn aws_policy_from_node(src: &SrcFile, doc: &Node, resource: String) 
                 actions: texts(src, s.get("Action")),
                 federated,
                 issuer: None,
+                provider_audiences: Vec::new(),
                 conditions,
             }
         })

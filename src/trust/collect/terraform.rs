@@ -18,6 +18,8 @@ use std::collections::HashMap;
 struct Symbols {
     /// `aws_iam_openid_connect_provider.github` -> `token.actions.githubusercontent.com`.
     oidc_providers: HashMap<String, String>,
+    /// provider reference -> its `client_id_list` (the audiences IAM accepts).
+    provider_audiences: HashMap<String, Vec<String>>,
     /// backend reference or mount path -> issuer.
     vault_backends: HashMap<String, String>,
 }
@@ -45,7 +47,7 @@ fn strip_scheme(url: &str) -> String {
 
 fn symbols(files: &[(SrcFile, Body)]) -> Symbols {
     let mut s = Symbols::default();
-    for (_, body) in files {
+    for (src, body) in files {
         for b in body.blocks() {
             let (ty, name) = labels(b);
             let prefix = if b.ident.as_str() == "data" {
@@ -55,9 +57,22 @@ fn symbols(files: &[(SrcFile, Body)]) -> Symbols {
             };
             match ty.as_str() {
                 "aws_iam_openid_connect_provider" => {
+                    let reference = format!("{prefix}{ty}.{name}");
                     if let Some(url) = attr_str(&b.body, "url") {
                         s.oidc_providers
-                            .insert(format!("{prefix}{ty}.{name}"), strip_scheme(&url));
+                            .insert(reference.clone(), strip_scheme(&url));
+                    }
+                    let audiences: Vec<String> = attr_node(src, &b.body, "client_id_list")
+                        .map(|n| {
+                            n.scalars()
+                                .iter()
+                                .filter_map(|v| v.text())
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if !audiences.is_empty() {
+                        s.provider_audiences.insert(reference, audiences);
                     }
                 }
                 "vault_jwt_auth_backend" => {
@@ -247,6 +262,7 @@ fn policy_document(src: &SrcFile, body: &Body, resource: String, loc: Loc) -> Aw
                 actions: texts(src, attr_node(src, &s.body, "actions").as_ref()),
                 federated,
                 issuer: None,
+                provider_audiences: Vec::new(),
                 conditions,
             }
         })
@@ -269,9 +285,19 @@ fn resolve_issuers(p: &mut AwsPolicy, syms: &Symbols) {
                 // `oidc-provider/${local.issuer}`: unknown here; the condition keys may tell.
                 return (!host.contains("${")).then(|| host.to_string());
             }
-            let reference = v.trim_start_matches("${").trim_end_matches('}');
-            let reference = reference.strip_suffix(".arn").unwrap_or(reference);
-            syms.oidc_providers.get(reference).cloned()
+            syms.oidc_providers.get(provider_reference(v)).cloned()
         });
+        s.provider_audiences = s
+            .federated
+            .iter()
+            .find_map(|f| syms.provider_audiences.get(provider_reference(&f.value)))
+            .cloned()
+            .unwrap_or_default();
     }
+}
+
+/// `aws_iam_openid_connect_provider.github` out of `${aws_iam_openid_connect_provider.github.arn}`.
+fn provider_reference(v: &str) -> &str {
+    let reference = v.trim_start_matches("${").trim_end_matches('}');
+    reference.strip_suffix(".arn").unwrap_or(reference)
 }

@@ -60,9 +60,12 @@ const CASES: &[(&str, &str)] = &[
     ("vault-no-bound-audiences", "vault"),
     ("vault-audience-mismatch", "vault"),
     ("vault-shared-audience", "vault"),
+    ("vault-any-branch", "vault"),
+    ("vault-glob-without-type", "vault"),
     ("octo-sts-no-issuer", "octo-sts"),
     ("octo-sts-wildcard-subject", "octo-sts"),
     ("octo-sts-no-repo-restriction", "octo-sts-org"),
+    ("octo-sts-gitlab-any-branch", "octo-sts"),
 ];
 
 #[test]

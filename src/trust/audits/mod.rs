@@ -18,10 +18,12 @@ pub use aws::{
 };
 pub use azure::{AzureFicAudience, AzureFicIssuer};
 pub use gcp::{GcpProviderNameCondition, GcpProviderNoCondition, GcpProviderWeakCondition};
-pub use octo_sts::{OctoStsNoIssuer, OctoStsNoRepoRestriction, OctoStsWildcardSubject};
+pub use octo_sts::{
+    OctoStsGitlabAnyBranch, OctoStsNoIssuer, OctoStsNoRepoRestriction, OctoStsWildcardSubject,
+};
 pub use vault::{
-    VaultAudienceMismatch, VaultNoBoundAudiences, VaultNoBoundClaims, VaultSharedAudience,
-    VaultWildcardClaims,
+    VaultAnyBranch, VaultAudienceMismatch, VaultGlobWithoutType, VaultNoBoundAudiences,
+    VaultNoBoundClaims, VaultSharedAudience, VaultWildcardClaims,
 };
 
 /// One audit.
@@ -68,9 +70,12 @@ pub fn all() -> Vec<Box<dyn TrustAudit>> {
         Box::new(VaultNoBoundAudiences),
         Box::new(VaultAudienceMismatch),
         Box::new(VaultSharedAudience),
+        Box::new(VaultAnyBranch),
+        Box::new(VaultGlobWithoutType),
         Box::new(OctoStsNoIssuer),
         Box::new(OctoStsWildcardSubject),
         Box::new(OctoStsNoRepoRestriction),
+        Box::new(OctoStsGitlabAnyBranch),
     ]
 }
 

@@ -50,6 +50,7 @@ const CASES: &[(&str, &str)] = &[
     ("aws-trust-forallvalues-allow", "aws"),
     ("aws-trust-aud-missing", "aws"),
     ("aws-trust-condition-key", "aws"),
+    ("aws-trust-sub-template-order", "aws"),
     ("gcp-provider-no-condition", "gcp"),
     ("gcp-provider-weak-condition", "gcp"),
     ("gcp-provider-name-condition", "gcp"),

@@ -267,6 +267,9 @@ impl TrustAudit for AwsTrustWildcardSub {
                                 g.runs().1
                             ),
                         ),
+                        SubjectScope::Custom if leading_claim_forgeable(&v.value).is_some() => {
+                            continue; // aws-trust-sub-template-order
+                        }
                         SubjectScope::Custom => (
                             Severity::High,
                             "a wildcard subject in a customised format that keysweep cannot bound"
@@ -452,6 +455,73 @@ impl TrustAudit for AwsTrustConditionKey {
                         g.issuer
                     ),
                 ));
+            }
+        }
+        out
+    }
+}
+
+/// Claims any repository can set to any value: a workflow's name, the actor, a branch, an
+/// environment name, the event. As the first claim of a customised subject, a pattern that
+/// follows them with a wildcard admits every repository that uses the same template.
+const FORGEABLE_CLAIMS: &[&str] = &[
+    "workflow",
+    "actor",
+    "ref",
+    "environment",
+    "event_name",
+    "head_ref",
+    "base_ref",
+    "context",
+    "ref_type",
+];
+
+/// The forgeable claim a custom subject starts with, when the wildcard comes before any
+/// repository pin (`workflow:deploy:*`, `actor:*:repo:acme/app`).
+fn leading_claim_forgeable(v: &str) -> Option<&str> {
+    let (first, rest) = v.split_once(':')?;
+    if !FORGEABLE_CLAIMS.contains(&first) || !has_wildcard(v) {
+        return None;
+    }
+    let before_wildcard = &rest[..rest.find(['*', '?']).unwrap_or(rest.len())];
+    let pinned = ["repo:", "repository:", "repository_id:"]
+        .iter()
+        .any(|k| before_wildcard.contains(k));
+    (!pinned).then_some(first)
+}
+
+pub struct AwsTrustSubTemplateOrder;
+
+impl TrustAudit for AwsTrustSubTemplateOrder {
+    fn id(&self) -> &'static str {
+        "aws-trust-sub-template-order"
+    }
+    fn title(&self) -> &'static str {
+        "AWS role trusts a custom subject whose leading claim any repository controls"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Critical
+    }
+    fn fix(&self) -> &'static str {
+        "Put `repo` (or `repository_owner_id`/`repository_id`) first in the subject template (`include_claim_keys`) and pin it literally: `repo:OWNER/REPO:workflow:deploy`; or use `StringEquals` with the exact subject."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for g in ci_statements(inv).into_iter().filter(|g| !g.gitlab()) {
+            for c in g.on("sub").filter(|c| c.is_like()) {
+                for v in &c.values {
+                    let Some(claim) = leading_claim_forgeable(&v.value) else {
+                        continue;
+                    };
+                    out.push(self.finding(
+                        &g.resource(),
+                        &v.loc,
+                        format!(
+                            "`{}` starts with `{claim}`, which any repository sets as it likes, and the wildcard comes before a repository pin: every repository of any owner with the same subject template can assume this role",
+                            v.value
+                        ),
+                    ));
+                }
             }
         }
         out

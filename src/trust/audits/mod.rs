@@ -14,7 +14,7 @@ use super::{Loc, Severity, TrustFinding, GITHUB_ISSUER_HOST};
 
 pub use aws::{
     AwsTrustAudMissing, AwsTrustConditionKey, AwsTrustForAllValuesAllow, AwsTrustNoSub,
-    AwsTrustSubAnyRef, AwsTrustWildcardSub,
+    AwsTrustSubAnyRef, AwsTrustSubTemplateOrder, AwsTrustWildcardSub,
 };
 pub use azure::{AzureFicAudience, AzureFicIssuer};
 pub use gcp::{GcpProviderNameCondition, GcpProviderNoCondition, GcpProviderWeakCondition};
@@ -60,6 +60,7 @@ pub fn all() -> Vec<Box<dyn TrustAudit>> {
         Box::new(AwsTrustForAllValuesAllow),
         Box::new(AwsTrustAudMissing),
         Box::new(AwsTrustConditionKey),
+        Box::new(AwsTrustSubTemplateOrder),
         Box::new(GcpProviderNoCondition),
         Box::new(GcpProviderWeakCondition),
         Box::new(GcpProviderNameCondition),

@@ -55,6 +55,19 @@ pub(super) fn octo_sts(src: &SrcFile, abs: &Path, out: &mut Collected) {
         });
         return;
     };
+    // Only a document with a trust policy's keys is one: an API response or another tool's
+    // file that happens to live under `.github/chainguard/` is not judged as a policy.
+    const POLICY_KEYS: &[&str] = &[
+        "issuer",
+        "issuer_pattern",
+        "subject",
+        "subject_pattern",
+        "claim_pattern",
+        "permissions",
+    ];
+    if !POLICY_KEYS.iter().any(|k| map.contains_key(*k)) {
+        return;
+    }
     let whole = src.whole();
     let field = |key: &str| -> Option<Text> {
         let v = yaml_str(map.get(key)?)?;

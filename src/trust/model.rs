@@ -9,6 +9,10 @@ use super::Loc;
 pub struct Text {
     pub value: String,
     pub loc: Loc,
+    /// What the value depends on when it cannot be known statically (`var.org`, a data
+    /// source): the audits then say "cannot be decided" instead of judging `value` (the
+    /// expression's source text).
+    pub depends: Option<String>,
 }
 
 /// Every trust document found under the linted path.

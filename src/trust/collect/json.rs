@@ -149,6 +149,7 @@ pub(super) fn entry_key(src: &SrcFile, e: &Entry) -> Text {
     Text {
         value: e.key.clone(),
         loc: src.loc(&e.key_span),
+        depends: None,
     }
 }
 
@@ -186,6 +187,7 @@ pub(super) fn split_commas(values: &mut Vec<Text>) {
                 .map(|v| Text {
                     value: v.trim().to_string(),
                     loc: t.loc.clone(),
+                    depends: None,
                 })
                 .filter(|t| !t.value.is_empty())
                 .collect::<Vec<_>>()

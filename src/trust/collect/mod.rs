@@ -3,6 +3,7 @@
 //! workflows. A file that looks like trust configuration but does not parse becomes a
 //! [`Malformed`] entry; it never stops the walk.
 
+mod hcl_functions;
 mod json;
 mod octo_sts;
 mod terraform;
@@ -20,6 +21,8 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Collected {
     pub inventory: Inventory,
     pub malformed: Vec<Malformed>,
+    /// Expressions the Terraform evaluator does not support.
+    pub unsupported: Vec<Malformed>,
     pub files: usize,
     /// The text of every file read, by display path: for inline allow comments.
     pub texts: HashMap<String, String>,
@@ -78,7 +81,8 @@ pub(crate) fn collect(root: &Path) -> Collected {
         let Ok(text) = std::fs::read_to_string(&p) else {
             continue;
         };
-        let src = SrcFile::new(display_path(base, &p), text);
+        let mut src = SrcFile::new(display_path(base, &p), text);
+        src.module_dir = p.parent().map(Path::to_path_buf);
         if !matches!(kind, Kind::Workflow) {
             out.texts.insert(src.path.clone(), src.text.clone());
         }
@@ -137,6 +141,20 @@ pub(crate) fn collect(root: &Path) -> Collected {
     }
     terraform_eval::module_values(&mut terraform, &tfvars);
     terraform::terraform_documents(&terraform, &mut out);
+    for (src, _) in &terraform {
+        let mut seen = std::collections::BTreeSet::new();
+        for (offset, reason) in src.unsupported.borrow().iter() {
+            let (line, column) = src.position(*offset);
+            if seen.insert((line, column)) {
+                out.unsupported.push(Malformed {
+                    path: src.path.clone(),
+                    line,
+                    column,
+                    reason: reason.clone(),
+                });
+            }
+        }
+    }
     out
 }
 
@@ -197,6 +215,7 @@ pub(super) fn text(src: &SrcFile, n: &Node) -> Option<Text> {
     n.text().map(|v| Text {
         value: v.to_string(),
         loc: src.loc(&n.span),
+        depends: n.depends().map(str::to_string),
     })
 }
 

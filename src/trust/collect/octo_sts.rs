@@ -74,6 +74,7 @@ pub(super) fn octo_sts(src: &SrcFile, abs: &Path, out: &mut Collected) {
         Some(Text {
             value: v,
             loc: yaml_key_loc(src, key).unwrap_or_else(|| whole.clone()),
+            depends: None,
         })
     };
     let repositories = map.get("repositories").map(|v| {
@@ -85,6 +86,7 @@ pub(super) fn octo_sts(src: &SrcFile, abs: &Path, out: &mut Collected) {
                     .map(|value| Text {
                         value,
                         loc: loc.clone(),
+                        depends: None,
                     })
                     .collect()
             })
@@ -111,6 +113,7 @@ pub(super) fn octo_sts(src: &SrcFile, abs: &Path, out: &mut Collected) {
                         Text {
                             value: yaml_str(v)?,
                             loc: loc.clone(),
+                            depends: None,
                         },
                     ))
                 })

@@ -67,6 +67,7 @@ const CASES: &[(&str, &str)] = &[
     ("octo-sts-wildcard-subject", "octo-sts"),
     ("octo-sts-no-repo-restriction", "octo-sts-org"),
     ("octo-sts-gitlab-any-branch", "octo-sts"),
+    ("trust-cannot-decide", "aws"),
 ];
 
 #[test]

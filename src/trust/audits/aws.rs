@@ -8,9 +8,9 @@ use crate::trust::model::{AwsCondition, AwsPolicy, AwsStatement, Inventory};
 use crate::trust::{Severity, TrustFinding, GITHUB_ISSUER_HOST};
 
 /// An `Allow` statement that lets a CI job's token assume the role.
-struct CiStatement<'a> {
-    policy: &'a AwsPolicy,
-    st: &'a AwsStatement,
+pub(super) struct CiStatement<'a> {
+    pub(super) policy: &'a AwsPolicy,
+    pub(super) st: &'a AwsStatement,
     /// The issuer as AWS spells it in condition keys (`token.actions.githubusercontent.com`,
     /// `gitlab.com`).
     issuer: String,
@@ -46,7 +46,7 @@ impl CiStatement<'_> {
         })
     }
 
-    fn resource(&self) -> String {
+    pub(super) fn resource(&self) -> String {
         format!("{} {}", self.policy.resource, self.st.name)
     }
 }
@@ -113,7 +113,7 @@ fn is_ci_issuer(i: &str) -> bool {
     is_github_issuer(i) || is_gitlab_issuer(i)
 }
 
-fn ci_statements(inv: &Inventory) -> Vec<CiStatement<'_>> {
+pub(super) fn ci_statements(inv: &Inventory) -> Vec<CiStatement<'_>> {
     let mut out = Vec::new();
     for policy in &inv.aws {
         for st in &policy.statements {
@@ -251,7 +251,7 @@ impl TrustAudit for AwsTrustWildcardSub {
         let mut out = Vec::new();
         for g in ci_statements(inv) {
             for c in g.on("sub").filter(|c| c.is_like()) {
-                for v in &c.values {
+                for v in c.values.iter().filter(|v| v.depends.is_none()) {
                     let (severity, what) = match subject_scope(&v.value) {
                         SubjectScope::Anyone if g.gitlab() => {
                             (Severity::Critical, format!("any project on `{}`", g.issuer))
@@ -313,7 +313,7 @@ impl TrustAudit for AwsTrustSubAnyRef {
         let mut out = Vec::new();
         for g in ci_statements(inv) {
             for c in g.on("sub").filter(|c| c.is_like()) {
-                for v in &c.values {
+                for v in c.values.iter().filter(|v| v.depends.is_none()) {
                     if subject_scope(&v.value) == SubjectScope::AnyContext {
                         out.push(self.finding(
                             &g.resource(),
@@ -509,7 +509,7 @@ impl TrustAudit for AwsTrustSubTemplateOrder {
         let mut out = Vec::new();
         for g in ci_statements(inv).into_iter().filter(|g| !g.gitlab()) {
             for c in g.on("sub").filter(|c| c.is_like()) {
-                for v in &c.values {
+                for v in c.values.iter().filter(|v| v.depends.is_none()) {
                     let Some(claim) = leading_claim_forgeable(&v.value) else {
                         continue;
                     };

@@ -47,6 +47,7 @@ impl TrustAudit for AzureFicIssuer {
                     .is_some_and(|e| !e.is_empty() && !e.contains('/'))
                 || (v.starts_with("https://") && v.ends_with("/_services/token"))
                 || v.contains("${")
+                || issuer.depends.is_some()
             {
                 continue;
             }

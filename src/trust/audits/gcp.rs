@@ -13,6 +13,8 @@ fn github_providers(inv: &Inventory) -> impl Iterator<Item = &GcpProvider> {
         p.issuer
             .as_ref()
             .is_some_and(|i| is_github_issuer(&i.value))
+            // an unknown condition is trust-cannot-decide's
+            && p.attribute_condition.as_ref().is_none_or(|c| c.depends.is_none())
     })
 }
 

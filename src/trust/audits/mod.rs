@@ -7,6 +7,7 @@ mod aws;
 mod azure;
 mod gcp;
 mod octo_sts;
+mod undecided;
 mod vault;
 
 use super::model::Inventory;
@@ -21,6 +22,7 @@ pub use gcp::{GcpProviderNameCondition, GcpProviderNoCondition, GcpProviderWeakC
 pub use octo_sts::{
     OctoStsGitlabAnyBranch, OctoStsNoIssuer, OctoStsNoRepoRestriction, OctoStsWildcardSubject,
 };
+pub use undecided::TrustCannotDecide;
 pub use vault::{
     VaultAnyBranch, VaultAudienceMismatch, VaultGlobWithoutType, VaultNoBoundAudiences,
     VaultNoBoundClaims, VaultSharedAudience, VaultWildcardClaims,
@@ -77,6 +79,7 @@ pub fn all() -> Vec<Box<dyn TrustAudit>> {
         Box::new(OctoStsWildcardSubject),
         Box::new(OctoStsNoRepoRestriction),
         Box::new(OctoStsGitlabAnyBranch),
+        Box::new(TrustCannotDecide),
     ]
 }
 

@@ -95,7 +95,10 @@ impl TrustAudit for VaultWildcardClaims {
         let mut out = Vec::new();
         for r in github_roles(inv).filter(|r| r.claims_glob) {
             for (k, values) in claim(r, REPO_CLAIMS) {
-                for v in values.iter().filter(|v| has_wildcard(&v.value)) {
+                for v in values
+                    .iter()
+                    .filter(|v| v.depends.is_none() && has_wildcard(&v.value))
+                {
                     let wide = match k.value.as_str() {
                         "sub" => matches!(
                             subject_scope(&v.value),
@@ -317,7 +320,10 @@ impl TrustAudit for VaultGlobWithoutType {
         let mut out = Vec::new();
         for r in github_roles(inv).filter(|r| !r.claims_glob) {
             for (k, values) in &r.bound_claims {
-                for v in values.iter().filter(|v| has_wildcard(&v.value)) {
+                for v in values
+                    .iter()
+                    .filter(|v| v.depends.is_none() && has_wildcard(&v.value))
+                {
                     out.push(self.finding(
                         &r.resource,
                         &v.loc,

@@ -458,6 +458,10 @@ fn real_module_shapes() {
         if good.is_dir() {
             let (code, report) = lint_json(&good);
             assert_eq!(code, 0, "{name}/good must lint clean: {report:#}");
+            assert!(
+                report["stats"]["documents"].as_u64().unwrap() > 0,
+                "{name}/good must hold trust documents, or its silence proves nothing"
+            );
         }
         let bad = case.join("bad");
         if !bad.is_dir() {
@@ -475,7 +479,16 @@ fn real_module_shapes() {
                 f["message"].as_str().unwrap()
             ));
         }
-        for m in report["malformed"].as_array().unwrap() {
+        let unsupported = report
+            .get("unsupported")
+            .and_then(|u| u.as_array())
+            .cloned();
+        for m in report["malformed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(unsupported.iter().flatten())
+        {
             table.push_str(&format!(
                 "  diagnostic {}:{} {}\n",
                 m["path"].as_str().unwrap(),

@@ -168,21 +168,32 @@ fn split(a: FuncArgs) -> Result<Value, String> {
 /// `templatefile(PATH, VARS)`: `PATH` is absolute here, as `path.module` is declared as the
 /// module's directory.
 fn templatefile(a: FuncArgs) -> Result<Value, String> {
-    use hcl::eval::Evaluate;
     let path = s(&a[0])?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-    let template: hcl::Template = text.parse().map_err(|e| format!("{path}: {e}"))?;
+    render(&text, &a[1])
+        .map(Value::String)
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+fn file(a: FuncArgs) -> Result<Value, String> {
+    let path = s(&a[0])?;
+    std::fs::read_to_string(&path)
+        .map(Value::String)
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+/// `data "template_file"`: the template text rendered with its `vars`.
+pub(super) fn render(template: &str, vars: &Value) -> Result<String, String> {
+    use hcl::eval::Evaluate;
+    let template: hcl::Template = template.parse().map_err(|e| format!("{e}"))?;
     let mut ctx = Context::new();
     declare(&mut ctx);
-    if let Value::Object(vars) = &a[1] {
+    if let Value::Object(vars) = vars {
         for (k, v) in vars {
             ctx.declare_var(k.as_str(), v.clone());
         }
     }
-    template
-        .evaluate(&ctx)
-        .map(Value::String)
-        .map_err(|e| format!("{path}: {e}"))
+    template.evaluate(&ctx).map_err(|e| e.to_string())
 }
 
 /// Declares every function above in `ctx`.
@@ -219,6 +230,7 @@ pub(super) fn declare(ctx: &mut Context) {
     ctx.declare_func("coalesce", variadic(coalesce));
     ctx.declare_func("jsonencode", fixed(jsonencode, 1));
     ctx.declare_func("templatefile", fixed(templatefile, 2));
+    ctx.declare_func("file", fixed(file, 1));
     ctx.declare_func("merge", variadic(merge));
     ctx.declare_func("split", fixed(split, 2));
     for f in ["tolist", "toset", "tostring", "tomap"] {

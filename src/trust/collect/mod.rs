@@ -75,7 +75,7 @@ pub(crate) fn collect(root: &Path) -> Collected {
     };
     let mut out = Collected::default();
     let mut terraform: Vec<(SrcFile, Body)> = Vec::new();
-    let mut tfvars: Vec<(SrcFile, Body)> = Vec::new();
+    let mut tfvars: Vec<(SrcFile, terraform_eval::TfVars)> = Vec::new();
     for p in files {
         let Some(kind) = kind_of(&p) else { continue };
         let Ok(text) = std::fs::read_to_string(&p) else {
@@ -106,8 +106,12 @@ pub(crate) fn collect(root: &Path) -> Collected {
             }
             Kind::TfVars => {
                 // values only: a tfvars file that does not parse is Terraform's to report
-                if let Ok(body) = hcl::edit::parser::parse_body(&src.text) {
-                    tfvars.push((src, body));
+                if src.path.ends_with(".json") {
+                    if let Ok(node) = parse_json(&src.text, 0) {
+                        tfvars.push((src, terraform_eval::TfVars::Json(node)));
+                    }
+                } else if let Ok(body) = hcl::edit::parser::parse_body(&src.text) {
+                    tfvars.push((src, terraform_eval::TfVars::Hcl(body)));
                 }
             }
             Kind::Json => {
@@ -179,7 +183,10 @@ fn kind_of(p: &Path) -> Option<Kind> {
         .and_then(|n| n.to_str());
     if name.ends_with(".tf") {
         Some(Kind::Terraform)
-    } else if name == "terraform.tfvars" || name.ends_with(".auto.tfvars") {
+    } else if matches!(name, "terraform.tfvars" | "terraform.tfvars.json")
+        || name.ends_with(".auto.tfvars")
+        || name.ends_with(".auto.tfvars.json")
+    {
         Some(Kind::TfVars)
     } else if name.ends_with(".json") {
         Some(Kind::Json)

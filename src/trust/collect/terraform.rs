@@ -2,7 +2,7 @@
 //! bodies whose values `terraform_eval` resolves.
 
 use super::json::{aws_policy_from_node, claims, mapping};
-use super::terraform_eval::{hcl_node, span_of};
+use super::terraform_eval::{evaluate_value, hcl_node, span_of};
 use super::{text, texts, Collected};
 use crate::trust::model::*;
 use crate::trust::source::{parse_json, Node, SrcFile};
@@ -99,19 +99,70 @@ pub(super) fn terraform_documents(files: &[(SrcFile, Body)], out: &mut Collected
         for b in body.blocks() {
             let (ty, name) = labels(b);
             let is_data = b.ident.as_str() == "data";
-            let is_resource = b.ident.as_str() == "resource";
             let resource = format!("{}{ty}.{name}", if is_data { "data." } else { "" });
+            // `for_each`: one document per instance, `each.key`/`each.value` bound
+            let Some(for_each) = b.body.get_attribute("for_each") else {
+                document(src, b, resource, &syms, out);
+                continue;
+            };
+            let instances: Vec<(String, hcl::Value)> = match evaluate_value(src, &for_each.value) {
+                Ok(hcl::Value::Object(m)) => m.into_iter().collect(),
+                Ok(hcl::Value::Array(items)) => items
+                    .into_iter()
+                    .filter_map(|v| Some((v.as_str()?.to_string(), v)))
+                    .collect(),
+                _ => {
+                    if is_trust_type(&ty) {
+                        unsupported(src, &for_each.value, "`for_each` not expanded: its value is not known statically; the block is judged once, as written");
+                    }
+                    document(src, b, resource, &syms, out);
+                    continue;
+                }
+            };
+            for (key, value) in instances {
+                let mut each = hcl::Map::new();
+                each.insert("key".to_string(), hcl::Value::String(key.clone()));
+                each.insert("value".to_string(), value);
+                src.scope
+                    .borrow_mut()
+                    .push(("each".to_string(), hcl::Value::Object(each)));
+                document(src, b, format!("{resource}[\"{key}\"]"), &syms, out);
+                src.scope.borrow_mut().pop();
+            }
+        }
+    }
+}
+
+fn is_trust_type(ty: &str) -> bool {
+    matches!(
+        ty,
+        "aws_iam_role"
+            | "aws_iam_policy_document"
+            | "google_iam_workload_identity_pool_provider"
+            | "azurerm_federated_identity_credential"
+            | "azuread_application_federated_identity_credential"
+            | "vault_jwt_auth_backend_role"
+    )
+}
+
+/// One Terraform block (one `for_each` instance) as a trust document, when it is one.
+fn document(src: &SrcFile, b: &Block, resource: String, syms: &Symbols, out: &mut Collected) {
+    {
+        {
+            let (ty, _) = labels(b);
+            let is_data = b.ident.as_str() == "data";
+            let is_resource = b.ident.as_str() == "resource";
             let loc = src.loc(&b.span().unwrap_or(0..0));
             match ty.as_str() {
                 "aws_iam_role" if is_resource => {
                     if let Some(mut p) = assume_role_policy(src, &b.body, &resource, out) {
-                        resolve_issuers(&mut p, &syms);
+                        resolve_issuers(&mut p, syms);
                         out.inventory.aws.push(p);
                     }
                 }
                 "aws_iam_policy_document" if is_data => {
                     let mut p = policy_document(src, &b.body, resource, loc);
-                    resolve_issuers(&mut p, &syms);
+                    resolve_issuers(&mut p, syms);
                     if !p.statements.is_empty() {
                         out.inventory.aws.push(p);
                     }
@@ -226,7 +277,20 @@ fn assume_role_policy(
                 return None;
             }
         },
-        _ => return None,
+        // `data.template_file.x.rendered`, `templatefile(...)`, a local holding the JSON
+        other => match hcl_node(src, other).val {
+            crate::trust::source::Val::Str(json) => match parse_json(&json, 0) {
+                Ok(mut n) => {
+                    n.flatten_spans(&span);
+                    n
+                }
+                Err(e) => {
+                    malformed(span.start, &e.message);
+                    return None;
+                }
+            },
+            _ => return None,
+        },
     };
     let p = aws_policy_from_node(src, &node, resource.to_string());
     (!p.statements.is_empty()).then_some(p)
@@ -234,44 +298,123 @@ fn assume_role_policy(
 
 /// `data "aws_iam_policy_document"`: `statement` blocks with `principals` and `condition`.
 fn policy_document(src: &SrcFile, body: &Body, resource: String, loc: Loc) -> AwsPolicy {
-    let statements = body
-        .get_blocks("statement")
-        .enumerate()
-        .map(|(i, s)| {
-            let federated = s
-                .body
-                .get_blocks("principals")
-                .filter(|p| attr_str(&p.body, "type").as_deref() == Some("Federated"))
-                .flat_map(|p| texts(src, attr_node(src, &p.body, "identifiers").as_ref()))
-                .collect();
-            let conditions = s
-                .body
-                .get_blocks("condition")
-                .filter_map(|c| {
-                    Some(AwsCondition {
-                        operator: attr_text(src, &c.body, "test")?,
-                        key: attr_text(src, &c.body, "variable")?,
-                        values: texts(src, attr_node(src, &c.body, "values").as_ref()),
-                    })
-                })
-                .collect();
-            AwsStatement {
-                name: format!("statement[{i}]"),
-                loc: src.loc(&span_of(s)),
-                allow: attr_str(&s.body, "effect").is_none_or(|e| e != "Deny"),
-                actions: texts(src, attr_node(src, &s.body, "actions").as_ref()),
-                federated,
-                issuer: None,
-                provider_audiences: Vec::new(),
-                conditions,
-            }
+    let word =
+        |b: &Body, key: &str| attr_node(src, b, key).and_then(|n| n.text().map(str::to_string));
+    let mut i = 0;
+    let statements = expand(src, body, "statement", &mut |s, span| {
+        let federated = expand(src, s, "principals", &mut |p, _| {
+            (word(p, "type").as_deref() == Some("Federated"))
+                .then(|| texts(src, attr_node(src, p, "identifiers").as_ref()))
         })
+        .into_iter()
+        .flatten()
         .collect();
+        let conditions = expand(src, s, "condition", &mut |c, _| {
+            Some(AwsCondition {
+                operator: attr_text(src, c, "test")?,
+                key: attr_text(src, c, "variable")?,
+                values: texts(src, attr_node(src, c, "values").as_ref()),
+            })
+        });
+        let st = AwsStatement {
+            name: format!("statement[{i}]"),
+            loc: src.loc(&span),
+            allow: word(s, "effect").is_none_or(|e| e != "Deny"),
+            actions: texts(src, attr_node(src, s, "actions").as_ref()),
+            federated,
+            issuer: None,
+            provider_audiences: Vec::new(),
+            conditions,
+        };
+        i += 1;
+        Some(st)
+    });
     AwsPolicy {
         resource,
         loc,
         statements,
     }
+}
+
+/// Every `NAME` block of `body`, `dynamic "NAME"` blocks expanded: `for_each` evaluated, the
+/// iterator (`NAME`, or the `iterator` argument) bound to `{ key, value }` while `f` reads the
+/// `content` block. A `for_each` that cannot be evaluated is reported, never skipped silently.
+pub(super) fn expand<R>(
+    src: &SrcFile,
+    body: &Body,
+    name: &str,
+    f: &mut dyn FnMut(&Body, std::ops::Range<usize>) -> Option<R>,
+) -> Vec<R> {
+    let mut out = Vec::new();
+    for b in body.blocks() {
+        let span = span_of(b);
+        if b.ident.as_str() == name {
+            out.extend(f(&b.body, span));
+            continue;
+        }
+        if b.ident.as_str() != "dynamic" || labels(b).0 != name {
+            continue;
+        }
+        let Some(content) = b.body.get_blocks("content").next() else {
+            continue;
+        };
+        let iterator = b
+            .body
+            .get_attribute("iterator")
+            .and_then(|a| match &a.value {
+                Expression::Variable(v) => Some(v.as_str().to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| name.to_string());
+        let Some(for_each) = b.body.get_attribute("for_each") else {
+            continue;
+        };
+        let items = match evaluate_value(src, &for_each.value) {
+            Ok(hcl::Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (hcl::Value::from(i as u64), v))
+                .collect::<Vec<_>>(),
+            Ok(hcl::Value::Object(m)) => m
+                .into_iter()
+                .map(|(k, v)| (hcl::Value::String(k), v))
+                .collect(),
+            Ok(other) => {
+                unsupported(
+                    src,
+                    &for_each.value,
+                    &format!("`for_each` is {other}, not a collection"),
+                );
+                continue;
+            }
+            Err(e) => {
+                unsupported(
+                    src,
+                    &for_each.value,
+                    &format!("dynamic \"{name}\" not expanded: {e}"),
+                );
+                continue;
+            }
+        };
+        for (key, value) in items {
+            let mut each = hcl::Map::new();
+            each.insert("key".to_string(), key);
+            each.insert("value".to_string(), value);
+            src.scope
+                .borrow_mut()
+                .push((iterator.clone(), hcl::Value::Object(each)));
+            let r = f(&content.body, span.clone());
+            src.scope.borrow_mut().pop();
+            out.extend(r);
+        }
+    }
+    out
+}
+
+fn unsupported(src: &SrcFile, e: &Expression, reason: &str) {
+    src.unsupported
+        .borrow_mut()
+        .push((span_of(e).start, reason.to_string()));
 }
 
 /// The issuer a statement's federated principal names: from an ARN

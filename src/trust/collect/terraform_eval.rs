@@ -48,7 +48,11 @@ pub(super) fn hcl_node(src: &SrcFile, e: &Expression) -> Node {
                     },
                     // a resource attribute (`aws_iam_openid_connect_provider.x.url`): kept as
                     // written, the resolvers read it
-                    Evaluated::Reference | Evaluated::Unsupported => Val::Str(interpolated),
+                    Evaluated::Reference => Val::Str(interpolated),
+                    Evaluated::Unsupported => Val::Unknown {
+                        text: interpolated,
+                        depends: UNSUPPORTED.to_string(),
+                    },
                 }
             }
         }
@@ -67,7 +71,11 @@ pub(super) fn hcl_node(src: &SrcFile, e: &Expression) -> Node {
                 text: source(),
                 depends,
             },
-            Evaluated::Reference | Evaluated::Unsupported => Val::Other(source()),
+            Evaluated::Reference => Val::Other(source()),
+            Evaluated::Unsupported => Val::Unknown {
+                text: source(),
+                depends: UNSUPPORTED.to_string(),
+            },
         },
         Expression::Array(items) => Val::List(items.iter().map(|i| hcl_node(src, i)).collect()),
         Expression::Object(obj) => Val::Map(
@@ -102,7 +110,13 @@ fn module_of(path: &str) -> &str {
 /// What `var.NAME` and `local.NAME` stand for in each module: a variable's `default`, replaced
 /// by `terraform.tfvars` and `*.auto.tfvars` in the module's directory (Terraform's own order),
 /// and `locals` evaluated over those. A value keysweep cannot evaluate stays as its source text.
-pub(super) fn module_values(files: &mut [(SrcFile, Body)], tfvars: &[(SrcFile, Body)]) {
+/// A variable definitions file: `terraform.tfvars` / `*.auto.tfvars`, or their JSON forms.
+pub(super) enum TfVars {
+    Hcl(Body),
+    Json(Node),
+}
+
+pub(super) fn module_values(files: &mut [(SrcFile, Body)], tfvars: &[(SrcFile, TfVars)]) {
     let mut by_module: HashMap<String, HashMap<String, Val>> = HashMap::new();
     for (src, body) in files.iter() {
         let m = by_module
@@ -115,21 +129,36 @@ pub(super) fn module_values(files: &mut [(SrcFile, Body)], tfvars: &[(SrcFile, B
             }
         }
     }
-    // `terraform.tfvars` first, then `*.auto.tfvars` in lexical order (the walk is sorted)
-    let mut ordered: Vec<&(SrcFile, Body)> = tfvars.iter().collect();
+    // Terraform's order: `terraform.tfvars`, `terraform.tfvars.json`, then `*.auto.tfvars`
+    // and `*.auto.tfvars.json` in lexical order; a later file wins
+    let mut ordered: Vec<&(SrcFile, TfVars)> = tfvars.iter().collect();
     ordered.sort_by_key(|(s, _)| {
         let name = s.path.rsplit('/').next().unwrap_or(&s.path);
-        (name != "terraform.tfvars", s.path.clone())
+        let rank = match name {
+            "terraform.tfvars" => 0,
+            "terraform.tfvars.json" => 1,
+            _ => 2,
+        };
+        (rank, s.path.clone())
     });
-    for (src, body) in ordered {
+    for (src, vars) in ordered {
         let m = by_module
             .entry(module_of(&src.path).to_string())
             .or_default();
-        for a in body.attributes() {
-            m.insert(
-                format!("var.{}", a.key.as_str()),
-                hcl_node(src, &a.value).val,
-            );
+        match vars {
+            TfVars::Hcl(body) => {
+                for a in body.attributes() {
+                    m.insert(
+                        format!("var.{}", a.key.as_str()),
+                        hcl_node(src, &a.value).val,
+                    );
+                }
+            }
+            TfVars::Json(node) => {
+                for e in node.entries() {
+                    m.insert(format!("var.{}", e.key), e.value.val.clone());
+                }
+            }
         }
     }
     // locals may use variables and other locals: a few rounds settle any chain worth writing
@@ -138,6 +167,26 @@ pub(super) fn module_values(files: &mut [(SrcFile, Body)], tfvars: &[(SrcFile, B
             let module = module_of(&src.path).to_string();
             src.tf_values = by_module.get(&module).cloned().map(std::sync::Arc::new);
             let mut found = Vec::new();
+            for b in body.get_blocks("data") {
+                let (ty, name) = labels(b);
+                if ty != "template_file" {
+                    continue;
+                }
+                let template = b
+                    .body
+                    .get_attribute("template")
+                    .and_then(|a| evaluate_value(src, &a.value).ok());
+                let vars = b
+                    .body
+                    .get_attribute("vars")
+                    .and_then(|a| evaluate_value(src, &a.value).ok())
+                    .unwrap_or(hcl::Value::Null);
+                if let Some(hcl::Value::String(t)) = template {
+                    if let Ok(r) = super::hcl_functions::render(&t, &vars) {
+                        found.push((format!("data.template_file.{name}.rendered"), Val::Str(r)));
+                    }
+                }
+            }
             for b in body.get_blocks("locals") {
                 for a in b.body.attributes() {
                     found.push((
@@ -205,6 +254,9 @@ fn interpolate(src: &SrcFile, template: &str) -> String {
     .into_owned()
 }
 
+/// What an expression the evaluator does not support "depends on": the diagnostic says which.
+const UNSUPPORTED: &str = "an expression keysweep does not evaluate (see the diagnostic)";
+
 /// What evaluating an expression gave.
 enum Evaluated {
     Value(Val),
@@ -221,7 +273,7 @@ fn unknown_dependency(src: &SrcFile, text: &str) -> Option<String> {
     static REF: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = REF.get_or_init(|| {
         regex::Regex::new(
-            r"\b((?:var|local|data|module)\.[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)?)",
+            r"\b((?:var|local|data|module)\.[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*){0,2})",
         )
         .expect("static regex")
     });
@@ -229,8 +281,10 @@ fn unknown_dependency(src: &SrcFile, text: &str) -> Option<String> {
         let r = &c[1];
         let known = |k: &str| src.tf_values.as_ref().is_some_and(|v| v.contains_key(k));
         let short: String = r.splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
+        let rendered = format!("{}.rendered", r.trim_end_matches(".rendered"));
         match r.split('.').next() {
             Some("var" | "local") if known(&short) => None,
+            Some("data") if known(&rendered) => None,
             Some("var" | "local") => Some(short),
             _ => Some(r.to_string()),
         }
@@ -294,13 +348,24 @@ fn context(src: &SrcFile) -> hcl::eval::Context<'static> {
     super::hcl_functions::declare(&mut ctx);
     let mut vars = hcl::Map::new();
     let mut locals = hcl::Map::new();
+    let mut templates = hcl::Map::new();
     for (k, v) in src.tf_values.iter().flat_map(|m| m.iter()) {
         let Some(value) = to_value(v) else { continue };
         if let Some(name) = k.strip_prefix("var.") {
             vars.insert(name.to_string(), value);
         } else if let Some(name) = k.strip_prefix("local.") {
             locals.insert(name.to_string(), value);
+        } else if let Some(rest) = k.strip_prefix("data.template_file.") {
+            let name = rest.trim_end_matches(".rendered").to_string();
+            let mut rendered = hcl::Map::new();
+            rendered.insert("rendered".to_string(), value);
+            templates.insert(name, hcl::Value::Object(rendered));
         }
+    }
+    if !templates.is_empty() {
+        let mut data = hcl::Map::new();
+        data.insert("template_file".to_string(), hcl::Value::Object(templates));
+        ctx.declare_var("data", hcl::Value::Object(data));
     }
     ctx.declare_var("var", hcl::Value::Object(vars));
     ctx.declare_var("local", hcl::Value::Object(locals));

@@ -8,7 +8,7 @@ use crate::detect::{Detection, Detector};
 use crate::finding::{redact, Finding, FindingSet, Location};
 use crate::source::fs::{walk, FileEntry, WalkError, WalkOptions};
 use crate::source::{looks_binary, Skip, SkipReason};
-use crate::suppress::{is_allowed_inline, Baseline};
+use crate::suppress::{self, Baseline};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -171,9 +171,10 @@ impl Scanner {
             let last_line = line_range(bytes, d.whole.end.saturating_sub(1).max(d.whole.start));
             let secret_line = line_range(bytes, d.secret.start);
             let lines_to_check = [&first_line, &last_line, &secret_line];
+            let rule = self.detector.rules().get(d.rule).id();
             if lines_to_check
                 .iter()
-                .any(|l| is_allowed_inline(&bytes[(*l).clone()]))
+                .any(|l| suppress::allows(&bytes[(*l).clone()], rule))
             {
                 suppressed.inline += 1;
                 continue;

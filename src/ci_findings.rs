@@ -5,7 +5,7 @@
 use crate::finding::{Finding, Location};
 use crate::pipeline::{self, Diagnostic, PipelineFinding};
 use crate::source::fs::display_path;
-use crate::suppress::is_allowed_inline;
+use crate::suppress;
 use globset::GlobSet;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -62,7 +62,7 @@ pub fn analyze_roots(roots: &[std::path::PathBuf], exclude: &GlobSet) -> (CiResu
             let file = root.join(&f.location.path);
             if lines
                 .line(&file, f.location.line)
-                .is_some_and(|l| is_allowed_inline(l.as_bytes()))
+                .is_some_and(|l| suppress::allows(l.as_bytes(), &f.audit))
             {
                 allowed += 1;
                 continue;

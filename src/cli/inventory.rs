@@ -29,9 +29,12 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<i32> {
         eprintln!("keysweep: warning: {}:{}: {}", d.path, d.line, d.message);
     }
     let inv = inventory(&report);
-    match args.format {
-        InventoryFormat::Markdown => print!("{}", inv.to_markdown()),
-        InventoryFormat::Json => println!("{}", inv.to_json()),
-    }
+    super::output::write_to(None, |w| {
+        match args.format {
+            InventoryFormat::Markdown => write!(w, "{}", inv.to_markdown())?,
+            InventoryFormat::Json => writeln!(w, "{}", inv.to_json())?,
+        }
+        Ok(())
+    })?;
     Ok(0)
 }

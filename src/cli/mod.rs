@@ -2,6 +2,7 @@
 
 mod baseline;
 mod inventory;
+pub mod output;
 mod rotate;
 mod rules;
 mod scan;

@@ -1,6 +1,6 @@
 //! `keysweep scan`.
 
-use super::{default_paths, ColorChoice, GlobalArgs};
+use super::{default_paths, output, GlobalArgs};
 use anyhow::{bail, Context};
 use clap::Args;
 use keysweep::detect::Detector;
@@ -11,7 +11,7 @@ use keysweep::source::fs::{build_globs, WalkOptions};
 use keysweep::source::git::GitMode;
 use keysweep::suppress::config::{ByteSize, DEFAULT_CONFIG_FILE};
 use keysweep::suppress::{Baseline, Config};
-use std::io::{IsTerminal, Write};
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -261,12 +261,7 @@ pub fn emit(
     rules: &RuleSet,
     result: &ScanResult,
 ) -> anyhow::Result<()> {
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = match global.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let color = output::use_color(global.color, args.output.as_deref());
     let ctx = ReportContext {
         rules,
         show_secrets: args.show_secrets,
@@ -277,34 +272,14 @@ pub fn emit(
             color: false,
             ..ctx
         };
-        write_report_file(*format, path, result, &plain)?;
+        output::write_to(Some(path), |w| {
+            Ok(write_report(*format, result, &plain, w)?)
+        })?;
     }
-    match &args.output {
-        Some(path) => write_report_file(args.format, path, result, &ctx)?,
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = std::io::BufWriter::new(stdout.lock());
-            write_report(args.format, result, &ctx, &mut lock)?;
-            lock.flush()?;
-        }
-    }
+    output::write_to(args.output.as_deref(), |w| {
+        Ok(write_report(args.format, result, &ctx, w)?)
+    })?;
     warn_unscanned(global, result);
-    Ok(())
-}
-
-fn write_report_file(
-    format: Format,
-    path: &std::path::Path,
-    result: &ScanResult,
-    ctx: &ReportContext,
-) -> anyhow::Result<()> {
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(path)
-            .with_context(|| format!("{}: cannot create report file", path.display()))?,
-    );
-    write_report(format, result, ctx, &mut file)?;
-    file.flush()
-        .with_context(|| format!("{}: cannot write report file", path.display()))?;
     Ok(())
 }
 

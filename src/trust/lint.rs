@@ -31,9 +31,8 @@ pub struct LintStats {
 }
 
 /// The inline marker. `keysweep:allow` accepts every trust finding that starts on its line or
-/// on the line below it; `keysweep:allow[aws-trust-sub-any-ref, ...]` only those audits.
-const ALLOW: &str = "keysweep:allow";
-
+/// on the line below it; `keysweep:allow[aws-trust-sub-any-ref, ...]` only those audits (the
+/// grammar is `suppress::allows`, shared with the scan and the pipeline audits).
 fn allowed_inline(texts: &HashMap<String, String>, f: &TrustFinding) -> bool {
     let Some(text) = texts.get(&f.location.path) else {
         return false;
@@ -47,18 +46,7 @@ fn allowed_inline(texts: &HashMap<String, String>, f: &TrustFinding) -> bool {
 }
 
 fn marker_allows(line: &str, audit: &str) -> bool {
-    line.match_indices(ALLOW).any(|(i, m)| {
-        let rest = &line[i + m.len()..];
-        match rest.strip_prefix('[') {
-            Some(list) => list
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .split(',')
-                .any(|id| id.trim() == audit),
-            None => true,
-        }
-    })
+    crate::suppress::allows(line.as_bytes(), audit)
 }
 
 /// Lints `root` (a directory or one file) with every audit.

@@ -2,11 +2,10 @@
 //! (AWS role trust policies, GCP workload identity providers, Azure federated credentials,
 //! Vault JWT roles, octo-sts policies) for the classic holes.
 
-use super::{ColorChoice, GlobalArgs};
+use super::GlobalArgs;
 use clap::{Args, Subcommand};
 use keysweep::report::trust::{self as output, TrustFormat};
 use keysweep::trust::Severity;
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -40,22 +39,10 @@ fn lint(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut report = keysweep::trust::lint(&root)?;
     report.findings.retain(|f| f.severity >= args.min_severity);
-    let color = match global.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
-    let mut buf = Vec::new();
-    output::write(args.format, &report, color, &mut buf)?;
-    match &args.output {
-        Some(p) => std::fs::write(p, &buf)
-            .map_err(|e| anyhow::anyhow!("{}: cannot write the report: {e}", p.display()))?,
-        None => std::io::stdout().write_all(&buf)?,
-    }
+    let color = super::output::use_color(global.color, args.output.as_deref());
+    super::output::write_to(args.output.as_deref(), |w| {
+        Ok(output::write(args.format, &report, color, w)?)
+    })?;
     if args.format != TrustFormat::Human && !global.quiet {
         for m in &report.malformed {
             eprintln!(

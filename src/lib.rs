@@ -9,9 +9,11 @@ pub mod detect;
 pub mod finding;
 pub mod pipeline;
 pub mod report;
+#[cfg(feature = "rotate")]
 pub mod rotate;
 pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod suppress;
+#[cfg(feature = "rotate")]
 pub mod trust;

@@ -9,6 +9,8 @@ mod git;
 mod pipeline;
 mod pipeline_scan;
 mod reports;
+#[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
+#[cfg(feature = "rotate")]
 mod trust_lint;

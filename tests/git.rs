@@ -2,7 +2,6 @@
 //! Every token is synthetic: `kstest_` + 30 random characters + a CRC32 tail, generated here,
 //! matched by the test-only rule in tests/fixtures/git-rules/.
 
-
 use crate::common::{checksummed_token, keysweep};
 use serde_json::Value;
 use std::ffi::OsStr;

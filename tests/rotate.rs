@@ -3,7 +3,6 @@
 //! Fixtures are the pipeline-analysis repositories under `tests/fixtures/pipelines`, always
 //! copied into a temporary directory before `--write`.
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

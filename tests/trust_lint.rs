@@ -3,7 +3,6 @@
 //! snapshots of the human and json reports; SARIF validated against the official 2.1.0
 //! schema; malformed input reported without stopping the lint. All ids are synthetic.
 
-
 use crate::common::*;
 use std::path::{Path, PathBuf};
 

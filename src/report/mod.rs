@@ -11,7 +11,9 @@ use crate::scan::ScanResult;
 use std::io::{self, Write};
 
 // Shared with the trust-lint reports.
+#[cfg(feature = "rotate")]
 pub(crate) use github::{escape_data, escape_property};
+#[cfg(feature = "rotate")]
 pub(crate) use sarif::{camel, log as sarif_log, uri};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

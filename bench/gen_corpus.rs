@@ -9,6 +9,8 @@
 //! Sizes accept B, KB, MB, GB (powers of 1000) and KiB, MiB, GiB (powers of 1024).
 //! For `accuracy` the planted true secrets are written as JSON to
 //! `OUT_DIR/../<basename(OUT_DIR)>.truth.json` unless `--truth PATH` is given.
+// Test and benchmark code: unwrap is the failure message, printing is the output.
+#![allow(clippy::unwrap_used, clippy::print_stdout, unreachable_pub)]
 
 #[path = "corpus.rs"]
 mod corpus;

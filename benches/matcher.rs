@@ -1,5 +1,7 @@
 //! Micro-benchmark of the detection engine alone (no I/O): built-in rules over realistic
 //! source text with sparse secrets. The end-to-end comparison with peers is bench/run.sh.
+// Test and benchmark code: unwrap is the failure message, printing is the output.
+#![allow(clippy::unwrap_used, clippy::print_stdout, unreachable_pub)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use keysweep::detect::Detector;

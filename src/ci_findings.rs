@@ -62,7 +62,7 @@ pub fn analyze_roots(roots: &[std::path::PathBuf], exclude: &GlobSet) -> (CiResu
             let file = root.join(&f.location.path);
             if lines
                 .line(&file, f.location.line)
-                .is_some_and(|l| suppress::allows(l.as_bytes(), &f.audit))
+                .is_some_and(|l| suppress::allows(l.as_bytes(), f.audit))
             {
                 allowed += 1;
                 continue;

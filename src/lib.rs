@@ -4,14 +4,24 @@
 //! located, fingerprinted) -> `suppress` -> `report`. `scan` drives the flow. `pipeline`
 //! reads CI configuration into credential uses.
 
+// `unreachable_pub` (Cargo.toml [lints]) holds for the modules below without an `allow`. The
+// allowed ones are being restructured (issue 17); their `pub` items become `pub(crate)` there.
+
 pub mod ci_findings;
 pub mod detect;
 pub mod finding;
+#[allow(unreachable_pub)]
 pub mod pipeline;
+#[allow(unreachable_pub)]
 pub mod report;
+#[cfg(feature = "rotate")]
+#[allow(unreachable_pub)]
 pub mod rotate;
+#[allow(unreachable_pub)]
 pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod suppress;
+#[cfg(feature = "rotate")]
+#[allow(unreachable_pub)]
 pub mod trust;

@@ -3,10 +3,14 @@
 mod baseline;
 mod inventory;
 pub mod output;
+#[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
 mod scan;
+#[cfg(feature = "rotate")]
 mod trust;
+#[cfg(not(feature = "rotate"))]
+mod unavailable;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -55,13 +59,21 @@ pub enum Command {
     /// List every secret the CI pipelines use and whether it can move to OIDC.
     Inventory(inventory::InventoryArgs),
     /// Plan (and with --write apply) the move of CI credentials to short-lived OIDC credentials.
+    #[cfg(feature = "rotate")]
     Rotate(Box<rotate::RotateArgs>),
+    /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
+    #[cfg(not(feature = "rotate"))]
+    Rotate(unavailable::Args),
     /// List or check detection rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
     /// Check OIDC trust configuration (IAM, GCP, Azure, Vault, octo-sts).
+    #[cfg(feature = "rotate")]
     #[command(subcommand)]
     Trust(trust::TrustCommand),
+    /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
+    #[cfg(not(feature = "rotate"))]
+    Trust(unavailable::Args),
 }
 
 /// Exit status: 0 nothing new found, 1 new findings, 2 error.
@@ -76,9 +88,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Scan(args) => scan::run(&args, &cli.global),
         Command::Baseline(args) => baseline::run(&args, &cli.global),
         Command::Inventory(args) => inventory::run(&args),
+        #[cfg(feature = "rotate")]
         Command::Rotate(args) => rotate::run(&args),
+        #[cfg(not(feature = "rotate"))]
+        Command::Rotate(_) => Err(unavailable::error("rotate")),
         Command::Rules(cmd) => rules::run(cmd),
+        #[cfg(feature = "rotate")]
         Command::Trust(cmd) => trust::run(cmd, &cli.global),
+        #[cfg(not(feature = "rotate"))]
+        Command::Trust(_) => Err(unavailable::error("trust")),
     }
 }
 

@@ -23,6 +23,7 @@ use std::path::Path;
 use serde::Serialize;
 
 /// One workflow's text as the model (trust lint reads vault-action steps from it).
+#[cfg(feature = "rotate")]
 pub(crate) use github::load_text as load_workflow_text;
 pub use inventory::{inventory, Inventory};
 

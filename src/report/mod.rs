@@ -5,6 +5,7 @@ mod github;
 mod human;
 mod json;
 mod sarif;
+#[cfg(feature = "rotate")]
 pub mod trust;
 
 use crate::rules::RuleSet;
@@ -12,7 +13,9 @@ use crate::scan::ScanResult;
 use std::io::{self, Write};
 
 // Shared with the trust-lint reports.
+#[cfg(feature = "rotate")]
 pub(crate) use github::{escape_data, escape_property};
+#[cfg(feature = "rotate")]
 pub(crate) use sarif::{camel, log as sarif_log, uri};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -29,11 +29,17 @@ pub struct Config {
     pub baseline: Option<PathBuf>,
     /// `keysweep rotate` facts (account ids, role names, pools); unknown keys are errors too.
     #[serde(default)]
-    pub rotate: Option<crate::rotate::facts::Facts>,
+    pub rotate: Option<RotateFacts>,
     /// The directory holding the config file (rule_dirs and baseline are relative to it).
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
+
+#[cfg(feature = "rotate")]
+pub type RotateFacts = crate::rotate::facts::Facts;
+/// A build without `rotate` still accepts a config file written for one (the table is unused).
+#[cfg(not(feature = "rotate"))]
+pub type RotateFacts = toml::Table;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -1,7 +1,6 @@
 //! End-to-end behaviour of `keysweep scan` on working trees: exit codes, bad input,
 //! suppression, and the never-leak rule.
 
-
 use crate::common::*;
 use predicates::prelude::*;
 use tempfile::TempDir;

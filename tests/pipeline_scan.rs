@@ -1,7 +1,6 @@
 //! Pipeline credential uses in `keysweep scan` and `keysweep inventory`: every format,
 //! suppression by inline allow and baseline, `--pipelines-only`.
 
-
 use crate::common::*;
 use predicates::prelude::*;
 use std::path::Path;

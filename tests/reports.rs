@@ -2,7 +2,6 @@
 //! official SARIF 2.1.0 schema (tests/data/sarif-2.1.0.json, from the npm package
 //! `@microsoft/sarif-multitool-linux` 5.7.0).
 
-
 use crate::common::*;
 use tempfile::TempDir;
 

@@ -46,19 +46,8 @@ pub(crate) fn collect(root: &Path) -> Collected {
     if root.is_file() {
         files.push(root.to_path_buf());
     } else {
-        let walker = ignore::WalkBuilder::new(root)
-            .hidden(false)
-            .follow_links(false)
-            .require_git(false)
-            .git_global(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        files.extend(
-            walker
-                .flatten()
-                .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-                .map(|e| e.into_path()),
-        );
+        let config = crate::source::walk::WalkConfig::default();
+        files.extend(crate::source::walk::files(root, config));
     }
     files.sort();
     let base = if root.is_file() {

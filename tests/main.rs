@@ -16,3 +16,4 @@ mod rotate;
 mod rules;
 #[cfg(feature = "rotate")]
 mod trust_lint;
+mod walker;

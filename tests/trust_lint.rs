@@ -499,3 +499,44 @@ fn real_module_shapes() {
     }
     insta::assert_snapshot!(table);
 }
+
+/// trust lint walks through the shared walker: gitignored files are skipped unless
+/// `--no-ignore`, and `--exclude` drops matching paths.
+#[test]
+fn exclude_and_no_ignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = fixtures().join("bad/aws-trust-no-sub/github-deploy-trust.json");
+    for sub in ["ignored", "vendor", "kept"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        std::fs::copy(&bad, dir.path().join(sub).join("trust.json")).unwrap();
+    }
+    std::fs::write(dir.path().join(".gitignore"), "ignored/\n").unwrap();
+    let paths = |args: &[&str]| {
+        let mut a = vec!["--format", "json"];
+        a.extend_from_slice(args);
+        let (_, stdout, _) = lint_in(dir.path(), ".", &a);
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let mut p: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                f["location"]["path"]
+                    .as_str()
+                    .unwrap()
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        p.dedup();
+        p
+    };
+    assert_eq!(paths(&[]), vec!["kept", "vendor"]);
+    assert_eq!(paths(&["--exclude", "vendor/**"]), vec!["kept"]);
+    assert_eq!(
+        paths(&["--no-ignore", "--exclude", "vendor/**"]),
+        vec!["ignored", "kept"]
+    );
+}

@@ -27,6 +27,12 @@ pub struct LintArgs {
     /// Write the report to a file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Skip paths matching this glob (relative to PATH; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also lint files that .gitignore / .ignore would hide.
+    #[arg(long)]
+    pub no_ignore: bool,
 }
 
 pub fn run(cmd: TrustCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
@@ -37,7 +43,19 @@ pub fn run(cmd: TrustCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
 
 fn lint(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
-    let mut report = keysweep::trust::lint(&root)?;
+    let mut globs = globset::GlobSetBuilder::new();
+    for g in &args.exclude {
+        globs.add(globset::Glob::new(g).map_err(|e| anyhow::anyhow!("--exclude {g}: {e}"))?);
+    }
+    let walk = keysweep::trust::lint::Walk {
+        config: keysweep::source::walk::WalkConfig {
+            no_ignore: args.no_ignore,
+        },
+        exclude: (!args.exclude.is_empty())
+            .then(|| globs.build())
+            .transpose()?,
+    };
+    let mut report = keysweep::trust::lint::lint_walk(&root, &walk)?;
     report.findings.retain(|f| f.severity >= args.min_severity);
     let color = super::output::use_color(global.color, args.output.as_deref());
     super::output::write_to(args.output.as_deref(), |w| {

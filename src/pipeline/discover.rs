@@ -54,14 +54,9 @@ pub(crate) fn discover(root: &Path) -> Discovered {
     if root.is_file() {
         classify(root, root.parent().unwrap_or(root), &mut out);
     } else {
-        let walker = ignore::WalkBuilder::new(root)
-            .hidden(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker.flatten() {
-            if entry.file_type().is_some_and(|t| t.is_file()) {
-                classify(entry.path(), root, &mut out);
-            }
+        let config = crate::source::walk::WalkConfig::default();
+        for path in crate::source::walk::files(root, config) {
+            classify(&path, root, &mut out);
         }
     }
     out.github.sort_by(|a, b| a.abs.cmp(&b.abs));

@@ -1,4 +1,4 @@
-//! The working tree: a gitignore-aware walk (ripgrep's `ignore` crate).
+//! The working tree: the files of the shared walk (`source::walk`), with excludes and limits.
 
 use super::{Skip, SkipReason};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -72,18 +72,10 @@ pub fn walk(
             );
             continue;
         }
-        let mut builder = ignore::WalkBuilder::new(root);
-        builder
-            .hidden(false)
-            .follow_links(false)
-            .require_git(false)
-            .git_ignore(!opts.no_ignore)
-            .git_global(false)
-            .git_exclude(!opts.no_ignore)
-            .ignore(!opts.no_ignore)
-            .parents(!opts.no_ignore)
-            .filter_entry(|e| e.file_name() != ".git");
-        for entry in builder.build() {
+        let config = super::walk::WalkConfig {
+            no_ignore: opts.no_ignore,
+        };
+        for entry in super::walk::builder(root, config).build() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(err) => {

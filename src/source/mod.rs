@@ -2,6 +2,7 @@
 
 pub mod fs;
 pub mod git;
+pub mod walk;
 
 use serde::Serialize;
 use std::fmt;

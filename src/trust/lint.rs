@@ -2,6 +2,7 @@
 
 use super::audits::{self, TrustAudit};
 use super::collect::collect;
+pub use super::collect::Walk;
 use super::{LintError, Malformed, TrustFinding};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -51,14 +52,23 @@ fn marker_allows(line: &str, audit: &str) -> bool {
 
 /// Lints `root` (a directory or one file) with every audit.
 pub fn lint(root: &Path) -> Result<LintReport, LintError> {
-    lint_with(root, &audits::all())
+    lint_with(root, &audits::all(), &Walk::default())
 }
 
-pub fn lint_with(root: &Path, audits: &[Box<dyn TrustAudit>]) -> Result<LintReport, LintError> {
+/// Lints `root` walked as `walk` says (`--no-ignore`, `--exclude`).
+pub fn lint_walk(root: &Path, walk: &Walk) -> Result<LintReport, LintError> {
+    lint_with(root, &audits::all(), walk)
+}
+
+pub fn lint_with(
+    root: &Path,
+    audits: &[Box<dyn TrustAudit>],
+    walk: &Walk,
+) -> Result<LintReport, LintError> {
     if !root.exists() {
         return Err(LintError::NotFound(root.to_path_buf()));
     }
-    let collected = collect(root);
+    let collected = collect(root, walk);
     let inv = &collected.inventory;
     let mut findings: Vec<TrustFinding> = audits.iter().flat_map(|a| a.audit(inv)).collect();
     let before = findings.len();

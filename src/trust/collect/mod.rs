@@ -47,26 +47,26 @@ fn looks_relevant(text: &str) -> bool {
     MARKERS.iter().any(|m| text.contains(m))
 }
 
-/// Every file under `root` (or `root` itself): the one place trust lint walks a tree.
-fn trust_files(root: &Path) -> Vec<PathBuf> {
-    if root.is_file() {
-        return vec![root.to_path_buf()];
-    }
-    ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .follow_links(false)
-        .require_git(false)
-        .git_global(false)
-        .filter_entry(|e| e.file_name() != ".git")
-        .build()
-        .flatten()
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| e.into_path())
+/// Every file under `root` (or `root` itself) through the shared walker, less the excluded.
+fn trust_files(root: &Path, walk: &Walk) -> Vec<PathBuf> {
+    crate::source::walk::files(root, walk.config)
+        .into_iter()
+        .filter(|p| {
+            let rel = p.strip_prefix(root).unwrap_or(p);
+            !walk.exclude.as_ref().is_some_and(|g| g.is_match(rel))
+        })
         .collect()
 }
 
-pub(crate) fn collect(root: &Path) -> Collected {
-    let mut files = trust_files(root);
+/// How trust lint walks: the shared walker's settings and the `--exclude` globs.
+#[derive(Debug, Default, Clone)]
+pub struct Walk {
+    pub config: crate::source::walk::WalkConfig,
+    pub exclude: Option<globset::GlobSet>,
+}
+
+pub(crate) fn collect(root: &Path, walk: &Walk) -> Collected {
+    let mut files = trust_files(root, walk);
     files.sort();
     let base = if root.is_file() {
         root.parent().unwrap_or(root)

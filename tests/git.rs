@@ -856,3 +856,48 @@ fn staged_is_fast_on_ten_thousand_files() {
     let ms = s.json["stats"]["elapsed_ms"].as_u64().unwrap();
     assert!(ms < 1000, "staged scan took {ms} ms");
 }
+
+/// The org-wide sweep's entry point: list a repository's blobs cheaply, scan a chosen subset
+/// with the same provenance as the full-history scan, and skip what was already scanned.
+#[test]
+fn a_chosen_subset_of_blobs_is_scanned_with_provenance() {
+    use keysweep::scan::{ScanSettings, Scanner};
+    let r = Repo::new();
+    let (t1, t2) = (token(41), token(42));
+    let first = r.commit("one", &[("a.env", &format!("A={t1}\n"))]);
+    r.commit("two", &[("b.env", &format!("B={t2}\n"))]);
+    let mut rules = keysweep::rules::RuleSet::builtin().unwrap();
+    rules
+        .extend(keysweep::rules::RuleSet::load_path(&rules_dir()).unwrap())
+        .unwrap();
+    let scanner = Scanner::new(
+        keysweep::detect::Detector::new(std::sync::Arc::new(rules)).unwrap(),
+        ScanSettings::default(),
+    );
+    let all = keysweep::source::git::blob_ids(&r.path).unwrap();
+    assert_eq!(all.len(), 2, "two blobs: {all:?}");
+    let blob_a: keysweep::source::git::ObjectId = r
+        .git(["rev-parse", &format!("{first}:a.env")])
+        .parse()
+        .unwrap();
+    assert!(all.contains(&blob_a));
+
+    let full = scanner
+        .scan_git(&r.path, &keysweep::source::git::GitMode::History)
+        .unwrap();
+    assert_eq!(full.findings.len(), 2);
+    // Blob a.env was scanned already: only the rest.
+    let rest = scanner
+        .scan_git_blobs(&r.path, all.iter().copied().filter(|id| *id != blob_a))
+        .unwrap();
+    assert_eq!(rest.findings.len(), 1);
+    let from_full = full
+        .findings
+        .iter()
+        .find(|f| f.locations[0].path == "b.env")
+        .unwrap();
+    assert_eq!(rest.findings[0].locations, from_full.locations);
+    assert_eq!(rest.findings[0].fingerprint, from_full.fingerprint);
+    assert_eq!(rest.stats.files_scanned, 1);
+    assert_eq!(rest.stats.git.as_ref().unwrap().mode, "blobs");
+}

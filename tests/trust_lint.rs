@@ -50,6 +50,7 @@ const CASES: &[(&str, &str)] = &[
     ("aws-trust-forallvalues-allow", "aws"),
     ("aws-trust-aud-missing", "aws"),
     ("aws-trust-condition-key", "aws"),
+    ("aws-trust-sub-template-order", "aws"),
     ("gcp-provider-no-condition", "gcp"),
     ("gcp-provider-weak-condition", "gcp"),
     ("gcp-provider-name-condition", "gcp"),
@@ -60,9 +61,12 @@ const CASES: &[(&str, &str)] = &[
     ("vault-no-bound-audiences", "vault"),
     ("vault-audience-mismatch", "vault"),
     ("vault-shared-audience", "vault"),
+    ("vault-any-branch", "vault"),
+    ("vault-glob-without-type", "vault"),
     ("octo-sts-no-issuer", "octo-sts"),
     ("octo-sts-wildcard-subject", "octo-sts"),
     ("octo-sts-no-repo-restriction", "octo-sts-org"),
+    ("octo-sts-gitlab-any-branch", "octo-sts"),
 ];
 
 #[test]
@@ -434,4 +438,50 @@ fn gitlab_issued_aws_trust_is_judged() {
     let (code, report) = lint_json(&fixtures().join("gitlab/good"));
     assert_eq!((code, audits_of(&report)), (0, vec![]));
     assert_eq!(report["stats"]["documents"].as_u64(), Some(1));
+}
+
+/// The shapes public modules write (tests/fixtures/trust/real/<case>/{bad,good}): each bad
+/// variant's findings in one snapshot (audit, severity, line, message), each good variant silent.
+#[test]
+fn real_module_shapes() {
+    let root = fixtures().join("real");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    let mut table = String::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let good = case.join("good");
+        if good.is_dir() {
+            let (code, report) = lint_json(&good);
+            assert_eq!(code, 0, "{name}/good must lint clean: {report:#}");
+        }
+        let bad = case.join("bad");
+        if !bad.is_dir() {
+            continue;
+        }
+        let (_, report) = lint_json(&bad);
+        table.push_str(&format!("{name}:\n"));
+        for f in report["findings"].as_array().unwrap() {
+            table.push_str(&format!(
+                "  {} {} {}:{} {}\n",
+                f["severity"].as_str().unwrap(),
+                f["audit"].as_str().unwrap(),
+                f["location"]["path"].as_str().unwrap(),
+                f["location"]["line"],
+                f["message"].as_str().unwrap()
+            ));
+        }
+        for m in report["malformed"].as_array().unwrap() {
+            table.push_str(&format!(
+                "  diagnostic {}:{} {}\n",
+                m["path"].as_str().unwrap(),
+                m["line"],
+                m["reason"].as_str().unwrap()
+            ));
+        }
+    }
+    insta::assert_snapshot!(table);
 }

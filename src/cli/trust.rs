@@ -4,7 +4,7 @@
 
 use super::{ColorChoice, GlobalArgs};
 use clap::{Args, Subcommand};
-use keysweep::trust::output::{self, TrustFormat};
+use keysweep::report::trust::{self as output, TrustFormat};
 use keysweep::trust::Severity;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

@@ -22,6 +22,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+/// One workflow's text as the model (trust lint reads vault-action steps from it).
+pub(crate) use github::load_text as load_workflow_text;
 pub use inventory::{inventory, Inventory};
 
 /// Where the per-audit documentation lives, relative to the repository root. Each audit's

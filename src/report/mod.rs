@@ -5,6 +5,7 @@ mod github;
 mod human;
 mod json;
 mod sarif;
+pub mod trust;
 
 use crate::rules::RuleSet;
 use crate::scan::ScanResult;

@@ -14,6 +14,9 @@ pub struct LintReport {
     pub findings: Vec<TrustFinding>,
     /// Trust files that could not be parsed: reported, never fatal.
     pub malformed: Vec<Malformed>,
+    /// Terraform expressions the evaluator does not support (file and line): the documents
+    /// holding them were judged without those values, which the report says.
+    pub unsupported: Vec<Malformed>,
     pub stats: LintStats,
 }
 
@@ -80,6 +83,7 @@ pub fn lint_with(root: &Path, audits: &[Box<dyn TrustAudit>]) -> Result<LintRepo
     Ok(LintReport {
         findings,
         malformed: collected.malformed,
+        unsupported: collected.unsupported,
         stats: LintStats {
             files: collected.files,
             suppressed,

@@ -5,13 +5,12 @@
 //!
 //! Data flows one way: `collect` walks the tree and reads every trust document it recognises
 //! into the [`model`] (spans kept); each audit in [`audits`] reads the model and returns
-//! [`TrustFinding`]s; `output` writes them in the report formats.
+//! [`TrustFinding`]s; `report::trust` writes them in the report formats.
 
 pub mod audits;
 mod collect;
 pub mod lint;
 pub mod model;
-pub mod output;
 mod source;
 
 pub use lint::{lint, LintReport};

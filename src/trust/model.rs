@@ -9,6 +9,10 @@ use super::Loc;
 pub struct Text {
     pub value: String,
     pub loc: Loc,
+    /// What the value depends on when it cannot be known statically (`var.org`, a data
+    /// source): the audits then say "cannot be decided" instead of judging `value` (the
+    /// expression's source text).
+    pub depends: Option<String>,
 }
 
 /// Every trust document found under the linted path.
@@ -45,6 +49,8 @@ pub struct AwsStatement {
     pub federated: Vec<Text>,
     /// The OIDC issuer (without `https://`) the federated principal resolves to, when known.
     pub issuer: Option<String>,
+    /// The `client_id_list` of the OIDC provider the principal resolves to (Terraform).
+    pub provider_audiences: Vec<String>,
     pub conditions: Vec<AwsCondition>,
 }
 

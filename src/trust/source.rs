@@ -12,6 +12,12 @@ pub(crate) struct SrcFile {
     line_starts: Vec<usize>,
     /// Terraform: the values `var.NAME` and `local.NAME` have in this file's module.
     pub tf_values: Option<std::sync::Arc<std::collections::HashMap<String, Val>>>,
+    /// Terraform: the module's directory on disk, for `path.module`.
+    pub module_dir: Option<std::path::PathBuf>,
+    /// Terraform: names bound while a block is expanded (`each`, a `dynamic` iterator).
+    pub scope: std::cell::RefCell<Vec<(String, hcl::Value)>>,
+    /// Terraform: expressions the evaluator does not support (byte offset, reason).
+    pub unsupported: std::cell::RefCell<Vec<(usize, String)>>,
 }
 
 impl SrcFile {
@@ -23,6 +29,9 @@ impl SrcFile {
             text,
             line_starts,
             tf_values: None,
+            module_dir: None,
+            scope: Default::default(),
+            unsupported: Default::default(),
         }
     }
 
@@ -72,6 +81,12 @@ pub(crate) enum Val {
     Other(String),
     List(Vec<Node>),
     Map(Vec<Entry>),
+    /// A Terraform value that cannot be known statically: its source text and what it
+    /// depends on (`var.org`, `data.aws_caller_identity.current`).
+    Unknown {
+        text: String,
+        depends: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +121,15 @@ impl Node {
     pub fn text(&self) -> Option<&str> {
         match &self.val {
             Val::Str(s) | Val::Other(s) => Some(s),
+            Val::Unknown { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// What an unknown value depends on.
+    pub fn depends(&self) -> Option<&str> {
+        match &self.val {
+            Val::Unknown { depends, .. } => Some(depends),
             _ => None,
         }
     }

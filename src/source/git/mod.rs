@@ -2,16 +2,19 @@
 //! (`BASE..HEAD`) and the staged index. Repositories are opened with `gix` in isolated mode:
 //! the user's and the system's git configuration are ignored, and `git` is never run.
 //!
-//! The scan itself lives in [`scan`]: sources here produce blobs, `Scanner::scan_blob` finds
-//! secrets in them, and provenance (which commit introduced a blob at which path) is computed
-//! from the commit graph only for the blobs that produced findings.
+//! These modules only enumerate and read: [`history`], [`range`] and [`staged`] list blobs with
+//! their origin, [`blobs`] reads them in parallel for a visitor, and [`provenance`] (which
+//! commit introduced a blob at which path) is computed on demand from the commit graph. The
+//! scan (`crate::scan`) drives them and does the detection.
 
+pub mod blobs;
 pub mod history;
 pub mod provenance;
 pub mod range;
-pub mod scan;
 pub mod staged;
 pub mod tree;
+
+pub use gix::ObjectId;
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -150,6 +153,15 @@ pub fn open(path: &Path) -> Result<gix::Repository, GitError> {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })
+}
+
+/// Every blob id in the repository at or above `path` (packs, alternates and loose objects;
+/// reachable or not), in pack order. Cheap: object headers only, no content is inflated. With
+/// `Scanner::scan_git_blobs` a caller scans a chosen subset of them.
+pub fn blob_ids(path: &Path) -> Result<Vec<ObjectId>, GitError> {
+    let repo = open(path)?;
+    let (ids, _) = history::enumerate(&repo)?;
+    Ok(blobs::blobs_among(&repo, &ids))
 }
 
 pub(crate) fn is_shallow(repo: &gix::Repository) -> bool {

@@ -55,11 +55,52 @@ fn is_templated(v: &str) -> bool {
     v.contains("${")
 }
 
+/// Whether an action pattern covers `sts:AssumeRoleWithWebIdentity` as IAM matches actions:
+/// case-insensitively, `*` and `?` as wildcards (`sts:AssumeRole*`, `sts:*`, `*`).
 fn is_web_identity(st: &AwsStatement) -> bool {
-    st.actions.iter().any(|a| {
-        let a = a.value.to_ascii_lowercase();
-        a == "sts:assumerolewithwebidentity" || a == "sts:*" || a == "*"
-    })
+    st.actions
+        .iter()
+        .any(|a| action_matches(&a.value, "sts:assumerolewithwebidentity"))
+}
+
+fn action_matches(pattern: &str, action: &str) -> bool {
+    let re = regex::escape(&pattern.to_ascii_lowercase())
+        .replace(r"\*", ".*")
+        .replace(r"\?", ".");
+    regex::Regex::new(&format!("^{re}$")).is_ok_and(|r| r.is_match(action))
+}
+
+/// A condition key naming `claim` misspelled (`...:subject`, a scheme, a trailing slash):
+/// the condition fails closed, and `aws-trust-condition-key` reports it on its own.
+fn misspelled(g: &CiStatement, claim: &str) -> bool {
+    g.st.conditions
+        .iter()
+        .any(|c| condition_key_error(g, &c.key.value).as_deref() == Some(claim))
+}
+
+/// The claim a GitHub condition key meant, when it is not spelled as AWS sets it.
+fn condition_key_error(g: &CiStatement, key: &str) -> Option<String> {
+    if g.gitlab() || is_templated(key) {
+        return None;
+    }
+    let lower = key.to_ascii_lowercase();
+    let (prefix, claim) = lower.rsplit_once(':').unwrap_or((lower.as_str(), ""));
+    let github_like = lower.contains("githubusercontent")
+        || lower.contains("_services/token")
+        || lower.contains("github");
+    if !github_like {
+        return None;
+    }
+    let expected_claim = match claim {
+        "sub" | "aud" | "amr" => claim,
+        "subject" | "sub " | "subs" => "sub",
+        "audience" | "aud " | "auds" => "aud",
+        _ => return None, // other claims: not ours to judge
+    };
+    if prefix == g.issuer.to_ascii_lowercase() && claim == expected_claim {
+        return None;
+    }
+    Some(expected_claim.to_string())
 }
 
 /// The prefix of a condition key (`token.actions.githubusercontent.com` in
@@ -160,6 +201,9 @@ impl TrustAudit for AwsTrustNoSub {
             if denied_unless_sub(&g) {
                 continue; // a Deny with StringNotLike/StringNotEquals on sub does the restricting
             }
+            if misspelled(&g, "sub") {
+                continue; // fails closed: aws-trust-condition-key says why
+            }
             let why = if subs.is_empty() {
                 format!("no condition on `{}`", g.key("sub"))
             } else {
@@ -223,6 +267,9 @@ impl TrustAudit for AwsTrustWildcardSub {
                                 g.runs().1
                             ),
                         ),
+                        SubjectScope::Custom if leading_claim_forgeable(&v.value).is_some() => {
+                            continue; // aws-trust-sub-template-order
+                        }
                         SubjectScope::Custom => (
                             Severity::High,
                             "a wildcard subject in a customised format that keysweep cannot bound"
@@ -349,7 +396,11 @@ impl TrustAudit for AwsTrustAudMissing {
                         .iter()
                         .all(|v| !c.is_like() || !has_wildcard(&v.value))
             });
-            if pinned {
+            // The OIDC provider's `client_id_list` is an audience pin IAM applies to every
+            // role trusting it.
+            let provider_pins = !g.st.provider_audiences.is_empty()
+                && g.st.provider_audiences.iter().all(|a| !has_wildcard(a));
+            if pinned || provider_pins || misspelled(&g, "aud") {
                 continue;
             }
             let why = if auds.is_empty() {
@@ -392,27 +443,10 @@ impl TrustAudit for AwsTrustConditionKey {
         for g in ci_statements(inv).into_iter().filter(|g| !g.gitlab()) {
             for c in &g.st.conditions {
                 let key = c.key.value.as_str();
-                if is_templated(key) {
+                let Some(claim) = condition_key_error(&g, key) else {
                     continue;
-                }
-                let lower = key.to_ascii_lowercase();
-                let (prefix, claim) = lower.rsplit_once(':').unwrap_or((lower.as_str(), ""));
-                let github_like = lower.contains("githubusercontent")
-                    || lower.contains("_services/token")
-                    || lower.contains("github");
-                if !github_like {
-                    continue;
-                }
-                let expected_claim = match claim {
-                    "sub" | "aud" | "amr" => claim,
-                    "subject" | "sub " | "subs" => "sub",
-                    "audience" | "aud " | "auds" => "aud",
-                    _ => continue, // other claims: not ours to judge
                 };
-                let expected = format!("{}:{expected_claim}", g.issuer);
-                if prefix == g.issuer.to_ascii_lowercase() && claim == expected_claim {
-                    continue;
-                }
+                let expected = format!("{}:{claim}", g.issuer);
                 out.push(self.finding(
                     &g.resource(),
                     &c.key.loc,
@@ -421,6 +455,73 @@ impl TrustAudit for AwsTrustConditionKey {
                         g.issuer
                     ),
                 ));
+            }
+        }
+        out
+    }
+}
+
+/// Claims any repository can set to any value: a workflow's name, the actor, a branch, an
+/// environment name, the event. As the first claim of a customised subject, a pattern that
+/// follows them with a wildcard admits every repository that uses the same template.
+const FORGEABLE_CLAIMS: &[&str] = &[
+    "workflow",
+    "actor",
+    "ref",
+    "environment",
+    "event_name",
+    "head_ref",
+    "base_ref",
+    "context",
+    "ref_type",
+];
+
+/// The forgeable claim a custom subject starts with, when the wildcard comes before any
+/// repository pin (`workflow:deploy:*`, `actor:*:repo:acme/app`).
+fn leading_claim_forgeable(v: &str) -> Option<&str> {
+    let (first, rest) = v.split_once(':')?;
+    if !FORGEABLE_CLAIMS.contains(&first) || !has_wildcard(v) {
+        return None;
+    }
+    let before_wildcard = &rest[..rest.find(['*', '?']).unwrap_or(rest.len())];
+    let pinned = ["repo:", "repository:", "repository_id:"]
+        .iter()
+        .any(|k| before_wildcard.contains(k));
+    (!pinned).then_some(first)
+}
+
+pub struct AwsTrustSubTemplateOrder;
+
+impl TrustAudit for AwsTrustSubTemplateOrder {
+    fn id(&self) -> &'static str {
+        "aws-trust-sub-template-order"
+    }
+    fn title(&self) -> &'static str {
+        "AWS role trusts a custom subject whose leading claim any repository controls"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Critical
+    }
+    fn fix(&self) -> &'static str {
+        "Put `repo` (or `repository_owner_id`/`repository_id`) first in the subject template (`include_claim_keys`) and pin it literally: `repo:OWNER/REPO:workflow:deploy`; or use `StringEquals` with the exact subject."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for g in ci_statements(inv).into_iter().filter(|g| !g.gitlab()) {
+            for c in g.on("sub").filter(|c| c.is_like()) {
+                for v in &c.values {
+                    let Some(claim) = leading_claim_forgeable(&v.value) else {
+                        continue;
+                    };
+                    out.push(self.finding(
+                        &g.resource(),
+                        &v.loc,
+                        format!(
+                            "`{}` starts with `{claim}`, which any repository sets as it likes, and the wildcard comes before a repository pin: every repository of any owner with the same subject template can assume this role",
+                            v.value
+                        ),
+                    ));
+                }
             }
         }
         out

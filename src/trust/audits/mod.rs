@@ -14,14 +14,16 @@ use super::{Loc, Severity, TrustFinding, GITHUB_ISSUER_HOST};
 
 pub use aws::{
     AwsTrustAudMissing, AwsTrustConditionKey, AwsTrustForAllValuesAllow, AwsTrustNoSub,
-    AwsTrustSubAnyRef, AwsTrustWildcardSub,
+    AwsTrustSubAnyRef, AwsTrustSubTemplateOrder, AwsTrustWildcardSub,
 };
 pub use azure::{AzureFicAudience, AzureFicIssuer};
 pub use gcp::{GcpProviderNameCondition, GcpProviderNoCondition, GcpProviderWeakCondition};
-pub use octo_sts::{OctoStsNoIssuer, OctoStsNoRepoRestriction, OctoStsWildcardSubject};
+pub use octo_sts::{
+    OctoStsGitlabAnyBranch, OctoStsNoIssuer, OctoStsNoRepoRestriction, OctoStsWildcardSubject,
+};
 pub use vault::{
-    VaultAudienceMismatch, VaultNoBoundAudiences, VaultNoBoundClaims, VaultSharedAudience,
-    VaultWildcardClaims,
+    VaultAnyBranch, VaultAudienceMismatch, VaultGlobWithoutType, VaultNoBoundAudiences,
+    VaultNoBoundClaims, VaultSharedAudience, VaultWildcardClaims,
 };
 
 /// One audit.
@@ -58,6 +60,7 @@ pub fn all() -> Vec<Box<dyn TrustAudit>> {
         Box::new(AwsTrustForAllValuesAllow),
         Box::new(AwsTrustAudMissing),
         Box::new(AwsTrustConditionKey),
+        Box::new(AwsTrustSubTemplateOrder),
         Box::new(GcpProviderNoCondition),
         Box::new(GcpProviderWeakCondition),
         Box::new(GcpProviderNameCondition),
@@ -68,9 +71,12 @@ pub fn all() -> Vec<Box<dyn TrustAudit>> {
         Box::new(VaultNoBoundAudiences),
         Box::new(VaultAudienceMismatch),
         Box::new(VaultSharedAudience),
+        Box::new(VaultAnyBranch),
+        Box::new(VaultGlobWithoutType),
         Box::new(OctoStsNoIssuer),
         Box::new(OctoStsWildcardSubject),
         Box::new(OctoStsNoRepoRestriction),
+        Box::new(OctoStsGitlabAnyBranch),
     ]
 }
 

@@ -2,7 +2,7 @@
 //! expressions that octo-sts anchors at both ends; the audits test them against probe values
 //! that must never match.
 
-use super::TrustAudit;
+use super::{is_github_issuer, is_gitlab_issuer, TrustAudit};
 use crate::trust::model::{Inventory, OctoStsPolicy, Text};
 use crate::trust::{Severity, TrustFinding};
 
@@ -94,6 +94,14 @@ impl TrustAudit for OctoStsWildcardSubject {
             if p.subject.is_some() || pinned_by_claims(p) {
                 continue;
             }
+            // The `repo:` probes mean GitHub: another issuer's subjects are judged by its
+            // own audit (GitLab) or not at all (an email-pinned issuer is not "any repository").
+            if p.issuer
+                .as_ref()
+                .is_some_and(|i| !is_github_issuer(&i.value))
+            {
+                continue;
+            }
             let Some(pat) = &p.subject_pattern else {
                 let mut f = self.finding(
                     &p.resource,
@@ -174,5 +182,68 @@ impl TrustAudit for OctoStsNoRepoRestriction {
                 )
             })
             .collect()
+    }
+}
+
+pub struct OctoStsGitlabAnyBranch;
+
+/// `project_path:GROUP/PROJECT:` when a pattern starts with a literal project path.
+fn literal_project(pattern: &str) -> Option<&str> {
+    let rest = pattern.strip_prefix("project_path:")?;
+    let path = rest.split(':').next()?;
+    path.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/'))
+        .then_some(path)
+}
+
+impl TrustAudit for OctoStsGitlabAnyBranch {
+    fn id(&self) -> &'static str {
+        "octo-sts-gitlab-any-branch"
+    }
+    fn title(&self) -> &'static str {
+        "octo-sts trust policy for a GitLab issuer admits any branch of the project"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Medium
+    }
+    fn fix(&self) -> &'static str {
+        "Pin the branch: `subject: project_path:GROUP/PROJECT:ref_type:branch:ref:main`, or add `claim_pattern: { ref_protected: \"true\" }` so only protected branches get the token."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for p in &inv.octo_sts {
+            if !p
+                .issuer
+                .as_ref()
+                .is_some_and(|i| is_gitlab_issuer(&i.value))
+            {
+                continue;
+            }
+            let protected = p.claim_patterns.iter().any(|(k, v)| {
+                (k == "ref_protected" && !matches(&v.value, "false"))
+                    || (k == "ref" && !matches(&v.value, "keysweep-probe"))
+            });
+            if protected {
+                continue;
+            }
+            let Some(pat) = &p.subject_pattern else {
+                continue;
+            };
+            let Some(project) = literal_project(&pat.value) else {
+                continue;
+            };
+            let probe = format!("project_path:{project}:ref_type:branch:ref:keysweep-probe");
+            if matches(&pat.value, &probe) {
+                out.push(self.finding(
+                    &p.resource,
+                    &pat.loc,
+                    format!(
+                        "`subject_pattern: {}` admits every branch of `{project}`: anyone who can push a branch gets this policy's GitHub permissions",
+                        pat.value
+                    ),
+                ));
+            }
+        }
+        out
     }
 }

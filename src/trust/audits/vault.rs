@@ -245,3 +245,92 @@ impl TrustAudit for VaultSharedAudience {
         out
     }
 }
+
+/// Claims that pin the context a workflow runs in (a branch, tag or environment).
+const CONTEXT_CLAIMS: &[&str] = &["ref", "environment", "job_workflow_ref", "workflow_ref"];
+
+pub struct VaultAnyBranch;
+
+impl TrustAudit for VaultAnyBranch {
+    fn id(&self) -> &'static str {
+        "vault-any-branch"
+    }
+    fn title(&self) -> &'static str {
+        "Vault JWT role admits every branch of the repository"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Medium
+    }
+    fn fix(&self) -> &'static str {
+        "Add `ref = \"refs/heads/main\"` (or `environment = \"production\"` with a protected environment) to `bound_claims`, or bind `sub` to `repo:OWNER/REPO:ref:refs/heads/main`."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for r in github_roles(inv) {
+            let subjects: Vec<&Text> = r
+                .bound_subject
+                .iter()
+                .chain(claim(r, &["sub"]).into_iter().flat_map(|(_, v)| v))
+                .collect();
+            let repo_pinned = !subjects.is_empty() || !claim(r, REPO_CLAIMS).is_empty();
+            if !repo_pinned {
+                continue; // vault-no-bound-claims
+            }
+            let context_pinned = !claim(r, CONTEXT_CLAIMS).is_empty()
+                || subjects.iter().any(|s| {
+                    // without `bound_claims_type = "glob"`, `*` is a literal character
+                    !r.claims_glob || subject_scope(&s.value) == SubjectScope::Repository
+                });
+            if context_pinned {
+                continue;
+            }
+            let at = subjects.first().map_or(&r.loc, |s| &s.loc);
+            out.push(self.finding(
+                &r.resource,
+                at,
+                format!(
+                    "role `{}` pins the repository but not the branch, tag or environment: a workflow on any pushed branch can log in",
+                    role_name(r)
+                ),
+            ));
+        }
+        out
+    }
+}
+
+pub struct VaultGlobWithoutType;
+
+impl TrustAudit for VaultGlobWithoutType {
+    fn id(&self) -> &'static str {
+        "vault-glob-without-type"
+    }
+    fn title(&self) -> &'static str {
+        "Vault JWT role writes a glob in bound_claims without bound_claims_type = \"glob\""
+    }
+    fn severity(&self) -> Severity {
+        Severity::Low
+    }
+    fn fix(&self) -> &'static str {
+        "Set `bound_claims_type = \"glob\"` if the `*` is meant as a wildcard (then check what it admits), or write the exact value."
+    }
+    fn audit(&self, inv: &Inventory) -> Vec<TrustFinding> {
+        let mut out = Vec::new();
+        for r in github_roles(inv).filter(|r| !r.claims_glob) {
+            for (k, values) in &r.bound_claims {
+                for v in values.iter().filter(|v| has_wildcard(&v.value)) {
+                    out.push(self.finding(
+                        &r.resource,
+                        &v.loc,
+                        format!(
+                            "role `{}` binds `{}` to `{}`, but `bound_claims_type` is not `glob`: the `*` is compared literally, so the role matches no token",
+                            role_name(r),
+                            k.value,
+                            v.value
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}

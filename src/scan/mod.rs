@@ -1,4 +1,7 @@
-//! The scan: blobs from a source through detection into findings, with suppression.
+//! The scan: blobs from a source through detection into findings, with suppression. The scan
+//! drives the sources (`source::fs`, `source::git`); they never call back into it.
+
+mod git;
 
 use crate::ci_findings::{analyze_roots, link_literals, CiResult};
 use crate::detect::{Detection, Detector};
@@ -49,6 +52,12 @@ pub struct ScanStats {
 }
 
 impl ScanStats {
+    /// Adds the inline and allowlist counts of one blob or chunk.
+    pub fn add_suppressed(&mut self, s: &Suppressed) {
+        self.suppressed.inline += s.inline;
+        self.suppressed.allowlist += s.allowlist;
+    }
+
     pub fn record_skips(&mut self, skips: Vec<Skip>) {
         for s in &skips {
             *self.skipped_counts.entry(s.reason.to_string()).or_default() += 1;
@@ -231,7 +240,7 @@ impl Scanner {
     pub fn scan_files(&self, files: &[FileEntry]) -> ScanResult {
         let started = Instant::now();
         let mut stats = ScanStats::default();
-        let progress = self.progress_bar(files.iter().map(|f| f.size).sum());
+        let progress = self.progress_bar(files.iter().map(|f| f.size).sum(), Progress::Bytes);
         let extra_skips = Mutex::new(Vec::new());
         let suppressed = Mutex::new(Suppressed::default());
         let results: Vec<(u64, BlobHits)> = files
@@ -330,31 +339,36 @@ impl Scanner {
         })
     }
 
-    fn progress_bar(&self, total: u64) -> Option<indicatif::ProgressBar> {
+    /// A progress bar on stderr when the user asked for one and stderr is a terminal.
+    fn progress_bar(&self, total: u64, kind: Progress) -> Option<indicatif::ProgressBar> {
         if !self.settings.progress || !std::io::stderr().is_terminal() {
             return None;
         }
+        let template = match kind {
+            Progress::Bytes => {
+                "{spinner} scanning [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+            }
+            Progress::GitObjects => {
+                "{spinner} git history [{bar:30}] {pos}/{len} objects {msg} eta {eta}"
+            }
+        };
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} scanning [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(template)
+                .expect("static template")
+                .progress_chars("=> "),
         );
         Some(bar)
     }
 }
 
-/// Git sources: history, PR range and staged index (see `source::git`).
-impl Scanner {
-    pub fn scan_git(
-        &self,
-        repo: &std::path::Path,
-        mode: &crate::source::git::GitMode,
-    ) -> Result<ScanResult, crate::source::git::GitError> {
-        crate::source::git::scan::run(self, repo, mode)
-    }
+/// What a progress bar counts.
+#[derive(Debug, Clone, Copy)]
+enum Progress {
+    /// Bytes of working-tree files.
+    Bytes,
+    /// Objects of a git object database.
+    GitObjects,
 }
 
 /// Byte range of the line holding `pos`, without its line break.

@@ -1,10 +1,10 @@
 //! Report formats for trust findings: human, json, sarif (2.1.0) and GitHub workflow-command
 //! annotations. Help links point at `docs/trust-lint.md#<audit id>`.
 
-use super::audits;
-use super::lint::LintReport;
-use super::{Severity, TrustFinding, DOC_PATH};
 use crate::report::{camel, doc_url, escape_data, escape_property, sarif_log, uri};
+use crate::trust::audits;
+use crate::trust::lint::LintReport;
+use crate::trust::{Severity, TrustFinding, DOC_PATH};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -91,7 +91,18 @@ fn human(report: &LintReport, color: bool, out: &mut dyn Write) -> io::Result<()
             m.reason
         )?;
     }
-    if !report.malformed.is_empty() {
+    for m in &report.unsupported {
+        writeln!(
+            out,
+            "{} {}:{}:{}: {}",
+            paint(color, "1;33", "not evaluated"),
+            m.path,
+            m.line,
+            m.column,
+            m.reason
+        )?;
+    }
+    if !report.malformed.is_empty() || !report.unsupported.is_empty() {
         writeln!(out)?;
     }
     let mut counts = Vec::new();
@@ -148,13 +159,17 @@ fn json_document(report: &LintReport) -> Value {
             fingerprint: fingerprint(f),
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "tool": "keysweep",
         "version": env!("CARGO_PKG_VERSION"),
         "findings": findings,
         "malformed": report.malformed,
         "stats": report.stats,
-    })
+    });
+    if !report.unsupported.is_empty() {
+        doc["unsupported"] = json!(report.unsupported);
+    }
+    doc
 }
 
 /// Stable across line moves: the audit, the file, the resource and the message.
@@ -236,10 +251,17 @@ fn sarif_document(report: &LintReport) -> Value {
     let notifications: Vec<Value> = report
         .malformed
         .iter()
-        .map(|m| {
+        .map(|m| ("error", "trust file not analysed", m))
+        .chain(
+            report
+                .unsupported
+                .iter()
+                .map(|m| ("warning", "expression not evaluated", m)),
+        )
+        .map(|(level, what, m)| {
             json!({
-                "level": "error",
-                "message": {"text": format!("trust file not analysed: {}", m.reason)},
+                "level": level,
+                "message": {"text": format!("{what}: {}", m.reason)},
                 "locations": [{"physicalLocation": {
                     "artifactLocation": {"uri": uri(&m.path)},
                     "region": {"startLine": m.line.max(1), "startColumn": m.column.max(1)},

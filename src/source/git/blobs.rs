@@ -218,7 +218,7 @@ pub fn blobs_among(repo: &gix::Repository, ids: &[ObjectId]) -> Vec<ObjectId> {
                 ids.iter()
                     .filter(|id| {
                         matches!(
-                            gix::odb::Header::try_header(&repo.objects, *id),
+                            gix::odb::Header::try_header(&repo.objects, id),
                             Ok(Some(h)) if h.kind() == Kind::Blob
                         )
                     })

@@ -13,7 +13,9 @@
 #              asset + checksum, bad checksum refused, source-build fallback
 # Secrets are generated at run time (tests/surfaces/gen_secret.py); none is committed.
 #
-# Usage: tests/surfaces/run.sh [GROUP...]   (groups: workflows precommit action; default all)
+#   release    .github/workflows/release.yml's build job under `act` on a v* tag (host target)
+#
+# Usage: tests/surfaces/run.sh [GROUP...]   (groups: workflows precommit action release; default all but release)
 # Env:   KEYSWEEP_BIN   the keysweep binary to test (default: target/{release,debug}/keysweep
 #                       under CARGO_TARGET_DIR or ./target, whichever is newest)
 #        CI=true        a missing tool is a failure, not a skip
@@ -22,6 +24,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/tests/surfaces"
+# `release` is opt-in for now (a full-feature release build): tests/surfaces/run.sh release
 GROUPS_WANTED=${*:-workflows precommit action}
 pass=0 fail=0 skip=0
 
@@ -97,12 +100,14 @@ if eval "$("$ROOT/scripts/fakes.sh" start 2>"$LOGS/fakes.log")" && command -v pr
 
 # ================================================================ workflows
 if want workflows; then
-  files=("$ROOT/action.yml" "$ROOT"/examples/workflows/*.yml)
+  files=("$ROOT/action.yml" "$ROOT"/examples/workflows/*.yml "$ROOT"/.github/workflows/*.yml)
   if [[ $have_workflow_tools == 1 ]]; then
     check "workflow-parser accepts action.yml and examples/workflows" "$LOGS/parser.log" \
       "$KEYSWEEP_GHA_VALIDATE" "${files[@]}"
     check "zizmor --offline: no findings in action.yml and examples/workflows" "$LOGS/zizmor.log" \
       "$ZIZMOR" --offline --no-progress "${files[@]}"
+    check "actionlint: .github/workflows (release)" "$LOGS/actionlint.log" \
+      "$ACTIONLINT" "$ROOT"/.github/workflows/*.yml
     # every `uses:` of a third-party action is pinned to a full commit SHA
     if grep -hE '^\s*-?\s*uses:' "${files[@]}" | grep -vE 'uses:\s*\./' |
        grep -vE '@[0-9a-f]{40}(\s|$)' >"$LOGS/pins.log"; then
@@ -214,6 +219,14 @@ if want action; then
   else
     missing "GitHub Action proofs" "act / prism / webhook examples (scripts/fakes.sh) or jq"
   fi
+fi
+
+# ================================================================ release
+if want release; then
+  # needs only act (not Prism): the tools part of scripts/fakes.sh
+  command -v act >/dev/null || eval "$(KEYSWEEP_FAKES=tools "$ROOT/scripts/fakes.sh" start 2>>"$LOGS/fakes.log")" || true
+  if command -v act >/dev/null; then source "$HERE/release_tests.sh"
+  else missing "release workflow under act" "act (scripts/fakes.sh)"; fi
 fi
 
 if [[ $skip -gt 0 ]]; then echo "surfaces: $pass passed, $fail failed, $skip skipped"

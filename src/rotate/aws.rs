@@ -3,14 +3,17 @@
 use serde_json::json;
 use yaml_serde::Value;
 
+use super::edit::{
+    first_reader, only_sites, pinned, remove_bindings, replace_key, step_path, BINDINGS,
+};
 use super::facts::Lookup;
 use super::rewrite::{k, map, s, EditOp};
-use super::targets::{
-    first_reader, hcl_str, only_sites, pinned, remove_bindings, replace_key, sh, step_path, Target,
-    BINDINGS,
+use super::target::Target;
+use super::target::{
+    Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow,
 };
+use super::trust::{hcl_str, sh};
 use super::trust::{header, GITHUB_ISSUER, GITHUB_ISSUER_HOST};
-use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
 use crate::pipeline::PipelineFinding;
 
 pub struct Aws;
@@ -175,7 +178,7 @@ impl Target for Aws {
                     ("uses", s(pinned(u.wf, ACTION))),
                     ("with", map(with)),
                 ]);
-                p.edits.push(super::targets::insert_step(
+                p.edits.push(super::edit::insert_step(
                     job,
                     at,
                     format!(

@@ -3,11 +3,13 @@
 use serde_json::json;
 use yaml_serde::Value;
 
+use super::edit::{only_sites, replace_key, BINDINGS};
 use super::facts::Lookup;
 use super::rewrite::{s, EditOp};
-use super::targets::{hcl_str, only_sites, replace_key, sh, slugify, Target, BINDINGS};
+use super::target::Target;
+use super::target::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
+use super::trust::{hcl_str, sh, slugify};
 use super::trust::{header, GITHUB_ISSUER};
-use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
 
 pub struct Azure;
@@ -193,7 +195,7 @@ impl Target for Azure {
                 )));
             }
             let parent = &site.path[..site.path.len() - 1];
-            let env = super::targets::value_at(&u.wf.value, parent).and_then(Value::as_mapping);
+            let env = super::edit::value_at(&u.wf.value, parent).and_then(Value::as_mapping);
             for need in ["ARM_CLIENT_ID", "ARM_TENANT_ID"] {
                 if !env.is_some_and(|e| e.contains_key(need)) {
                     return Err(Unmigratable::new(format!(

@@ -1,10 +1,11 @@
 //! crates.io: `CARGO_REGISTRY_TOKEN` -> `rust-lang/crates-io-auth-action` (trusted publishing).
 
+use super::edit::{free_step_id, only_sites, pinned, read_from_minted_token};
 use super::facts::Lookup;
 use super::pypi::publisher_artifacts;
 use super::rewrite::{map, s};
-use super::targets::{free_step_id, only_sites, pinned, read_from_minted_token, Target};
-use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
+use super::target::Target;
+use super::target::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
 
 pub struct CratesIo;
@@ -84,6 +85,9 @@ impl Target for CratesIo {
         )
     }
 
+    fn package(&self, root: &std::path::Path) -> Option<String> {
+        crate::rotate::manifest::cargo_package(root)
+    }
     fn retire_action(&self, secret: &str) -> String {
         format!(
             "after a green trusted-publishing release: delete the repository secret `{secret}` and revoke the API token at https://crates.io/settings/tokens"

@@ -2,14 +2,17 @@
 
 use yaml_serde::Value;
 
+use super::edit::{
+    first_reader, insert_step, only_sites, pinned, remove_bindings, replace_key, BINDINGS,
+};
 use super::facts::Lookup;
 use super::rewrite::{map, s, EditOp};
-use super::targets::{
-    first_reader, hcl_str, insert_step, only_sites, pinned, remove_bindings, replace_key, sh,
-    Target, BINDINGS,
+use super::target::Target;
+use super::target::{
+    Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow,
 };
+use super::trust::{hcl_str, sh};
 use super::trust::{header, GITHUB_ISSUER};
-use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
 use crate::pipeline::PipelineFinding;
 
 pub struct Gcp;

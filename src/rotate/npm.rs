@@ -2,11 +2,14 @@
 
 use yaml_serde::Value;
 
+use super::edit::{is_self_hosted, only_sites, remove_bindings, step_path};
 use super::facts::Lookup;
 use super::pypi::publisher_artifacts;
 use super::rewrite::{k, EditOp};
-use super::targets::{is_self_hosted, only_sites, remove_bindings, step_path, Target};
-use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
+use super::target::Target;
+use super::target::{
+    Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow,
+};
 use crate::pipeline::PipelineFinding;
 
 pub struct Npm;
@@ -122,6 +125,9 @@ impl Target for Npm {
         )
     }
 
+    fn package(&self, root: &std::path::Path) -> Option<String> {
+        crate::rotate::manifest::npm_package(root)
+    }
     fn retire_action(&self, secret: &str) -> String {
         format!(
             "after a green trusted-publishing release: delete the repository secret `{secret}` and revoke the token on npmjs.com (Access Tokens)"

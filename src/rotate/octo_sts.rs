@@ -3,11 +3,12 @@
 
 use yaml_serde::Value;
 
+use super::edit::{free_step_id, only_sites, pinned, read_from_minted_token};
 use super::facts::Lookup;
 use super::rewrite::{map, s};
-use super::targets::{free_step_id, only_sites, pinned, read_from_minted_token, Target};
+use super::target::Target;
+use super::target::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use super::trust::GITHUB_ISSUER;
-use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
 
 pub struct OctoSts;

@@ -3,9 +3,12 @@
 use serde_json::json;
 use yaml_serde::Value;
 
+use super::edit::{only_sites, remove_bindings, remove_keys};
 use super::facts::Lookup;
-use super::targets::{only_sites, remove_bindings, remove_keys, Target};
-use super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow};
+use super::target::Target;
+use super::target::{
+    Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow,
+};
 use crate::pipeline::PipelineFinding;
 
 pub struct Pypi;
@@ -178,6 +181,9 @@ impl Target for Pypi {
         )
     }
 
+    fn package(&self, root: &std::path::Path) -> Option<String> {
+        crate::rotate::manifest::python_package(root)
+    }
     fn retire_action(&self, secret: &str) -> String {
         format!(
             "after a green trusted-publishing release: delete the repository secret `{secret}` and remove the API token on pypi.org (Account settings → API tokens)"

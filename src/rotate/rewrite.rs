@@ -12,7 +12,7 @@ use serde::Serialize;
 use yaml_serde::Value;
 use yamlpath::{Component, Document, Route};
 
-use super::RotateError;
+use super::error::RotateError;
 
 /// A route that owns its keys.
 pub type Path = Vec<Seg>;
@@ -55,7 +55,8 @@ pub fn k(s: &str) -> Seg {
     Seg::Key(s.to_string())
 }
 
-fn route(path: &[Seg]) -> Route<'static> {
+/// The `yamlpath` route of a path of keys and indices.
+pub fn route(path: &[Seg]) -> Route<'static> {
     Route::from(
         path.iter()
             .map(|s| match s {
@@ -257,7 +258,7 @@ fn render_block(value: &Value, indent: &str) -> Result<String, RotateError> {
             out.push_str(indent);
             out.push_str(line);
             // a pinned action gets its version comment, as a person would write it
-            if let Some((_, _, v)) = super::targets::PINS
+            if let Some((_, _, v)) = super::pins::PINS
                 .iter()
                 .find(|(_, sha, _)| line.ends_with(&format!("@{sha}")))
             {

@@ -3,11 +3,13 @@
 use serde_json::json;
 use yaml_serde::Value;
 
+use super::edit::{only_sites, replace_key};
 use super::facts::Lookup;
 use super::rewrite::{s, EditOp};
-use super::targets::{hcl_list, hcl_str, only_sites, replace_key, sh, Target};
+use super::target::Target;
+use super::target::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
+use super::trust::{hcl_list, hcl_str, sh};
 use super::trust::{header, GITHUB_ISSUER};
-use super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use crate::pipeline::PipelineFinding;
 
 pub struct Vault;

@@ -4,11 +4,13 @@
 use yaml_serde::Value;
 
 use super::super::aws::{trust_policy_for, AUDIENCE};
+use super::super::edit::replace_key;
 use super::super::facts::Lookup;
 use super::super::rewrite::{k, s, EditOp};
-use super::super::targets::{hcl_str, replace_key, sh, Target};
+use super::super::target::Target;
+use super::super::target::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use super::super::trust::header;
-use super::super::{Site, SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
+use super::super::trust::{hcl_str, sh};
 use super::{container, find_job, id_token_edit, issuer, plan_subjects};
 use crate::pipeline::{CiSystem, PipelineFinding};
 

@@ -7,10 +7,11 @@
 use regex::Regex;
 
 use super::super::azure::{federated_trust, Federation, AUDIENCE};
+use super::super::edit::{replace_key, value_at};
 use super::super::facts::Lookup;
 use super::super::rewrite::{s, EditOp, Seg};
-use super::super::targets::{replace_key, value_at, Target};
-use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
+use super::super::target::Target;
+use super::super::target::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use super::{container, id_token_edit, issuer, plan_subjects, script_item};
 use crate::pipeline::shell::{flag_value, has_sequence, words};
 use crate::pipeline::{CiSystem, PipelineFinding};

@@ -6,8 +6,8 @@
 use super::super::facts::Lookup;
 use super::super::gcp::{principal_set, provider_name, subject_condition, wif_trust, Wif};
 use super::super::rewrite::{s, EditOp, Seg};
-use super::super::targets::Target;
-use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
+use super::super::target::Target;
+use super::super::target::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use super::{
     container, id_token_edit, issuer, plan_subjects, reads_var, script_item, single_command,
 };

@@ -19,8 +19,9 @@ use regex::Regex;
 use yaml_serde::Value;
 
 use super::facts::Lookup;
+use super::rewrite::route as rewrite_route;
 use super::rewrite::{k, map, s, EditOp, Seg};
-use super::{rewrite_route, Site, SiteKind, Unmigratable, Use, UsePlan, Workflow};
+use super::target::{Site, SiteKind, Unmigratable, Use, UsePlan, Workflow};
 use crate::pipeline::PipelineFinding;
 
 /// The node a GitLab finding's reference is written in (any top-level job or template).
@@ -271,7 +272,7 @@ pub fn id_token_edit(
 pub fn script_item(wf: &Workflow, site: &Site, line: usize) -> Option<(usize, String)> {
     let doc = yamlpath::Document::new(wf.text.clone()).ok()?;
     let line_of = |b: usize| wf.text[..b.min(wf.text.len())].matches('\n').count() + 1;
-    let items = super::targets::value_at(&wf.value, &site.path)?.as_sequence()?;
+    let items = super::edit::value_at(&wf.value, &site.path)?.as_sequence()?;
     for (i, item) in items.iter().enumerate() {
         let mut p = site.path.clone();
         p.push(Seg::Index(i));

@@ -3,10 +3,11 @@
 
 use yaml_serde::Value;
 
+use super::super::edit::replace_key;
 use super::super::facts::Lookup;
 use super::super::rewrite::{k, s, EditOp};
-use super::super::targets::{replace_key, Target};
-use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
+use super::super::target::Target;
+use super::super::target::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use super::{container, id_token_edit};
 use crate::pipeline::{CiSystem, PipelineFinding};
 
@@ -143,6 +144,9 @@ impl Target for GitlabPypi {
         ]
     }
 
+    fn package(&self, root: &std::path::Path) -> Option<String> {
+        crate::rotate::manifest::python_package(root)
+    }
     fn retire_action(&self, secret: &str) -> String {
         format!(
             "after a green trusted-publishing release: delete the CI/CD variable `{secret}` and remove the API token on pypi.org"

@@ -5,9 +5,9 @@ use yaml_serde::Value;
 
 use super::super::facts::Lookup;
 use super::super::rewrite::{k, s, EditOp, Seg};
-use super::super::targets::Target;
+use super::super::target::Target;
+use super::super::target::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use super::super::vault::{jwt_trust, JwtBackend};
-use super::super::{SiteKind, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan};
 use super::{
     container, id_token_edit, issuer, plan_subjects, reads_var, script_item, single_command,
 };

@@ -1,86 +1,13 @@
-//! The [`Target`] trait and what the targets share: removing bindings, inserting steps,
-//! pinned action references.
+//! Workflow edits the targets share: removing bindings, inserting steps, pinned action
+//! references, reading a minted token.
 
 use std::collections::BTreeMap;
 
 use yaml_serde::Value;
 
-use super::facts::Lookup;
-use super::rewrite::{k, EditOp, Seg};
-use super::{
-    aws, azure, crates_io, gcp, gitlab, npm, octo_sts, pypi, vault, Site, SiteKind, TrustArtifact,
-    TrustInput, Unmigratable, Use, UsePlan, Workflow,
-};
-use crate::pipeline::PipelineFinding;
-
-/// One OIDC target: which uses it takes, the rewrite, and the trust configuration.
-pub trait Target: Sync {
-    /// `aws`, `gcp`, `azure`, `pypi`, `npm`, `crates-io`, `vault`, `octo-sts`.
-    fn id(&self) -> &'static str;
-    /// Does this target migrate the finding's credential?
-    fn handles(&self, f: &PipelineFinding) -> bool;
-    /// Does the trust configuration bind `sub` claims (clouds) rather than owner, repository,
-    /// workflow and environment (package registries' trusted publishers)?
-    fn needs_subject(&self) -> bool {
-        true
-    }
-    /// Does this target migrate a use the analysis marked as blocked (the blocker names it)?
-    fn accepts_blocked(&self, _f: &PipelineFinding) -> bool {
-        false
-    }
-    /// Plan each secret on its own (unrelated tokens in one job), not all uses of a job at once.
-    fn per_secret(&self) -> bool {
-        false
-    }
-    /// The workflow edits for one group of uses, or why they cannot be migrated safely.
-    fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable>;
-    /// The trust configuration for every migrated use of this target in one repository.
-    fn trust(&self, t: &TrustInput, look: &mut Lookup) -> Vec<TrustArtifact>;
-    /// What to do with the old secret once the OIDC run is green.
-    fn retire_action(&self, secret: &str) -> String;
-}
-
-pub fn all_targets() -> Vec<&'static dyn Target> {
-    vec![
-        &aws::Aws,
-        &gcp::Gcp,
-        &azure::Azure,
-        &pypi::Pypi,
-        &npm::Npm,
-        &crates_io::CratesIo,
-        &vault::Vault,
-        &octo_sts::OctoSts,
-        &gitlab::GitlabAws,
-        &gitlab::GitlabGcp,
-        &gitlab::GitlabAzure,
-        &gitlab::GitlabPypi,
-        &gitlab::GitlabVault,
-    ]
-}
-
-/// Pinned references of the actions keysweep inserts (full commit SHA, version comment).
-pub const PINS: &[(&str, &str, &str)] = &[
-    (
-        "aws-actions/configure-aws-credentials",
-        "e3dd6a429d7300a6a4c196c26e071d42e0343502",
-        "v4.0.2",
-    ),
-    (
-        "rust-lang/crates-io-auth-action",
-        "e919bc7605cde86df457cf5b93c5e103838bd879",
-        "v1.0.1",
-    ),
-    (
-        "google-github-actions/auth",
-        "6fc4af4b145ae7821d527454aa9bd537d1f2dc5f",
-        "v2.1.7",
-    ),
-    (
-        "octo-sts/action",
-        "a26b0c6455c7f13316f29a8766287f939e75f6c8",
-        "v1.0.2",
-    ),
-];
+use super::pins::PINS;
+use super::rewrite::{k, show, EditOp, Seg};
+use super::target::{Site, SiteKind, Unmigratable, Use, UsePlan, Workflow};
 
 /// `owner/repo@ref` for an inserted step: the ref the workflow already uses for that action,
 /// else keysweep's pin.
@@ -133,7 +60,7 @@ pub fn remove_keys(wf: &Workflow, parent: &[Seg], keys: &[String]) -> Vec<(Strin
     let existing = value_at(&wf.value, parent)
         .and_then(Value::as_mapping)
         .map_or(0, |m| m.len());
-    let shown = super::rewrite::show(parent);
+    let shown = show(parent);
     if existing == keys.len() {
         return vec![(
             format!(
@@ -290,44 +217,12 @@ pub fn only_sites(u: &Use, kinds: &[SiteKind], what: &str) -> Result<(), Unmigra
                 SiteKind::Run => "a `run:` script reads it directly".to_string(),
                 SiteKind::WorkflowEnv => "it is bound in the workflow-level `env:`".to_string(),
                 SiteKind::JobEnv => "it is bound in a job-level `env:`".to_string(),
-                _ => format!("it is bound at `{}`", super::rewrite::show(&s.path)),
+                _ => format!("it is bound at `{}`", show(&s.path)),
             };
             return Err(Unmigratable::new(format!("`{}`: {how}; {what}", f.secret)));
         }
     }
     Ok(())
-}
-
-/// Trust-configuration helpers shared by targets.
-pub fn hcl_str(s: &str) -> String {
-    // HCL strings: JSON escapes plus `${` and `%{` template sequences doubled
-    let j = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
-    j.replace("${", "$${").replace("%{", "%%{")
-}
-
-pub fn hcl_list(v: &[String]) -> String {
-    format!(
-        "[{}]",
-        v.iter().map(|s| hcl_str(s)).collect::<Vec<_>>().join(", ")
-    )
-}
-
-/// Single-quote for a POSIX shell.
-pub fn sh(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// A name safe for resource names and identifiers: `[a-z0-9-]`.
-pub fn slugify(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_string()
 }
 
 /// Moves `job`'s uses of the credential onto a step that mints a short-lived token: every site

@@ -57,8 +57,6 @@ impl Unmigratable {
     }
 }
 
-/// A file of trust configuration, written under `.keysweep/` (or `--out`).
-
 /// A workflow as loaded for rewriting.
 pub struct Workflow {
     /// Relative to the repository root.

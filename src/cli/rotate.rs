@@ -10,6 +10,14 @@ use keysweep::rotate::{plan, write, Options};
 use keysweep::suppress::config::DEFAULT_CONFIG_FILE;
 use keysweep::suppress::Config;
 
+/// `--target`'s help, from the rotate registry (the one list of target ids).
+fn target_help() -> String {
+    format!(
+        "Only these targets: {} (`aws` includes `gitlab-aws`, and so on)",
+        keysweep::rotate::registry::ids_joined()
+    )
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RotateFormat {
     Text,
@@ -37,10 +45,7 @@ pub struct RotateArgs {
     /// Let `--write` write a plan that still has `<PLACEHOLDER>` values.
     #[arg(long)]
     pub allow_placeholders: bool,
-    /// Only these targets: aws, gcp, azure, pypi, npm, crates-io, vault, octo-sts, and the GitLab
-    /// CI ones gitlab-aws, gitlab-gcp, gitlab-azure, gitlab-pypi, gitlab-vault (`aws` includes
-    /// `gitlab-aws`, and so on).
-    #[arg(long, value_delimiter = ',', value_name = "T,...")]
+    #[arg(long, value_delimiter = ',', value_name = "T,...", help = target_help())]
     pub target: Vec<String>,
     /// Config file (default: .keysweep.toml in PATH, if present); its `[rotate]` table holds
     /// the same facts as the flags below (flags win).

@@ -7,19 +7,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-/// Rotation targets a rule may point at.
-pub const ROTATION_TARGETS: &[&str] = &[
-    "aws",
-    "gcp",
-    "azure",
-    "pypi",
-    "npm",
-    "crates_io",
-    "vault",
-    "github_pat",
-    "gitlab",
-];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleProblem {
     pub source: String,
@@ -131,11 +118,14 @@ fn check_rule(rule: &Rule, idx: usize, detector: Option<&Detector>) -> Vec<Strin
             out.push(format!("min_entropy {e} is outside 0..=8 bits per byte"));
         }
     }
+    // The rotate registry is the one list of target ids; a build without the rotate
+    // feature has no targets to check against.
+    #[cfg(feature = "rotate")]
     if let Some(t) = &spec.rotation {
-        if !ROTATION_TARGETS.contains(&t.as_str()) {
+        if crate::rotate::registry::by_id(t).is_none() {
             out.push(format!(
                 "unknown rotation target `{t}` (known: {})",
-                ROTATION_TARGETS.join(", ")
+                crate::rotate::registry::ids_joined()
             ));
         }
     }

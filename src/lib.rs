@@ -10,6 +10,7 @@
 pub mod ci_findings;
 pub mod detect;
 pub mod finding;
+pub mod ledger;
 #[allow(unreachable_pub)]
 pub mod pipeline;
 #[allow(unreachable_pub)]

@@ -524,3 +524,44 @@ fn output_file_and_github_annotations() {
         "{text}"
     );
 }
+
+#[test]
+fn ledger_verify_detects_an_edited_line_and_a_missing_file() {
+    use keysweep::ledger::{Ledger, Record};
+    let dir = tree();
+    let path = dir.path().join("ledger.jsonl");
+    let ledger = Ledger::new(&path);
+    for action in ["pr-opened", "run-verified", "secret-deleted"] {
+        ledger
+            .append(Record {
+                actor: "app:1".into(),
+                repository: "example-org/app".into(),
+                secret: Some("AWS_SECRET_ACCESS_KEY".into()),
+                action: action.into(),
+                result: "ok".into(),
+                ..Record::default()
+            })
+            .unwrap();
+    }
+    keysweep()
+        .args(["ledger", "verify"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("3 entries, chain intact"));
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("run-verified", "run-skipped", 1)).unwrap();
+    keysweep()
+        .args(["ledger", "verify"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(":3: the chain is broken"));
+
+    keysweep()
+        .args(["ledger", "verify"])
+        .arg(dir.path().join("missing.jsonl"))
+        .assert()
+        .code(2);
+}

@@ -2,6 +2,7 @@
 
 mod baseline;
 mod inventory;
+mod ledger;
 pub mod output;
 #[cfg(feature = "rotate")]
 mod rotate;
@@ -74,6 +75,9 @@ pub enum Command {
     /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
     #[cfg(not(feature = "rotate"))]
     Trust(unavailable::Args),
+    /// Check the evidence ledger (`ledger verify FILE`): no line edited, removed or reordered.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
 }
 
 /// Exit status: 0 nothing new found, 1 new findings, 2 error.
@@ -95,6 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rules(cmd) => rules::run(cmd),
         #[cfg(feature = "rotate")]
         Command::Trust(cmd) => trust::run(cmd, &cli.global),
+        Command::Ledger(cmd) => ledger::run(cmd),
         #[cfg(not(feature = "rotate"))]
         Command::Trust(_) => Err(unavailable::error("trust")),
     }

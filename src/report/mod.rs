@@ -4,6 +4,8 @@
 mod github;
 mod human;
 mod json;
+#[cfg(feature = "rotate")]
+mod rotate;
 mod sarif;
 #[cfg(feature = "rotate")]
 pub mod trust;

@@ -25,7 +25,6 @@ mod pins;
 mod plan;
 mod pypi;
 pub mod registry;
-pub mod render;
 pub mod rewrite;
 pub mod subject;
 mod target;

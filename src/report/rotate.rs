@@ -1,8 +1,8 @@
-//! The plan for people (Markdown, diffs in fenced blocks) and for machines (JSON).
+//! The rotation plan for people (Markdown, diffs in fenced blocks) and for machines (JSON).
 
 use std::fmt::Write as _;
 
-use super::Plan;
+use crate::rotate::Plan;
 
 impl Plan {
     pub fn to_json(&self) -> String {
@@ -27,8 +27,8 @@ impl Plan {
             // GitHub's subject format means nothing to a GitLab-only plan
             let format = match (r.gitlab_only, r.subject_format) {
                 (true, _) => "",
-                (false, super::facts::SubjectFormat::Legacy) => ", legacy subjects",
-                (false, super::facts::SubjectFormat::Immutable) => ", immutable subjects",
+                (false, crate::rotate::facts::SubjectFormat::Legacy) => ", legacy subjects",
+                (false, crate::rotate::facts::SubjectFormat::Immutable) => ", immutable subjects",
             };
             let _ = write!(
                 o,

@@ -3,6 +3,7 @@
 
 mod github;
 mod human;
+mod inventory;
 mod json;
 #[cfg(feature = "rotate")]
 mod rotate;

@@ -111,9 +111,14 @@ launch() { # name port readiness_url cmd...
 }
 
 install() {
+  # Two runs installing at once (parallel test sessions) can leave npm's bin links half made:
+  # one install at a time.
+  exec 9>"$DIR/.install.lock"
+  command -v flock >/dev/null && flock 9
   want tools && install_tools
   want github && install_github
   want events && install_events
+  exec 9>&-
   true
 }
 

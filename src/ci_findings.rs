@@ -33,7 +33,7 @@ pub fn fingerprint(f: &PipelineFinding) -> String {
     let mut h = Sha256::new();
     for part in [
         "pipeline",
-        f.audit,
+        f.audit.as_str(),
         &f.workflow,
         f.job.as_deref().unwrap_or(""),
         &f.secret,
@@ -62,7 +62,7 @@ pub fn analyze_roots(roots: &[std::path::PathBuf], exclude: &GlobSet) -> (CiResu
             let file = root.join(&f.location.path);
             if lines
                 .line(&file, f.location.line)
-                .is_some_and(|l| suppress::allows(l.as_bytes(), f.audit))
+                .is_some_and(|l| suppress::allows(l.as_bytes(), f.audit.as_str()))
             {
                 allowed += 1;
                 continue;
@@ -101,7 +101,7 @@ pub fn link_literals(findings: &mut [Finding], ci: &mut CiResult) {
         }
     }
     ci.findings.retain(|c| {
-        if c.finding.audit != "literal-secret" {
+        if c.finding.audit != crate::pipeline::audit::AuditId::LiteralSecret {
             return true;
         }
         let key = (c.finding.location.path.clone(), c.finding.location.line);

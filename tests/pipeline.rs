@@ -122,7 +122,9 @@ fn every_planted_use_is_found_and_nothing_else() {
             let f = report
                 .findings
                 .iter()
-                .find(|f| f.location.path == e.0 && f.location.line == e.1 && f.audit == e.2)
+                .find(|f| {
+                    f.location.path == e.0 && f.location.line == e.1 && f.audit.as_str() == e.2
+                })
                 .unwrap();
             problems.push(format!(
                 "{}: UNEXPECTED {}:{} {} (secret {}, {})",
@@ -259,7 +261,7 @@ fn malformed_file_gives_one_diagnostic_and_the_rest_goes_on() {
         report
             .findings
             .iter()
-            .filter(|f| f.audit == "aws-static-keys")
+            .filter(|f| f.audit.as_str() == "aws-static-keys")
             .count(),
         3,
         "{:#?}",

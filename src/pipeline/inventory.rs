@@ -70,9 +70,9 @@ pub fn inventory(report: &PipelineReport) -> Inventory {
                 secrets: Vec::new(),
                 notes: Vec::new(),
             });
-        if NOTE_AUDITS.contains(&f.audit) {
+        if NOTE_AUDITS.contains(&f.audit.as_str()) {
             repo.notes.push(Note {
-                audit: f.audit,
+                audit: f.audit.as_str(),
                 path: f.location.path.clone(),
                 line: f.location.line,
                 job: f.job.clone(),
@@ -124,7 +124,7 @@ fn add_use(entry: &mut SecretEntry, f: &PipelineFinding) {
         job: f.job.clone(),
         path: f.location.path.clone(),
         line: f.location.line,
-        audit: f.audit,
+        audit: f.audit.as_str(),
         provider: f.provider,
         consumer: f.consumer.description.clone(),
         status,

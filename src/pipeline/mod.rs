@@ -187,7 +187,7 @@ pub struct Location {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PipelineFinding {
     /// Stable kebab-case audit id, also the documentation anchor.
-    pub audit: &'static str,
+    pub audit: audit::AuditId,
     pub title: String,
     /// One sentence for humans (SARIF `message.text`).
     pub message: String,

@@ -40,7 +40,7 @@ fn document(scan: &ScanResult, ctx: &ReportContext) -> Value {
         results.extend(results_for(f, i, ctx.show_secrets));
     }
     for c in &scan.ci.findings {
-        let i = index_of(pipeline_rule_id(c.finding.audit));
+        let i = index_of(pipeline_rule_id(c.finding.audit.as_str()));
         results.push(pipeline_result(c, i));
     }
     let catalog: BTreeMap<String, &str> = audit::catalog()
@@ -113,7 +113,7 @@ fn pipeline_result(c: &CiFinding, rule_index: usize) -> Value {
     let f = &c.finding;
     let l = &f.location;
     json!({
-        "ruleId": pipeline_rule_id(f.audit),
+        "ruleId": pipeline_rule_id(f.audit.as_str()),
         "ruleIndex": rule_index,
         "level": "warning",
         "message": {"text": f.message},

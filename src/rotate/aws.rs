@@ -87,7 +87,8 @@ impl Target for Aws {
         "aws"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "aws-static-keys" && f.ci == crate::pipeline::CiSystem::GithubActions
+        f.audit == crate::pipeline::audit::AuditId::AwsStaticKeys
+            && f.ci == crate::pipeline::CiSystem::GithubActions
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(u, BINDINGS, "keysweep does not rewrite scripts")?;

@@ -165,7 +165,7 @@ impl Target for Azure {
         "azure"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "azure-client-secret"
+        f.audit == crate::pipeline::audit::AuditId::AzureClientSecret
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(

@@ -17,7 +17,7 @@ impl Target for CratesIo {
         "crates-io"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "crates-io-token"
+        f.audit == crate::pipeline::audit::AuditId::CratesIoToken
     }
     fn needs_subject(&self) -> bool {
         false

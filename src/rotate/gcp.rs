@@ -245,7 +245,7 @@ impl Target for Gcp {
         "gcp"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "gcp-service-account-key"
+        f.audit == crate::pipeline::audit::AuditId::GcpServiceAccountKey
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(

@@ -30,7 +30,8 @@ impl Target for Npm {
         "npm"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "npm-token" && f.provider == crate::pipeline::Provider::Npm
+        f.audit == crate::pipeline::audit::AuditId::NpmToken
+            && f.provider == crate::pipeline::Provider::Npm
     }
     fn needs_subject(&self) -> bool {
         false

@@ -20,7 +20,7 @@ impl Target for OctoSts {
         "octo-sts"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "github-pat"
+        f.audit == crate::pipeline::audit::AuditId::GithubPat
     }
     fn accepts_blocked(&self, f: &PipelineFinding) -> bool {
         f.blocked_by

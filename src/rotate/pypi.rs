@@ -71,7 +71,7 @@ impl Target for Pypi {
         "pypi"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "pypi-token"
+        f.audit == crate::pipeline::audit::AuditId::PypiToken
     }
     fn needs_subject(&self) -> bool {
         false

@@ -21,7 +21,7 @@ impl Target for Vault {
         "vault"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "vault-static-token"
+        f.audit == crate::pipeline::audit::AuditId::VaultStaticToken
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         only_sites(

@@ -1,5 +1,7 @@
 //! `aws-static-keys`: an IAM user's access key where an OIDC role would do.
 
+use super::AuditId;
+
 use super::util::{command_hits, env_hits, finding, input_hits, seq, CmdMatch, Migration, Readers};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
@@ -49,8 +51,8 @@ pub(crate) fn migration(ctx: &WorkflowContext) -> Migration {
 }
 
 impl Audit for AwsStaticKeys {
-    fn id(&self) -> &'static str {
-        "aws-static-keys"
+    fn id(&self) -> AuditId {
+        AuditId::AwsStaticKeys
     }
     fn title(&self) -> &'static str {
         "Static AWS access key used by CI"

@@ -1,6 +1,8 @@
 //! `azure-client-secret`: a service principal's client secret (or a publish profile) where a
 //! federated identity credential would do.
 
+use super::AuditId;
+
 use super::util::{command_hits, env_hits, finding, input_hits, seq, CmdMatch, Migration, Readers};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
@@ -33,8 +35,8 @@ pub(crate) fn migration(ctx: &WorkflowContext) -> Migration {
 }
 
 impl Audit for AzureClientSecret {
-    fn id(&self) -> &'static str {
-        "azure-client-secret"
+    fn id(&self) -> AuditId {
+        AuditId::AzureClientSecret
     }
     fn title(&self) -> &'static str {
         "Azure client secret used by CI"

@@ -1,6 +1,8 @@
 //! `container-registry-password`: a registry password where the job token or cloud OIDC would
 //! do (GHCR, ECR, GAR, ACR), or a long-lived Docker Hub token that has no OIDC alternative.
 
+use super::AuditId;
+
 use super::util::{command_hits, finding, seq, CmdMatch, Hit, Migration};
 use super::Audit;
 use crate::pipeline::model::{StepKind, WorkflowContext};
@@ -83,8 +85,8 @@ fn login_server(words: &[String]) -> String {
 }
 
 impl Audit for ContainerRegistryPassword {
-    fn id(&self) -> &'static str {
-        "container-registry-password"
+    fn id(&self) -> AuditId {
+        AuditId::ContainerRegistryPassword
     }
     fn title(&self) -> &'static str {
         "Container registry password used by CI"

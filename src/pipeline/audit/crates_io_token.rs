@@ -1,5 +1,7 @@
 //! `crates-io-token`: a crates.io API token where trusted publishing would do.
 
+use super::AuditId;
+
 use super::util::{command_hits, env_hits, finding, input_hits, seq, CmdMatch, Migration, Readers};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
@@ -37,8 +39,8 @@ fn migration(ctx: &WorkflowContext) -> Migration {
 }
 
 impl Audit for CratesIoToken {
-    fn id(&self) -> &'static str {
-        "crates-io-token"
+    fn id(&self) -> AuditId {
+        AuditId::CratesIoToken
     }
     fn title(&self) -> &'static str {
         "crates.io API token used by CI"

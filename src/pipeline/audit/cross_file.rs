@@ -3,6 +3,8 @@
 //! consumer. The finding is made at the caller, under the caller's secret name, where the
 //! rotation has to happen.
 
+use super::AuditId;
+
 use std::path::PathBuf;
 
 use super::Audit;
@@ -35,7 +37,7 @@ pub(crate) fn caller_findings(
     contexts: &[WorkflowContext],
     audits: &[Box<dyn Audit>],
 ) -> Vec<PipelineFinding> {
-    let credential_ids: Vec<&str> = super::credential_audits().iter().map(|a| a.id()).collect();
+    let credential_ids: Vec<AuditId> = super::credential_audits().iter().map(|a| a.id()).collect();
     let mut out = Vec::new();
     for caller in contexts
         .iter()
@@ -109,7 +111,7 @@ pub(crate) fn caller_findings(
 fn callee_findings(
     callee: &WorkflowContext,
     audits: &[Box<dyn Audit>],
-    ids: &[&str],
+    ids: &[AuditId],
 ) -> Vec<PipelineFinding> {
     audits
         .iter()

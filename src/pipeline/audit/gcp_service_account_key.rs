@@ -1,6 +1,8 @@
 //! `gcp-service-account-key`: a service-account JSON key where Workload Identity Federation
 //! would do.
 
+use super::AuditId;
+
 use super::util::{
     command_hits, env_hits, finding, for_each_command, input_hits, seq, site_refs, CmdMatch,
     Migration, Readers,
@@ -38,8 +40,8 @@ pub(crate) fn migration(ctx: &WorkflowContext) -> Migration {
 }
 
 impl Audit for GcpServiceAccountKey {
-    fn id(&self) -> &'static str {
-        "gcp-service-account-key"
+    fn id(&self) -> AuditId {
+        AuditId::GcpServiceAccountKey
     }
     fn title(&self) -> &'static str {
         "GCP service-account key used by CI"

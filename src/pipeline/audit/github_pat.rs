@@ -1,6 +1,8 @@
 //! `github-pat`: a personal access token where the job's GITHUB_TOKEN or a federated token
 //! (octo-sts) would do.
 
+use super::AuditId;
+
 use super::util::{command_hits, env_hits, finding, input_hits, Hit, Migration, Readers};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
@@ -96,8 +98,8 @@ fn migration(ctx: &WorkflowContext, hit: &Hit) -> Migration {
 }
 
 impl Audit for GithubPat {
-    fn id(&self) -> &'static str {
-        "github-pat"
+    fn id(&self) -> AuditId {
+        AuditId::GithubPat
     }
     fn title(&self) -> &'static str {
         "GitHub personal access token used by CI"

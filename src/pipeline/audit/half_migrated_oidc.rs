@@ -1,6 +1,8 @@
 //! `half-migrated-oidc`: a job that already asks for an OIDC token (`id-token: write`, GitLab
 //! `id_tokens:`) but still feeds a static credential that OIDC could replace.
 
+use super::AuditId;
+
 use super::{credential_audits, Audit};
 use crate::pipeline::model::WorkflowContext;
 use crate::pipeline::{help_for, PipelineFinding};
@@ -8,8 +10,8 @@ use crate::pipeline::{help_for, PipelineFinding};
 pub struct HalfMigratedOidc;
 
 impl Audit for HalfMigratedOidc {
-    fn id(&self) -> &'static str {
-        "half-migrated-oidc"
+    fn id(&self) -> AuditId {
+        AuditId::HalfMigratedOidc
     }
     fn title(&self) -> &'static str {
         "Job has an OIDC token but still uses a static credential"
@@ -45,7 +47,7 @@ impl Audit for HalfMigratedOidc {
                 let mut g = f.clone();
                 g.audit = self.id();
                 g.title = self.title().to_string();
-                g.help = help_for(self.id());
+                g.help = help_for(self.id().as_str());
                 g.message = format!(
                     "Job `{}` already has {what} but still uses {} `{}` ({}): finish the migration: {}.",
                     f.job.as_deref().unwrap_or(""),

@@ -1,5 +1,7 @@
 //! `kubernetes-credentials`: a kubeconfig or service-account token stored as a CI secret.
 
+use super::AuditId;
+
 use super::util::{command_hits, env_hits, finding, input_hits, seq, CmdMatch, Migration, Readers};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
@@ -35,8 +37,8 @@ fn migration() -> Migration {
 }
 
 impl Audit for KubernetesCredentials {
-    fn id(&self) -> &'static str {
-        "kubernetes-credentials"
+    fn id(&self) -> AuditId {
+        AuditId::KubernetesCredentials
     }
     fn title(&self) -> &'static str {
         "Kubernetes credential stored as a CI secret"

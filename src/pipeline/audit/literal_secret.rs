@@ -1,6 +1,8 @@
 //! `literal-secret`: a credential written into the CI file itself. The scanner core finds such
 //! values anywhere; this audit attaches the job and step that consume them.
 
+use super::AuditId;
+
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -132,8 +134,8 @@ fn migration(p: Provider) -> Migration {
 }
 
 impl Audit for LiteralSecret {
-    fn id(&self) -> &'static str {
-        "literal-secret"
+    fn id(&self) -> AuditId {
+        AuditId::LiteralSecret
     }
     fn title(&self) -> &'static str {
         "Credential written into a CI file"

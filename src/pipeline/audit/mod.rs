@@ -40,15 +40,75 @@ pub use rubygems_api_key::RubygemsApiKey;
 pub use secrets_inherit::SecretsInherit;
 pub use vault_static_token::VaultStaticToken;
 
+macro_rules! audit_ids {
+    ($($variant:ident => $id:literal,)*) => {
+        /// Which audit reported a pipeline finding. The kebab-case string is the SARIF rule id,
+        /// the JSON `audit` field and the documentation anchor.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum AuditId { $($variant,)* }
+
+        impl AuditId {
+            pub const ALL: &'static [AuditId] = &[$(AuditId::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(AuditId::$variant => $id,)* }
+            }
+        }
+    };
+}
+
+audit_ids! {
+    AwsStaticKeys => "aws-static-keys",
+    AzureClientSecret => "azure-client-secret",
+    ContainerRegistryPassword => "container-registry-password",
+    CratesIoToken => "crates-io-token",
+    GcpServiceAccountKey => "gcp-service-account-key",
+    GithubPat => "github-pat",
+    HalfMigratedOidc => "half-migrated-oidc",
+    KubernetesCredentials => "kubernetes-credentials",
+    LiteralSecret => "literal-secret",
+    NpmToken => "npm-token",
+    NugetApiKey => "nuget-api-key",
+    PypiToken => "pypi-token",
+    RubygemsApiKey => "rubygems-api-key",
+    SecretsInherit => "secrets-inherit",
+    VaultStaticToken => "vault-static-token",
+}
+
+impl std::fmt::Display for AuditId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for AuditId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+// Ordered by the id string, so reports sort as they did when ids were strings.
+impl Ord for AuditId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for AuditId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// One audit.
 pub trait Audit: Send + Sync {
     /// Stable kebab-case id (`aws-static-keys`).
-    fn id(&self) -> &'static str;
+    fn id(&self) -> AuditId;
     /// Short title, also the SARIF rule's short description.
     fn title(&self) -> &'static str;
     /// Documentation link: `docs/pipeline-audits.md#<id>`.
     fn doc_anchor(&self) -> String {
-        super::help_for(self.id())
+        super::help_for(self.id().as_str())
     }
     fn audit(&self, ctx: &WorkflowContext) -> Vec<PipelineFinding>;
 }
@@ -82,7 +142,7 @@ pub fn all() -> Vec<Box<dyn Audit>> {
 
 /// `(id, title)` of every audit, for SARIF rule tables and docs checks.
 pub fn catalog() -> Vec<(&'static str, &'static str)> {
-    all().iter().map(|a| (a.id(), a.title())).collect()
+    all().iter().map(|a| (a.id().as_str(), a.title())).collect()
 }
 
 /// Sort and drop duplicates (the same secret at the same place for the same audit and job).

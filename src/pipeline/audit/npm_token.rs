@@ -1,5 +1,7 @@
 //! `npm-token`: an npm token where trusted publishing (or the job token) would do.
 
+use super::AuditId;
+
 use super::util::{
     command_hits, env_hits, finding, input_hits, self_hosted, CmdMatch, Hit, Migration, Readers,
 };
@@ -100,8 +102,8 @@ fn publish_replacement(ctx: &WorkflowContext) -> &'static str {
 }
 
 impl Audit for NpmToken {
-    fn id(&self) -> &'static str {
-        "npm-token"
+    fn id(&self) -> AuditId {
+        AuditId::NpmToken
     }
     fn title(&self) -> &'static str {
         "npm token used by CI"

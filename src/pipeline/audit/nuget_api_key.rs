@@ -1,5 +1,7 @@
 //! `nuget-api-key`: a NuGet API key where trusted publishing (or the job token) would do.
 
+use super::AuditId;
+
 use super::util::{command_hits, env_hits, finding, seq, CmdMatch, Migration, Readers};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
@@ -35,8 +37,8 @@ fn migration(source: Option<&str>) -> (Provider, Migration) {
 }
 
 impl Audit for NugetApiKey {
-    fn id(&self) -> &'static str {
-        "nuget-api-key"
+    fn id(&self) -> AuditId {
+        AuditId::NugetApiKey
     }
     fn title(&self) -> &'static str {
         "NuGet API key used by CI"

@@ -1,5 +1,7 @@
 //! `pypi-token`: a PyPI API token where trusted publishing would do.
 
+use super::AuditId;
+
 use super::util::{
     command_hits, env_hits, finding, input_hits, seq, CmdMatch, Hit, Migration, Readers,
 };
@@ -56,8 +58,8 @@ fn migration(ctx: &WorkflowContext, hit: &Hit, index: Option<String>) -> Migrati
 }
 
 impl Audit for PypiToken {
-    fn id(&self) -> &'static str {
-        "pypi-token"
+    fn id(&self) -> AuditId {
+        AuditId::PypiToken
     }
     fn title(&self) -> &'static str {
         "PyPI API token used by CI"

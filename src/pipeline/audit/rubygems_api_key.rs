@@ -1,5 +1,7 @@
 //! `rubygems-api-key`: a RubyGems.org API key where trusted publishing would do.
 
+use super::AuditId;
+
 use super::util::{command_hits, env_hits, finding, Migration, Readers};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
@@ -32,8 +34,8 @@ fn migration(ctx: &WorkflowContext) -> Migration {
 }
 
 impl Audit for RubygemsApiKey {
-    fn id(&self) -> &'static str {
-        "rubygems-api-key"
+    fn id(&self) -> AuditId {
+        AuditId::RubygemsApiKey
     }
     fn title(&self) -> &'static str {
         "RubyGems API key used by CI"

@@ -1,6 +1,8 @@
 //! `secrets-inherit`: `secrets: inherit` hands every secret the caller can see to a reusable
 //! workflow that needs few (or none) of them.
 
+use super::AuditId;
+
 use std::collections::BTreeSet;
 
 use super::util::{finding, Hit, Migration};
@@ -27,8 +29,8 @@ pub(crate) fn callee_secrets(ctx: &WorkflowContext, uses: &str) -> Option<BTreeS
 }
 
 impl Audit for SecretsInherit {
-    fn id(&self) -> &'static str {
-        "secrets-inherit"
+    fn id(&self) -> AuditId {
+        AuditId::SecretsInherit
     }
     fn title(&self) -> &'static str {
         "Reusable workflow receives every secret"

@@ -60,7 +60,7 @@ fn source_word(s: SecretSource) -> &'static str {
 /// Build the finding for a hit.
 pub(crate) fn finding(
     ctx: &WorkflowContext,
-    audit: &'static str,
+    audit: super::AuditId,
     title: &str,
     provider: Provider,
     hit: &Hit,
@@ -99,7 +99,7 @@ pub(crate) fn finding(
         replacement: m.replacement.clone(),
         blocked_by: m.blocked_by.clone(),
         confidence: hit.confidence,
-        help: help_for(audit),
+        help: help_for(audit.as_str()),
     }
 }
 

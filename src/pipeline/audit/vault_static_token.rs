@@ -1,5 +1,7 @@
 //! `vault-static-token`: a Vault token (or AppRole secret id) where JWT auth would do.
 
+use super::AuditId;
+
 use super::util::{command_hits, env_hits, finding, input_hits, seq, CmdMatch, Migration, Readers};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
@@ -29,8 +31,8 @@ fn migration(ctx: &WorkflowContext) -> Migration {
 }
 
 impl Audit for VaultStaticToken {
-    fn id(&self) -> &'static str {
-        "vault-static-token"
+    fn id(&self) -> AuditId {
+        AuditId::VaultStaticToken
     }
     fn title(&self) -> &'static str {
         "Static Vault credential used by CI"

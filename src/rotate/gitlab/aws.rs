@@ -27,7 +27,7 @@ impl Target for GitlabAws {
         "gitlab-aws"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "aws-static-keys" && f.ci == CiSystem::GitlabCi
+        f.audit == crate::pipeline::audit::AuditId::AwsStaticKeys && f.ci == CiSystem::GitlabCi
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         for (f, s) in u.findings.iter().zip(&u.sites) {

@@ -60,7 +60,7 @@ impl Target for GitlabAzure {
         "gitlab-azure"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "azure-client-secret" && f.ci == CiSystem::GitlabCi
+        f.audit == crate::pipeline::audit::AuditId::AzureClientSecret && f.ci == CiSystem::GitlabCi
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         let mut p = UsePlan::default();

@@ -63,7 +63,8 @@ impl Target for GitlabGcp {
         "gitlab-gcp"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "gcp-service-account-key" && f.ci == CiSystem::GitlabCi
+        f.audit == crate::pipeline::audit::AuditId::GcpServiceAccountKey
+            && f.ci == CiSystem::GitlabCi
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         let mut p = UsePlan::default();

@@ -22,7 +22,7 @@ impl Target for GitlabPypi {
         "gitlab-pypi"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "pypi-token" && f.ci == CiSystem::GitlabCi
+        f.audit == crate::pipeline::audit::AuditId::PypiToken && f.ci == CiSystem::GitlabCi
     }
     fn needs_subject(&self) -> bool {
         false

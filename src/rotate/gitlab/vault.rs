@@ -64,7 +64,7 @@ impl Target for GitlabVault {
         "gitlab-vault"
     }
     fn handles(&self, f: &PipelineFinding) -> bool {
-        f.audit == "vault-static-token" && f.ci == CiSystem::GitlabCi
+        f.audit == crate::pipeline::audit::AuditId::VaultStaticToken && f.ci == CiSystem::GitlabCi
     }
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         let mut p = UsePlan::default();

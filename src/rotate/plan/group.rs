@@ -17,7 +17,11 @@ pub(super) fn group<'f>(
 ) -> Groups<'f> {
     let mut groups: Groups<'f> = BTreeMap::new();
     for f in findings {
-        if matches!(f.audit, "secrets-inherit" | "half-migrated-oidc") {
+        if matches!(
+            f.audit,
+            crate::pipeline::audit::AuditId::SecretsInherit
+                | crate::pipeline::audit::AuditId::HalfMigratedOidc
+        ) {
             continue;
         }
         let Some(t) = registry::target_for(f) else {

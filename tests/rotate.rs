@@ -1017,7 +1017,7 @@ fn url_decode(s: &str) -> String {
 #[test]
 fn docs_have_a_worked_example_per_target() {
     let docs = std::fs::read_to_string("docs/rotate.md").unwrap();
-    for t in keysweep::rotate::all_targets().iter().map(|t| t.id()) {
+    for t in keysweep::rotate::registry::ids() {
         let cmd = format!("keysweep rotate --target {t} ");
         let at = docs
             .find(&cmd)
@@ -1435,7 +1435,7 @@ fn readme_worked_examples_are_real_plans() {
         }
         std::fs::write("README.md", text).unwrap();
     }
-    for t in keysweep::rotate::all_targets().iter().map(|t| t.id()) {
+    for t in keysweep::rotate::registry::ids() {
         assert!(
             targets.iter().any(|x| x == t),
             "README: no worked example for {t}"

@@ -42,7 +42,6 @@ use rewrite::Edit;
 
 pub use error::RotateError;
 pub use plan::permissions_edit;
-pub use registry::all_targets;
 pub use target::{
     Site, SiteKind, Target, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow,
 };

@@ -62,8 +62,3 @@ pub fn target_for(f: &PipelineFinding) -> Option<&'static dyn Target> {
         .find(|t| t.handles(f) && is_gitlab(t.id()) == gitlab)
         .or_else(|| TARGETS.iter().copied().find(|t| t.handles(f)))
 }
-
-/// Back-compat for callers of the former `all_targets()`.
-pub fn all_targets() -> Vec<&'static dyn Target> {
-    TARGETS.to_vec()
-}

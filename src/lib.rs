@@ -14,4 +14,6 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod suppress;
+#[cfg(feature = "sweep")]
+pub mod sweep;
 pub mod trust;

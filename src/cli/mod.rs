@@ -5,6 +5,8 @@ mod inventory;
 mod rotate;
 mod rules;
 mod scan;
+#[cfg(feature = "sweep")]
+mod sweep;
 mod trust;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -61,6 +63,9 @@ pub enum Command {
     /// Check OIDC trust configuration (IAM, GCP, Azure, Vault, octo-sts).
     #[command(subcommand)]
     Trust(trust::TrustCommand),
+    /// Sweep many repositories: mirrors, only new objects, findings tracked over time.
+    #[cfg(feature = "sweep")]
+    Sweep(Box<sweep::SweepArgs>),
 }
 
 /// Exit status: 0 nothing new found, 1 new findings, 2 error.
@@ -78,6 +83,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rotate(args) => rotate::run(&args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Trust(cmd) => trust::run(cmd, &cli.global),
+        #[cfg(feature = "sweep")]
+        Command::Sweep(args) => sweep::run(&args, &cli.global),
     }
 }
 

@@ -5,6 +5,8 @@ mod github;
 mod human;
 mod json;
 mod sarif;
+#[cfg(feature = "sweep")]
+pub mod sweep;
 
 use crate::rules::RuleSet;
 use crate::scan::ScanResult;

@@ -12,3 +12,4 @@ mod reports;
 mod rotate;
 mod rules;
 mod trust_lint;
+mod sweep;

@@ -23,6 +23,8 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod suppress;
+#[cfg(feature = "sweep")]
+pub mod sweep;
 #[cfg(feature = "rotate")]
 #[allow(unreachable_pub)]
 pub mod trust;

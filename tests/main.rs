@@ -17,3 +17,4 @@ mod rules;
 #[cfg(feature = "rotate")]
 mod trust_lint;
 mod walker;
+mod sweep;

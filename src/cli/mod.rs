@@ -8,6 +8,8 @@ pub mod output;
 mod rotate;
 mod rules;
 mod scan;
+#[cfg(feature = "sweep")]
+mod sweep;
 #[cfg(feature = "rotate")]
 mod trust;
 #[cfg(not(feature = "rotate"))]
@@ -78,6 +80,9 @@ pub enum Command {
     /// Check the evidence ledger (`ledger verify FILE`): no line edited, removed or reordered.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Sweep many repositories: mirrors, only new objects, findings tracked over time.
+    #[cfg(feature = "sweep")]
+    Sweep(Box<sweep::SweepArgs>),
 }
 
 /// Exit status: 0 nothing new found, 1 new findings, 2 error.
@@ -102,6 +107,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Ledger(cmd) => ledger::run(cmd),
         #[cfg(not(feature = "rotate"))]
         Command::Trust(_) => Err(unavailable::error("trust")),
+        #[cfg(feature = "sweep")]
+        Command::Sweep(args) => sweep::run(&args, &cli.global),
     }
 }
 

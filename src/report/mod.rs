@@ -8,6 +8,8 @@ mod json;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod sarif;
+#[cfg(feature = "sweep")]
+pub mod sweep;
 #[cfg(feature = "rotate")]
 pub mod trust;
 

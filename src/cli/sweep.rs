@@ -1,0 +1,164 @@
+//! `keysweep sweep`: the scheduled org-wide sweep, and `sweep merge` for shard states.
+
+use super::GlobalArgs;
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use keysweep::detect::Detector;
+use keysweep::report::sweep::SweepReport;
+use keysweep::rules::RuleSet;
+use keysweep::scan::{ScanSettings, Scanner};
+use keysweep::source::fs::WalkOptions;
+use keysweep::sweep::{self, state::State, SweepOptions};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    pub command: Option<SweepCommand>,
+    /// One clone URL or local path a line.
+    #[arg(long, value_name = "FILE")]
+    pub repos: Option<PathBuf>,
+    /// The mirror cache (created readable by you only).
+    #[arg(long, value_name = "DIR", default_value = ".keysweep-cache")]
+    pub cache: PathBuf,
+    /// The state file (default: sweep.db in the cache).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Repositories swept at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Skip (and record as failed) a repository whose mirror is larger (bytes).
+    #[arg(long, value_name = "BYTES")]
+    pub max_repo_size: Option<u64>,
+    /// Take only shard I of N (0-based), by a stable hash of the repository name.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Remove the mirrors of repositories no longer listed.
+    #[arg(long)]
+    pub prune: bool,
+    /// Resume an interrupted sweep (also what running again does).
+    #[arg(long)]
+    pub resume: bool,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the markdown report here.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Combine shard states into one (`--state OUT`).
+    Merge {
+        #[arg(required = true)]
+        states: Vec<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
+    if let Some(SweepCommand::Merge {
+        states,
+        state,
+        json,
+        markdown,
+    }) = &args.command
+    {
+        let mut out = State::open(state)?;
+        for s in states {
+            out.merge_from(s)
+                .with_context(|| format!("merging {}", s.display()))?;
+        }
+        return report(&out, json, markdown, global);
+    }
+    let Some(list) = &args.repos else {
+        bail!("say which repositories to sweep: --repos FILE");
+    };
+    let text =
+        std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
+    let repos = sweep::read_repo_list(&text);
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    sweep::create_cache(&args.cache)
+        .with_context(|| format!("creating {}", args.cache.display()))?;
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| args.cache.join("sweep.db"));
+    let rules = Arc::new(RuleSet::builtin().context("built-in rules")?);
+    let settings = ScanSettings {
+        walk: WalkOptions {
+            max_file_size: 25 << 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let scanner = Scanner::new(Detector::new(rules)?, settings);
+    let opts = SweepOptions {
+        cache: args.cache.clone(),
+        state: state_path.clone(),
+        jobs: args.jobs,
+        max_repo_size: args.max_repo_size,
+        shard,
+        prune: args.prune,
+    };
+    let bar = (!global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .then(|| indicatif::ProgressBar::new(repos.len() as u64));
+    let summary = sweep::run(&scanner, repos, &opts, &|_| {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    })?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let state = State::open(&state_path)?;
+    let code = report(&state, &args.json, &args.markdown, global)?;
+    if !global.quiet {
+        eprintln!(
+            "sweep {}{}: {} repositories ({} already done), {} failed, {} objects scanned",
+            summary.sweep,
+            if summary.resumed { " (resumed)" } else { "" },
+            summary.repositories,
+            summary.skipped_done,
+            summary.failed,
+            summary.objects_scanned
+        );
+    }
+    Ok(code)
+}
+
+fn report(
+    state: &State,
+    json: &Option<PathBuf>,
+    markdown: &Option<PathBuf>,
+    global: &GlobalArgs,
+) -> anyhow::Result<i32> {
+    let rep = SweepReport::new(state.repos()?, state.findings()?, state.trend(30)?);
+    if let Some(p) = json {
+        std::fs::write(p, rep.json())?;
+    }
+    if let Some(p) = markdown {
+        std::fs::write(p, rep.markdown())?;
+    }
+    if json.is_none() && markdown.is_none() && !global.quiet {
+        print!("{}", rep.markdown());
+    }
+    Ok(if rep.open_findings > 0 { 1 } else { 0 })
+}
+
+fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
+    let (i, n) = s.split_once('/').context("--shard is I/N, e.g. 0/3")?;
+    let (i, n): (u64, u64) = (i.parse()?, n.parse()?);
+    if n == 0 || i >= n {
+        bail!("--shard {s}: I must be below N (0-based)");
+    }
+    Ok((i, n))
+}

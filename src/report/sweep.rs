@@ -1,0 +1,77 @@
+//! The sweep's reports, read from its state: JSON (machine) and markdown. Only redacted
+//! secrets are in the state, so no report can show one.
+
+use crate::sweep::state::{FindingRow, RepoRow};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Serialize)]
+pub struct SweepReport {
+    pub repositories: usize,
+    pub failed: usize,
+    pub open_findings: usize,
+    pub fixed_findings: usize,
+    pub repos: Vec<RepoRow>,
+    pub findings: Vec<FindingRow>,
+    /// (sweep id, open findings after it), oldest first.
+    pub trend: Vec<(i64, i64)>,
+}
+
+impl SweepReport {
+    pub fn new(repos: Vec<RepoRow>, findings: Vec<FindingRow>, trend: Vec<(i64, i64)>) -> Self {
+        let open = findings.iter().filter(|f| is_open(f)).count();
+        let fixed = findings.iter().filter(|f| f.status == "fixed").count();
+        SweepReport {
+            repositories: repos.len(),
+            failed: repos.iter().filter(|r| r.status != "ok").count(),
+            open_findings: open,
+            fixed_findings: fixed,
+            repos,
+            findings,
+            trend,
+        }
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut s = String::from("# keysweep sweep\n\n");
+        let _ = writeln!(
+            s,
+            "{} repositories, {} failed, {} open findings, {} fixed (still in history)\n",
+            self.repositories, self.failed, self.open_findings, self.fixed_findings
+        );
+        s.push_str(
+            "| repository | status | open (high/medium/low) | last sweep |\n|---|---|---|---|\n",
+        );
+        for r in &self.repos {
+            let count = |c: &str| {
+                self.findings
+                    .iter()
+                    .filter(|f| f.repo == r.name && is_open(f) && f.confidence == c)
+                    .count()
+            };
+            let status = match &r.reason {
+                Some(reason) => format!("{}: {}", r.status, reason.replace('|', "\\|")),
+                None => r.status.clone(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {}/{}/{} | {} |",
+                r.name,
+                status,
+                count("high"),
+                count("medium"),
+                count("low"),
+                r.last_sweep.map(|n| n.to_string()).unwrap_or_default()
+            );
+        }
+        s
+    }
+}
+
+fn is_open(f: &FindingRow) -> bool {
+    f.status == "new" || f.status == "open"
+}

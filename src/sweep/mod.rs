@@ -1,0 +1,198 @@
+//! The org-wide sweep: a list of repositories, one bare mirror each in a cache, only the
+//! objects not scanned before, and each finding's lifecycle in a SQLite state file.
+
+pub mod mirror;
+pub mod scan;
+pub mod state;
+
+use crate::scan::Scanner;
+use state::{State, StateError};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// One repository to sweep: its full name (the state key) and where to fetch it from.
+#[derive(Debug, Clone)]
+pub struct RepoSpec {
+    pub name: String,
+    pub source: String,
+}
+
+pub struct SweepOptions {
+    pub cache: PathBuf,
+    pub state: PathBuf,
+    pub jobs: usize,
+    pub max_repo_size: Option<u64>,
+    /// (index, count): this run takes the repositories of shard `index` of `count`.
+    pub shard: Option<(u64, u64)>,
+    pub prune: bool,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SweepSummary {
+    pub sweep: i64,
+    pub resumed: bool,
+    pub repositories: usize,
+    pub skipped_done: usize,
+    pub failed: usize,
+    pub objects_scanned: u64,
+}
+
+/// Opens a mirror ignoring the user's and the system's git configuration.
+pub fn open_mirror(dir: &Path) -> Result<gix::Repository, String> {
+    gix::open_opts(dir, gix::open::Options::isolated()).map_err(|e| e.to_string())
+}
+
+/// The shard of a repository: a stable hash of its full name.
+pub fn shard_of(name: &str, count: u64) -> u64 {
+    let fp = crate::finding::fingerprint("shard", name.as_bytes());
+    u64::from_str_radix(&fp[..16], 16).unwrap_or(0) % count.max(1)
+}
+
+/// Reads `--repos FILE`: one clone URL or local path a line; `#` comments and blanks skipped.
+pub fn read_repo_list(text: &str) -> Vec<RepoSpec> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| RepoSpec {
+            name: l.trim_end_matches('/').to_string(),
+            source: l.to_string(),
+        })
+        .collect()
+}
+
+/// Creates the cache directory readable by its owner only: it holds other people's secrets.
+pub fn create_cache(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("mirrors"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Sweeps every repository; a repository that fails is recorded and the sweep goes on.
+pub fn run(
+    scanner: &Scanner,
+    repos: Vec<RepoSpec>,
+    opts: &SweepOptions,
+    on_done: &(dyn Fn(&str) + Sync),
+) -> Result<SweepSummary, StateError> {
+    let repos: Vec<RepoSpec> = match opts.shard {
+        Some((i, n)) => repos
+            .into_iter()
+            .filter(|r| shard_of(&r.name, n) == i)
+            .collect(),
+        None => repos,
+    };
+    let started = now();
+    let state = State::open(&opts.state)?;
+    let (sweep, resumed) = state.begin_sweep(&started)?;
+    let listed: HashSet<String> = repos.iter().map(|r| r.name.clone()).collect();
+    if opts.shard.is_none() {
+        for name in state.mark_gone(&listed)? {
+            if opts.prune {
+                let _ = std::fs::remove_dir_all(mirror::mirror_dir(&opts.cache, &name));
+            }
+        }
+    }
+    let state = Mutex::new(state);
+    let next = AtomicUsize::new(0);
+    let summary = Mutex::new(SweepSummary {
+        sweep,
+        resumed,
+        repositories: repos.len(),
+        ..Default::default()
+    });
+    let failure: Mutex<Option<StateError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(repo) = repos.get(i) else { break };
+                let r = sweep_one(scanner, repo, opts, sweep, &state, &summary);
+                if let Err(e) = r {
+                    *failure.lock().expect("not poisoned") = Some(e);
+                    break;
+                }
+                on_done(&repo.name);
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+    let state = state.into_inner().expect("not poisoned");
+    state.finish_sweep(sweep, &now())?;
+    Ok(summary.into_inner().expect("not poisoned"))
+}
+
+fn sweep_one(
+    scanner: &Scanner,
+    repo: &RepoSpec,
+    opts: &SweepOptions,
+    sweep: i64,
+    state: &Mutex<State>,
+    summary: &Mutex<SweepSummary>,
+) -> Result<(), StateError> {
+    let (done, scanned, known) = {
+        let st = state.lock().expect("not poisoned");
+        if st.done_in(&repo.name, sweep)? {
+            (true, HashSet::new(), Vec::new())
+        } else {
+            (
+                false,
+                st.scanned(&repo.name)?,
+                st.finding_blobs(&repo.name)?,
+            )
+        }
+    };
+    if done {
+        summary.lock().expect("not poisoned").skipped_done += 1;
+        return Ok(());
+    }
+    let fail = |status: &str, reason: String| -> Result<(), StateError> {
+        summary.lock().expect("not poisoned").failed += 1;
+        state.lock().expect("not poisoned").record_failure(
+            sweep,
+            &repo.name,
+            &repo.source,
+            status,
+            &reason,
+        )
+    };
+    let dir = mirror::mirror_dir(&opts.cache, &repo.name);
+    if let Err(e) = mirror::fetch(&repo.source, &dir) {
+        return fail(e.status(), e.to_string());
+    }
+    if let Some(max) = opts.max_repo_size {
+        let size = mirror::size(&dir);
+        if size > max {
+            return fail(
+                "failed",
+                format!("over --max-repo-size ({size} bytes > {max})"),
+            );
+        }
+    }
+    let mirror = match open_mirror(&dir) {
+        Ok(m) => m,
+        Err(e) => return fail("failed", format!("cannot open the mirror: {e}")),
+    };
+    let parts = match scan::scan_new(scanner, &mirror, &scanned, &known) {
+        Ok(p) => p,
+        Err(e) => return fail("failed", e),
+    };
+    let out = scan::outcome(&repo.name, &repo.source, parts);
+    summary.lock().expect("not poisoned").objects_scanned += out.scanned.len() as u64;
+    state.lock().expect("not poisoned").record(sweep, &out)
+}
+
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    secs.to_string()
+}

@@ -1,0 +1,387 @@
+//! The sweep's state in one SQLite file: repositories and their last sweep, the object ids
+//! already scanned in each repository, and each finding's lifecycle (keyed by fingerprint and
+//! repository) with every transition and the sweep that made it. Everything one repository's
+//! sweep learns is written in one transaction, so a killed sweep loses nothing it finished.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+#[error("sweep state: {0}")]
+pub struct StateError(#[from] rusqlite::Error);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT);
+CREATE TABLE IF NOT EXISTS repos (
+  name TEXT PRIMARY KEY, source TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
+  last_sweep INTEGER, objects INTEGER NOT NULL DEFAULT 0, scanned_last INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS scanned (repo TEXT NOT NULL, oid BLOB NOT NULL, PRIMARY KEY (repo, oid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS findings (
+  repo TEXT NOT NULL, fingerprint TEXT NOT NULL, rule_id TEXT NOT NULL, confidence TEXT NOT NULL,
+  redacted TEXT NOT NULL, path TEXT NOT NULL, commit_id TEXT NOT NULL, status TEXT NOT NULL,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (repo, fingerprint));
+CREATE TABLE IF NOT EXISTS finding_blobs (repo TEXT NOT NULL, fingerprint TEXT NOT NULL, blob BLOB NOT NULL,
+  PRIMARY KEY (repo, fingerprint, blob)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS transitions (repo TEXT NOT NULL, fingerprint TEXT NOT NULL, sweep INTEGER NOT NULL,
+  from_status TEXT, to_status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trend (sweep INTEGER PRIMARY KEY, open INTEGER NOT NULL);
+";
+
+/// A finding's place in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Open,
+    Fixed,
+    Rotated,
+    Retired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Fixed => "fixed",
+            Status::Rotated => "rotated",
+            Status::Retired => "retired",
+        }
+    }
+    fn parse(s: &str) -> Status {
+        match s {
+            "new" => Status::New,
+            "fixed" => Status::Fixed,
+            "rotated" => Status::Rotated,
+            "retired" => Status::Retired,
+            _ => Status::Open,
+        }
+    }
+    /// Still in a ref tip: needs removing and rotating.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::New | Status::Open)
+    }
+}
+
+/// One secret found in one repository (never the secret itself: its redacted form).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FindingRow {
+    pub repo: String,
+    pub fingerprint: String,
+    pub rule_id: String,
+    pub confidence: String,
+    pub redacted: String,
+    pub path: String,
+    pub commit: String,
+    pub status: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RepoRow {
+    pub name: String,
+    pub source: String,
+    /// `ok`, `failed`, `not-found` or `gone` (no longer listed).
+    pub status: String,
+    pub reason: Option<String>,
+    pub last_sweep: Option<i64>,
+    pub objects: i64,
+    /// Objects scanned by the repository's last sweep (0 when nothing was new).
+    pub scanned_last: i64,
+}
+
+/// A newly found secret, before it is stored.
+pub struct NewFinding {
+    pub fingerprint: String,
+    pub rule_id: String,
+    pub confidence: String,
+    pub redacted: String,
+    pub path: String,
+    pub commit: String,
+    pub blobs: Vec<Vec<u8>>,
+}
+
+/// What one repository's sweep learned, written at once.
+pub struct RepoOutcome {
+    pub name: String,
+    pub source: String,
+    pub objects: i64,
+    pub scanned: Vec<Vec<u8>>,
+    pub found: Vec<NewFinding>,
+    /// Fingerprints some ref tip still contains.
+    pub at_tips: HashSet<String>,
+}
+
+pub struct State {
+    conn: Connection,
+}
+
+impl State {
+    pub fn open(path: &Path) -> Result<State, StateError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(State { conn })
+    }
+
+    /// The unfinished sweep to resume, or a new one.
+    pub fn begin_sweep(&self, now: &str) -> Result<(i64, bool), StateError> {
+        let open: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM sweeps WHERE finished IS NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = open {
+            return Ok((id, true));
+        }
+        self.conn
+            .execute("INSERT INTO sweeps (started) VALUES (?1)", [now])?;
+        Ok((self.conn.last_insert_rowid(), false))
+    }
+
+    /// Closes the sweep and records its open-findings total for the trend.
+    pub fn finish_sweep(&self, sweep: i64, now: &str) -> Result<(), StateError> {
+        let open: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM findings WHERE status IN ('new','open')",
+            [],
+            |r| r.get(0),
+        )?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO trend (sweep, open) VALUES (?1, ?2)",
+            params![sweep, open],
+        )?;
+        self.conn.execute(
+            "UPDATE sweeps SET finished = ?2 WHERE id = ?1",
+            params![sweep, now],
+        )?;
+        Ok(())
+    }
+
+    /// Whether this sweep already completed the repository (resume).
+    pub fn done_in(&self, repo: &str, sweep: i64) -> Result<bool, StateError> {
+        let last: Option<Option<i64>> = self
+            .conn
+            .query_row(
+                "SELECT last_sweep FROM repos WHERE name = ?1",
+                [repo],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(last.flatten() == Some(sweep))
+    }
+
+    pub fn scanned(&self, repo: &str) -> Result<HashSet<Vec<u8>>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT oid FROM scanned WHERE repo = ?1")?;
+        let rows = stmt.query_map([repo], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// Every blob known to carry one of the repository's findings: fingerprint per blob.
+    pub fn finding_blobs(&self, repo: &str) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT fingerprint, blob FROM finding_blobs WHERE repo = ?1")?;
+        let rows = stmt.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// Writes one repository's sweep and moves its findings through their lifecycle.
+    pub fn record(&mut self, sweep: i64, out: &RepoOutcome) -> Result<(), StateError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT OR IGNORE INTO scanned (repo, oid) VALUES (?1, ?2)")?;
+            for oid in &out.scanned {
+                ins.execute(params![out.name, oid])?;
+            }
+            let mut blob = tx.prepare_cached(
+                "INSERT OR IGNORE INTO finding_blobs (repo, fingerprint, blob) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut add = tx.prepare_cached(
+                "INSERT OR IGNORE INTO findings (repo, fingerprint, rule_id, confidence, redacted, path,
+                 commit_id, status, first_seen, last_seen) VALUES (?1,?2,?3,?4,?5,?6,?7,'',?8,?8)",
+            )?;
+            for f in &out.found {
+                add.execute(params![
+                    out.name,
+                    f.fingerprint,
+                    f.rule_id,
+                    f.confidence,
+                    f.redacted,
+                    f.path,
+                    f.commit,
+                    sweep
+                ])?;
+                for b in &f.blobs {
+                    blob.execute(params![out.name, f.fingerprint, b])?;
+                }
+            }
+            let existing: Vec<(String, String, i64)> = {
+                let mut q = tx.prepare_cached(
+                    "SELECT fingerprint, status, first_seen FROM findings WHERE repo = ?1",
+                )?;
+                let rows = q.query_map([&out.name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let mut set = tx.prepare_cached(
+                "UPDATE findings SET status = ?3, last_seen = CASE WHEN ?4 THEN ?5 ELSE last_seen END
+                 WHERE repo = ?1 AND fingerprint = ?2",
+            )?;
+            let mut log = tx.prepare_cached(
+                "INSERT INTO transitions (repo, fingerprint, sweep, from_status, to_status) VALUES (?1,?2,?3,?4,?5)",
+            )?;
+            for (fp, status, first_seen) in existing {
+                let present = out.at_tips.contains(&fp);
+                let from = (!status.is_empty()).then(|| Status::parse(&status));
+                let to = next_status(from, present, first_seen == sweep);
+                if from != Some(to) {
+                    log.execute(params![
+                        out.name,
+                        fp,
+                        sweep,
+                        from.map(Status::as_str),
+                        to.as_str()
+                    ])?;
+                }
+                set.execute(params![out.name, fp, to.as_str(), present, sweep])?;
+            }
+            tx.execute(
+                "INSERT INTO repos (name, source, status, reason, last_sweep, objects, scanned_last)
+                 VALUES (?1, ?2, 'ok', NULL, ?3, ?4, ?5)
+                 ON CONFLICT(name) DO UPDATE SET source = ?2, status = 'ok', reason = NULL,
+                 last_sweep = ?3, objects = ?4, scanned_last = ?5",
+                params![out.name, out.source, sweep, out.objects, out.scanned.len() as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A repository that could not be swept: its reason, and nothing else changes.
+    pub fn record_failure(
+        &self,
+        sweep: i64,
+        name: &str,
+        source: &str,
+        status: &str,
+        reason: &str,
+    ) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO repos (name, source, status, reason, last_sweep, scanned_last)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)
+             ON CONFLICT(name) DO UPDATE SET source = ?2, status = ?3, reason = ?4, last_sweep = ?5, scanned_last = 0",
+            params![name, source, status, reason, sweep],
+        )?;
+        Ok(())
+    }
+
+    /// Repositories in the state that the source no longer lists.
+    pub fn mark_gone(&self, listed: &HashSet<String>) -> Result<Vec<String>, StateError> {
+        let gone: Vec<String> = self
+            .repos()?
+            .into_iter()
+            .filter(|r| !listed.contains(&r.name) && r.status != "gone")
+            .map(|r| r.name)
+            .collect();
+        for name in &gone {
+            self.conn.execute(
+                "UPDATE repos SET status = 'gone', reason = 'no longer listed by the source' WHERE name = ?1",
+                [name],
+            )?;
+        }
+        Ok(gone)
+    }
+
+    pub fn repos(&self) -> Result<Vec<RepoRow>, StateError> {
+        let mut q = self.conn.prepare(
+            "SELECT name, source, status, reason, last_sweep, objects, scanned_last FROM repos ORDER BY name",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(RepoRow {
+                name: r.get(0)?,
+                source: r.get(1)?,
+                status: r.get(2)?,
+                reason: r.get(3)?,
+                last_sweep: r.get(4)?,
+                objects: r.get(5)?,
+                scanned_last: r.get(6)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    pub fn findings(&self) -> Result<Vec<FindingRow>, StateError> {
+        let mut q = self.conn.prepare(
+            "SELECT repo, fingerprint, rule_id, confidence, redacted, path, commit_id, status, first_seen, last_seen
+             FROM findings ORDER BY repo, fingerprint",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(FindingRow {
+                repo: r.get(0)?,
+                fingerprint: r.get(1)?,
+                rule_id: r.get(2)?,
+                confidence: r.get(3)?,
+                redacted: r.get(4)?,
+                path: r.get(5)?,
+                commit: r.get(6)?,
+                status: r.get(7)?,
+                first_seen: r.get(8)?,
+                last_seen: r.get(9)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// Open findings after each of the last `n` sweeps, oldest first.
+    pub fn trend(&self, n: i64) -> Result<Vec<(i64, i64)>, StateError> {
+        let mut q = self
+            .conn
+            .prepare("SELECT sweep, open FROM trend ORDER BY sweep DESC LIMIT ?1")?;
+        let rows = q.query_map([n], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut v: Vec<(i64, i64)> = rows.collect::<Result<_, _>>()?;
+        v.reverse();
+        Ok(v)
+    }
+
+    /// Adds every row of another state (a shard's) to this one. Shards hold disjoint
+    /// repositories, so rows never collide; the trend is summed per sweep number.
+    pub fn merge_from(&mut self, other: &Path) -> Result<(), StateError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("ATTACH DATABASE ?1 AS shard", [other.to_string_lossy()])?;
+        tx.execute_batch(
+            "INSERT OR REPLACE INTO repos SELECT * FROM shard.repos;
+             INSERT OR IGNORE INTO scanned SELECT * FROM shard.scanned;
+             INSERT OR REPLACE INTO findings SELECT * FROM shard.findings;
+             INSERT OR IGNORE INTO finding_blobs SELECT * FROM shard.finding_blobs;
+             INSERT INTO transitions SELECT * FROM shard.transitions;
+             INSERT OR IGNORE INTO sweeps SELECT * FROM shard.sweeps;
+             INSERT INTO trend (sweep, open) SELECT sweep, open FROM shard.trend WHERE true
+               ON CONFLICT(sweep) DO UPDATE SET open = open + excluded.open;",
+        )?;
+        tx.commit()?;
+        self.conn.execute("DETACH DATABASE shard", [])?;
+        Ok(())
+    }
+}
+
+/// The lifecycle: a secret in a ref tip is `new` the sweep it is first seen and `open` after;
+/// one no tip contains is `fixed` (still in history, still to rotate). `rotated` and `retired`
+/// are only ever set from the ledger and never undone by a sweep.
+pub fn next_status(from: Option<Status>, present: bool, first_seen_now: bool) -> Status {
+    match (from, present) {
+        (Some(s @ (Status::Rotated | Status::Retired)), _) => s,
+        (_, false) => Status::Fixed,
+        (None, true) | (Some(Status::New), true) if first_seen_now => Status::New,
+        (_, true) => Status::Open,
+    }
+}

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 mkdir -p target
 echo "== test tools (installed once, only what is missing)"
 eval "$(scripts/workflow-tools.sh)"
+echo "== sweep test tools: headless Chromium (Debian), kubernetes-validate (PyPI)"
+eval "$(scripts/chromium.sh)"
+eval "$(scripts/kubernetes-validate.sh)"
 echo "== moto (AWS IAM stand-in for the rotate tests)"
 eval "$(scripts/moto.sh start)"
 trap 'scripts/moto.sh stop' EXIT

@@ -14,7 +14,10 @@ mod reports;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
+mod sweep;
+mod sweep_faults;
+mod sweep_html;
+mod sweep_http;
 #[cfg(feature = "rotate")]
 mod trust_lint;
 mod walker;
-mod sweep;

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct SweepArgs {
     #[command(subcommand)]
     pub command: Option<SweepCommand>,
@@ -47,6 +46,9 @@ pub struct SweepArgs {
     /// Write the markdown report here.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the one-file HTML report here (no external resource, secrets redacted).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,7 +63,16 @@ pub enum SweepCommand {
         json: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
         markdown: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
+}
+
+/// Where the reports go.
+struct Outputs<'a> {
+    json: &'a Option<PathBuf>,
+    markdown: &'a Option<PathBuf>,
+    html: &'a Option<PathBuf>,
 }
 
 pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
@@ -70,14 +81,30 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         state,
         json,
         markdown,
+        html,
     }) = &args.command
     {
+        if args.repos.is_some() {
+            bail!("sweep merge combines states: it takes no --repos");
+        }
+        // Merging into a state that already holds rows would count transitions twice.
+        if state.exists() {
+            bail!(
+                "{} already exists: sweep merge writes a new state",
+                state.display()
+            );
+        }
         let mut out = State::open(state)?;
         for s in states {
             out.merge_from(s)
                 .with_context(|| format!("merging {}", s.display()))?;
         }
-        return report(&out, json, markdown, global);
+        let outputs = Outputs {
+            json,
+            markdown,
+            html,
+        };
+        return report(&out, &outputs, global);
     }
     let Some(list) = &args.repos else {
         bail!("say which repositories to sweep: --repos FILE");
@@ -108,6 +135,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         max_repo_size: args.max_repo_size,
         shard,
         prune: args.prune,
+        credentials: sweep::credentials::GitCredentials::from_env(),
     };
     let bar = (!global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .then(|| indicatif::ProgressBar::new(repos.len() as u64));
@@ -120,7 +148,12 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         b.finish_and_clear();
     }
     let state = State::open(&state_path)?;
-    let code = report(&state, &args.json, &args.markdown, global)?;
+    let outputs = Outputs {
+        json: &args.json,
+        markdown: &args.markdown,
+        html: &args.html,
+    };
+    let code = report(&state, &outputs, global)?;
     if !global.quiet {
         eprintln!(
             "sweep {}{}: {} repositories ({} already done), {} failed, {} objects scanned",
@@ -135,20 +168,26 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-fn report(
-    state: &State,
-    json: &Option<PathBuf>,
-    markdown: &Option<PathBuf>,
-    global: &GlobalArgs,
-) -> anyhow::Result<i32> {
-    let rep = SweepReport::new(state.repos()?, state.findings()?, state.trend(30)?);
-    if let Some(p) = json {
-        std::fs::write(p, rep.json())?;
+fn report(state: &State, out: &Outputs<'_>, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let rep = SweepReport::new(
+        state.repos()?,
+        state.findings()?,
+        state.pipeline_uses()?,
+        state.trend(30)?,
+    );
+    let write = |p: &PathBuf, text: String| {
+        std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))
+    };
+    if let Some(p) = out.json {
+        write(p, rep.json())?;
     }
-    if let Some(p) = markdown {
-        std::fs::write(p, rep.markdown())?;
+    if let Some(p) = out.markdown {
+        write(p, rep.markdown())?;
     }
-    if json.is_none() && markdown.is_none() && !global.quiet {
+    if let Some(p) = out.html {
+        write(p, rep.html())?;
+    }
+    if out.json.is_none() && out.markdown.is_none() && out.html.is_none() && !global.quiet {
         print!("{}", rep.markdown());
     }
     Ok(if rep.open_findings > 0 { 1 } else { 0 })

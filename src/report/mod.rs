@@ -10,6 +10,8 @@ mod rotate;
 mod sarif;
 #[cfg(feature = "sweep")]
 pub mod sweep;
+#[cfg(feature = "sweep")]
+pub mod sweep_html;
 #[cfg(feature = "rotate")]
 pub mod trust;
 

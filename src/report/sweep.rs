@@ -1,6 +1,7 @@
 //! The sweep's reports, read from its state: JSON (machine) and markdown. Only redacted
 //! secrets are in the state, so no report can show one.
 
+use crate::sweep::pipelines::PipelineUse;
 use crate::sweep::state::{FindingRow, RepoRow};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -13,12 +14,19 @@ pub struct SweepReport {
     pub fixed_findings: usize,
     pub repos: Vec<RepoRow>,
     pub findings: Vec<FindingRow>,
+    /// The default branches' pipeline credential uses and their OIDC migration status.
+    pub pipelines: Vec<PipelineUse>,
     /// (sweep id, open findings after it), oldest first.
     pub trend: Vec<(i64, i64)>,
 }
 
 impl SweepReport {
-    pub fn new(repos: Vec<RepoRow>, findings: Vec<FindingRow>, trend: Vec<(i64, i64)>) -> Self {
+    pub fn new(
+        repos: Vec<RepoRow>,
+        findings: Vec<FindingRow>,
+        pipelines: Vec<PipelineUse>,
+        trend: Vec<(i64, i64)>,
+    ) -> Self {
         let open = findings.iter().filter(|f| is_open(f)).count();
         let fixed = findings.iter().filter(|f| f.status == "fixed").count();
         SweepReport {
@@ -28,8 +36,27 @@ impl SweepReport {
             fixed_findings: fixed,
             repos,
             findings,
+            pipelines,
             trend,
         }
+    }
+
+    /// Open findings of one repository with one confidence.
+    pub fn open_in(&self, repo: &str, confidence: &str) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.repo == repo && is_open(f) && f.confidence == confidence)
+            .count()
+    }
+
+    /// Pipeline credential uses of one repository: (all, migratable now).
+    pub fn pipeline_counts(&self, repo: &str) -> (usize, usize) {
+        let uses = self.pipelines.iter().filter(|u| u.repo == repo);
+        let migratable = uses
+            .clone()
+            .filter(|u| u.status == "migratable-now")
+            .count();
+        (uses.count(), migratable)
     }
 
     pub fn json(&self) -> String {
@@ -40,31 +67,33 @@ impl SweepReport {
         let mut s = String::from("# keysweep sweep\n\n");
         let _ = writeln!(
             s,
-            "{} repositories, {} failed, {} open findings, {} fixed (still in history)\n",
-            self.repositories, self.failed, self.open_findings, self.fixed_findings
+            "{} repositories, {} failed, {} open findings, {} fixed (still in history), {} pipeline credential uses\n",
+            self.repositories,
+            self.failed,
+            self.open_findings,
+            self.fixed_findings,
+            self.pipelines.len()
         );
         s.push_str(
-            "| repository | status | open (high/medium/low) | last sweep |\n|---|---|---|---|\n",
+            "| repository | status | open (high/medium/low) | pipeline uses (migratable now) | last sweep |\n|---|---|---|---|---|\n",
         );
         for r in &self.repos {
-            let count = |c: &str| {
-                self.findings
-                    .iter()
-                    .filter(|f| f.repo == r.name && is_open(f) && f.confidence == c)
-                    .count()
-            };
+            let count = |c: &str| self.open_in(&r.name, c);
+            let (uses, migratable) = self.pipeline_counts(&r.name);
             let status = match &r.reason {
                 Some(reason) => format!("{}: {}", r.status, reason.replace('|', "\\|")),
                 None => r.status.clone(),
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {}/{}/{} | {} |",
+                "| {} | {} | {}/{}/{} | {} ({}) | {} |",
                 r.name,
                 status,
                 count("high"),
                 count("medium"),
                 count("low"),
+                uses,
+                migratable,
                 r.last_sweep.map(|n| n.to_string()).unwrap_or_default()
             );
         }
@@ -72,6 +101,6 @@ impl SweepReport {
     }
 }
 
-fn is_open(f: &FindingRow) -> bool {
+pub fn is_open(f: &FindingRow) -> bool {
     f.status == "new" || f.status == "open"
 }

@@ -1,7 +1,9 @@
 //! The org-wide sweep: a list of repositories, one bare mirror each in a cache, only the
 //! objects not scanned before, and each finding's lifecycle in a SQLite state file.
 
+pub mod credentials;
 pub mod mirror;
+pub mod pipelines;
 pub mod scan;
 pub mod state;
 
@@ -16,7 +18,10 @@ use std::sync::Mutex;
 #[derive(Debug, Clone)]
 pub struct RepoSpec {
     pub name: String,
+    /// Never with a credential in it: the list's URL without its user-info.
     pub source: String,
+    /// The list gave a URL with a password or token in it: refused, never stored.
+    pub credential_in_url: bool,
 }
 
 pub struct SweepOptions {
@@ -27,6 +32,7 @@ pub struct SweepOptions {
     /// (index, count): this run takes the repositories of shard `index` of `count`.
     pub shard: Option<(u64, u64)>,
     pub prune: bool,
+    pub credentials: credentials::GitCredentials,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -55,9 +61,13 @@ pub fn read_repo_list(text: &str) -> Vec<RepoSpec> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| RepoSpec {
-            name: l.trim_end_matches('/').to_string(),
-            source: l.to_string(),
+        .map(|l| {
+            let source = credentials::strip_userinfo(l);
+            RepoSpec {
+                name: source.trim_end_matches('/').to_string(),
+                credential_in_url: credentials::url_has_credential(l),
+                source,
+            }
         })
         .collect()
 }
@@ -163,30 +173,86 @@ fn sweep_one(
             &reason,
         )
     };
+    if repo.credential_in_url {
+        return fail(
+            "auth-failed",
+            "the list gives this URL with a credential in it: remove it and set KEYSWEEP_GIT_TOKEN"
+                .into(),
+        );
+    }
     let dir = mirror::mirror_dir(&opts.cache, &repo.name);
-    if let Err(e) = mirror::fetch(&repo.source, &dir) {
-        return fail(e.status(), e.to_string());
-    }
-    if let Some(max) = opts.max_repo_size {
-        let size = mirror::size(&dir);
-        if size > max {
-            return fail(
-                "failed",
-                format!("over --max-repo-size ({size} bytes > {max})"),
-            );
-        }
-    }
-    let mirror = match open_mirror(&dir) {
-        Ok(m) => m,
-        Err(e) => return fail("failed", format!("cannot open the mirror: {e}")),
-    };
-    let parts = match scan::scan_new(scanner, &mirror, &scanned, &known) {
+    let existed = dir.join("HEAD").exists();
+    let parts = match fetch_and_scan(scanner, repo, opts, &dir, &scanned, &known) {
         Ok(p) => p,
-        Err(e) => return fail("failed", e),
+        // A mirror that no longer reads is local damage: rebuilt once from the source.
+        // Objects scanned before stay scanned, so the rebuild reads only what is new.
+        Err(Failure::Mirror(_)) if existed => {
+            let _ = std::fs::remove_dir_all(&dir);
+            match fetch_and_scan(scanner, repo, opts, &dir, &scanned, &known) {
+                Ok(p) => p,
+                Err(f) => return fail(f.status(), f.reason()),
+            }
+        }
+        Err(f) => return fail(f.status(), f.reason()),
     };
-    let out = scan::outcome(&repo.name, &repo.source, parts);
+    let mut out = scan::outcome(&repo.name, &repo.source, parts.0);
+    out.pipelines = parts.1;
     summary.lock().expect("not poisoned").objects_scanned += out.scanned.len() as u64;
     state.lock().expect("not poisoned").record(sweep, &out)
+}
+
+/// Why one repository could not be swept.
+enum Failure {
+    /// The fetch (or the list) failed: status and reason.
+    Fetch(&'static str, String),
+    /// The mirror cannot be opened or read (corrupt objects, at the source or in the cache).
+    Mirror(String),
+}
+
+impl Failure {
+    fn status(&self) -> &'static str {
+        match self {
+            Failure::Fetch(s, _) => s,
+            Failure::Mirror(_) => "failed",
+        }
+    }
+    fn reason(self) -> String {
+        match self {
+            Failure::Fetch(_, r) | Failure::Mirror(r) => r,
+        }
+    }
+}
+
+fn fetch_and_scan(
+    scanner: &Scanner,
+    repo: &RepoSpec,
+    opts: &SweepOptions,
+    dir: &Path,
+    scanned: &HashSet<Vec<u8>>,
+    known: &[(String, Vec<u8>)],
+) -> Result<(scan::ScanParts, Vec<pipelines::PipelineUse>), Failure> {
+    mirror::fetch(&repo.source, dir, &opts.credentials)
+        .map_err(|e| Failure::Fetch(e.status(), e.to_string()))?;
+    if let Some(max) = opts.max_repo_size {
+        let size = mirror::size(dir);
+        if size > max {
+            return Err(Failure::Fetch(
+                "failed",
+                format!("over --max-repo-size ({size} bytes > {max})"),
+            ));
+        }
+    }
+    let mirror =
+        open_mirror(dir).map_err(|e| Failure::Mirror(format!("cannot open the mirror: {e}")))?;
+    let parts = scan::scan_new(scanner, &mirror, scanned, known).map_err(Failure::Mirror)?;
+    let scratch = opts.cache.join("tmp").join(
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    let uses = pipelines::analyze(&repo.name, &mirror, &scratch)
+        .map_err(|e| Failure::Mirror(format!("reading the pipelines: {e}")))?;
+    Ok((parts, uses))
 }
 
 fn now() -> String {

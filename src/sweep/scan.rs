@@ -10,13 +10,16 @@ use gix::objs::{Find, Kind};
 use gix::ObjectId;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+/// Total objects, the ids scanned now, the findings, the fingerprints still in a ref tip.
+pub type ScanParts = (i64, Vec<Vec<u8>>, Vec<NewFinding>, HashSet<String>);
+
 /// Scans the objects of `repo` whose ids are not in `scanned`.
 pub fn scan_new(
     scanner: &Scanner,
     repo: &gix::Repository,
     scanned: &HashSet<Vec<u8>>,
     known_blobs: &[(String, Vec<u8>)],
-) -> Result<(i64, Vec<Vec<u8>>, Vec<NewFinding>, HashSet<String>), String> {
+) -> Result<ScanParts, String> {
     let (ids, errors) = history::enumerate(repo).map_err(|e| e.to_string())?;
     if let Some(e) = errors.first() {
         return Err(format!("corrupt object database: {e}"));
@@ -124,11 +127,7 @@ pub fn scan_new(
     Ok((ids.len() as i64, scanned_ids, found, at_tips))
 }
 
-pub fn outcome(
-    name: &str,
-    source: &str,
-    parts: (i64, Vec<Vec<u8>>, Vec<NewFinding>, HashSet<String>),
-) -> RepoOutcome {
+pub fn outcome(name: &str, source: &str, parts: ScanParts) -> RepoOutcome {
     RepoOutcome {
         name: name.to_string(),
         source: source.to_string(),
@@ -136,5 +135,6 @@ pub fn outcome(
         scanned: parts.1,
         found: parts.2,
         at_tips: parts.3,
+        pipelines: Vec::new(),
     }
 }

@@ -3,6 +3,7 @@
 //! repository) with every transition and the sweep that made it. Everything one repository's
 //! sweep learns is written in one transaction, so a killed sweep loses nothing it finished.
 
+use super::pipelines::PipelineUse;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -27,6 +28,10 @@ CREATE TABLE IF NOT EXISTS finding_blobs (repo TEXT NOT NULL, fingerprint TEXT N
 CREATE TABLE IF NOT EXISTS transitions (repo TEXT NOT NULL, fingerprint TEXT NOT NULL, sweep INTEGER NOT NULL,
   from_status TEXT, to_status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trend (sweep INTEGER PRIMARY KEY, open INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pipeline_uses (repo TEXT NOT NULL, sweep INTEGER NOT NULL, secret TEXT NOT NULL,
+  provider TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, job TEXT, status TEXT NOT NULL,
+  replacement TEXT NOT NULL, blocked_by TEXT);
+CREATE INDEX IF NOT EXISTS pipeline_uses_repo ON pipeline_uses (repo);
 ";
 
 /// A finding's place in its lifecycle.
@@ -113,6 +118,8 @@ pub struct RepoOutcome {
     pub found: Vec<NewFinding>,
     /// Fingerprints some ref tip still contains.
     pub at_tips: HashSet<String>,
+    /// The default branch's pipeline credential uses (replace the repository's previous ones).
+    pub pipelines: Vec<PipelineUse>,
 }
 
 pub struct State {
@@ -255,6 +262,25 @@ impl State {
                 }
                 set.execute(params![out.name, fp, to.as_str(), present, sweep])?;
             }
+            tx.execute("DELETE FROM pipeline_uses WHERE repo = ?1", [&out.name])?;
+            let mut pipe = tx.prepare_cached(
+                "INSERT INTO pipeline_uses (repo, sweep, secret, provider, path, line, job, status,
+                 replacement, blocked_by) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+            )?;
+            for u in &out.pipelines {
+                pipe.execute(params![
+                    out.name,
+                    sweep,
+                    u.secret,
+                    u.provider,
+                    u.path,
+                    u.line,
+                    u.job,
+                    u.status,
+                    u.replacement,
+                    u.blocked_by
+                ])?;
+            }
             tx.execute(
                 "INSERT INTO repos (name, source, status, reason, last_sweep, objects, scanned_last)
                  VALUES (?1, ?2, 'ok', NULL, ?3, ?4, ?5)
@@ -342,6 +368,28 @@ impl State {
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 
+    /// Every repository's pipeline credential uses, as of its last successful sweep.
+    pub fn pipeline_uses(&self) -> Result<Vec<PipelineUse>, StateError> {
+        let mut q = self.conn.prepare(
+            "SELECT repo, secret, provider, path, line, job, status, replacement, blocked_by
+             FROM pipeline_uses ORDER BY repo, secret, path, line",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(PipelineUse {
+                repo: r.get(0)?,
+                secret: r.get(1)?,
+                provider: r.get(2)?,
+                path: r.get(3)?,
+                line: r.get(4)?,
+                job: r.get(5)?,
+                status: r.get(6)?,
+                replacement: r.get(7)?,
+                blocked_by: r.get(8)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
     /// Open findings after each of the last `n` sweeps, oldest first.
     pub fn trend(&self, n: i64) -> Result<Vec<(i64, i64)>, StateError> {
         let mut q = self
@@ -364,6 +412,7 @@ impl State {
              INSERT OR REPLACE INTO findings SELECT * FROM shard.findings;
              INSERT OR IGNORE INTO finding_blobs SELECT * FROM shard.finding_blobs;
              INSERT INTO transitions SELECT * FROM shard.transitions;
+             INSERT INTO pipeline_uses SELECT * FROM shard.pipeline_uses;
              INSERT OR IGNORE INTO sweeps SELECT * FROM shard.sweeps;
              INSERT INTO trend (sweep, open) SELECT sweep, open FROM shard.trend WHERE true
                ON CONFLICT(sweep) DO UPDATE SET open = open + excluded.open;",

@@ -10,6 +10,9 @@ eval "$(scripts/workflow-tools.sh)"
 echo "== sweep test tools: headless Chromium (Debian), kubernetes-validate (PyPI)"
 eval "$(scripts/chromium.sh)"
 eval "$(scripts/kubernetes-validate.sh)"
+echo "== sweep workflow under act: act (scripts/fakes.sh tools), npm @actions/artifact for the stand-ins"
+KEYSWEEP_FAKES=tools scripts/fakes.sh install
+eval "$(scripts/artifact-client.sh)"
 echo "== moto (AWS IAM stand-in for the rotate tests)"
 eval "$(scripts/moto.sh start)"
 trap 'scripts/moto.sh stop' EXIT

@@ -15,6 +15,7 @@ mod reports;
 mod rotate;
 mod rules;
 mod sweep;
+mod sweep_examples;
 mod sweep_faults;
 mod sweep_html;
 mod sweep_http;

@@ -94,6 +94,9 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
                 state.display()
             );
         }
+        if let Some(missing) = states.iter().find(|s| !s.is_file()) {
+            bail!("{}: no such state file", missing.display());
+        }
         let mut out = State::open(state)?;
         for s in states {
             out.merge_from(s)

@@ -294,3 +294,60 @@ fn three_shards_merged_equal_one_sweep() {
     assert_eq!(merged["repositories"], whole["repositories"]);
     assert_eq!(merged["open_findings"], 6);
 }
+
+/// On a terminal (a pty from util-linux `script`): the progress bar with repositories
+/// done/total, objects and MB/s, then the summary line; `--quiet` prints nothing at all.
+#[test]
+fn progress_bar_on_a_terminal_summary_line_and_quiet() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    let a = repo(root, "a", &format!("t = \"{}\"\n", github_pat(91)));
+    let b = repo(root, "b", "clean\n");
+    let list = format!(
+        "{}\n{}\n{}\n",
+        a.display(),
+        b.display(),
+        root.join("gone.git").display()
+    );
+    std::fs::write(root.join("repos.txt"), list).expect("list");
+    let bin = assert_cmd::cargo::cargo_bin("keysweep");
+    let run = |extra: &str| {
+        let cmd = format!(
+            "{} sweep --repos {} --cache {} --json {} {extra}",
+            bin.display(),
+            root.join("repos.txt").display(),
+            root.join("cache").display(),
+            root.join("r.json").display()
+        );
+        let out = Command::new("script")
+            .args(["-qfec", &cmd, "/dev/null"])
+            .output()
+            .expect("script runs");
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let shown = run("");
+    assert!(shown.contains("/3 repositories"), "{shown}");
+    assert!(shown.contains("MB/s"), "{shown}");
+    assert!(shown.contains("1 failed"), "{shown}");
+    assert!(
+        shown.contains("sweep 1: 3 repositories (0 already done), 1 failed, 6 objects scanned"),
+        "{shown}"
+    );
+    let quiet = run("--quiet");
+    assert_eq!(quiet.trim(), "", "--quiet printed: {quiet}");
+    // off a terminal: the summary line only, no bar
+    let out = keysweep()
+        .args(["sweep", "--repos"])
+        .arg(root.join("repos.txt"))
+        .arg("--cache")
+        .arg(root.join("cache"))
+        .arg("--json")
+        .arg(root.join("r.json"))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("MB/s") && stderr.contains("sweep 3: 3 repositories"),
+        "{stderr}"
+    );
+}

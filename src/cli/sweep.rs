@@ -10,6 +10,7 @@ use keysweep::scan::{ScanSettings, Scanner};
 use keysweep::source::fs::WalkOptions;
 use keysweep::sweep::{self, state::State, SweepOptions};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
@@ -140,16 +141,17 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         prune: args.prune,
         credentials: sweep::credentials::GitCredentials::from_env(),
     };
-    let bar = (!global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .then(|| indicatif::ProgressBar::new(repos.len() as u64));
-    let summary = sweep::run(&scanner, repos, &opts, &|_| {
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
-    })?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let total = match shard {
+        Some((i, n)) => repos
+            .iter()
+            .filter(|r| sweep::shard_of(&r.name, n) == i)
+            .count(),
+        None => repos.len(),
+    };
+    let progress = Progress::new(total as u64, !global.quiet);
+    let started = std::time::Instant::now();
+    let summary = sweep::run(&scanner, repos, &opts, &|done| progress.done(done))?;
+    progress.finish();
     let state = State::open(&state_path)?;
     let outputs = Outputs {
         json: &args.json,
@@ -158,14 +160,17 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     };
     let code = report(&state, &outputs, global)?;
     if !global.quiet {
+        let secs = started.elapsed().as_secs_f64();
         eprintln!(
-            "sweep {}{}: {} repositories ({} already done), {} failed, {} objects scanned",
+            "sweep {}{}: {} repositories ({} already done), {} failed, {} objects scanned ({:.1} MB in {:.1} s)",
             summary.sweep,
             if summary.resumed { " (resumed)" } else { "" },
             summary.repositories,
             summary.skipped_done,
             summary.failed,
-            summary.objects_scanned
+            summary.objects_scanned,
+            summary.bytes_scanned as f64 / 1e6,
+            secs
         );
     }
     Ok(code)
@@ -194,6 +199,67 @@ fn report(state: &State, out: &Outputs<'_>, global: &GlobalArgs) -> anyhow::Resu
         print!("{}", rep.markdown());
     }
     Ok(if rep.open_findings > 0 { 1 } else { 0 })
+}
+
+/// The progress bar on a terminal (never in `--quiet` or when stderr is not a terminal):
+/// repositories done/total, objects scanned, MB/s.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    objects: AtomicU64,
+    bytes: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Progress {
+    fn new(total: u64, shown: bool) -> Progress {
+        let bar = (shown && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} repositories  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            objects: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        }
+    }
+
+    fn done(&self, done: &sweep::RepoDone) {
+        let Some(bar) = &self.bar else { return };
+        let objects = self
+            .objects
+            .fetch_add(done.objects_scanned, Ordering::Relaxed)
+            + done.objects_scanned;
+        let bytes =
+            self.bytes.fetch_add(done.bytes_scanned, Ordering::Relaxed) + done.bytes_scanned;
+        let failed = self
+            .failed
+            .fetch_add(u64::from(done.failed), Ordering::Relaxed)
+            + u64::from(done.failed);
+        let secs = bar.elapsed().as_secs_f64().max(0.001);
+        bar.set_message(format!(
+            "{objects} objects, {:.1} MB/s{}",
+            bytes as f64 / 1e6 / secs,
+            if failed > 0 {
+                format!(", {failed} failed")
+            } else {
+                String::new()
+            }
+        ));
+        bar.inc(1);
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {

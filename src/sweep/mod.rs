@@ -35,6 +35,15 @@ pub struct SweepOptions {
     pub credentials: credentials::GitCredentials,
 }
 
+/// One repository finished (for a progress display).
+#[derive(Debug, Clone)]
+pub struct RepoDone {
+    pub name: String,
+    pub objects_scanned: u64,
+    pub bytes_scanned: u64,
+    pub failed: bool,
+}
+
 #[derive(Debug, Default, serde::Serialize)]
 pub struct SweepSummary {
     pub sweep: i64,
@@ -43,6 +52,7 @@ pub struct SweepSummary {
     pub skipped_done: usize,
     pub failed: usize,
     pub objects_scanned: u64,
+    pub bytes_scanned: u64,
 }
 
 /// Opens a mirror ignoring the user's and the system's git configuration.
@@ -88,7 +98,7 @@ pub fn run(
     scanner: &Scanner,
     repos: Vec<RepoSpec>,
     opts: &SweepOptions,
-    on_done: &(dyn Fn(&str) + Sync),
+    on_done: &(dyn Fn(&RepoDone) + Sync),
 ) -> Result<SweepSummary, StateError> {
     let repos: Vec<RepoSpec> = match opts.shard {
         Some((i, n)) => repos
@@ -122,12 +132,13 @@ pub fn run(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(repo) = repos.get(i) else { break };
-                let r = sweep_one(scanner, repo, opts, sweep, &state, &summary);
-                if let Err(e) = r {
-                    *failure.lock().expect("not poisoned") = Some(e);
-                    break;
+                match sweep_one(scanner, repo, opts, sweep, &state, &summary) {
+                    Ok(done) => on_done(&done),
+                    Err(e) => {
+                        *failure.lock().expect("not poisoned") = Some(e);
+                        break;
+                    }
                 }
-                on_done(&repo.name);
             });
         }
     });
@@ -146,7 +157,13 @@ fn sweep_one(
     sweep: i64,
     state: &Mutex<State>,
     summary: &Mutex<SweepSummary>,
-) -> Result<(), StateError> {
+) -> Result<RepoDone, StateError> {
+    let mut result = RepoDone {
+        name: repo.name.clone(),
+        objects_scanned: 0,
+        bytes_scanned: 0,
+        failed: false,
+    };
     let (done, scanned, known) = {
         let st = state.lock().expect("not poisoned");
         if st.done_in(&repo.name, sweep)? {
@@ -161,9 +178,13 @@ fn sweep_one(
     };
     if done {
         summary.lock().expect("not poisoned").skipped_done += 1;
-        return Ok(());
+        return Ok(result);
     }
-    let fail = |status: &str, reason: String| -> Result<(), StateError> {
+    let failed = RepoDone {
+        failed: true,
+        ..result.clone()
+    };
+    let fail = |status: &str, reason: String| -> Result<RepoDone, StateError> {
         summary.lock().expect("not poisoned").failed += 1;
         state.lock().expect("not poisoned").record_failure(
             sweep,
@@ -171,7 +192,8 @@ fn sweep_one(
             &repo.source,
             status,
             &reason,
-        )
+        )?;
+        Ok(failed.clone())
     };
     if repo.credential_in_url {
         return fail(
@@ -195,10 +217,17 @@ fn sweep_one(
         }
         Err(f) => return fail(f.status(), f.reason()),
     };
+    result.bytes_scanned = parts.0 .4;
     let mut out = scan::outcome(&repo.name, &repo.source, parts.0);
     out.pipelines = parts.1;
-    summary.lock().expect("not poisoned").objects_scanned += out.scanned.len() as u64;
-    state.lock().expect("not poisoned").record(sweep, &out)
+    result.objects_scanned = out.scanned.len() as u64;
+    {
+        let mut sum = summary.lock().expect("not poisoned");
+        sum.objects_scanned += result.objects_scanned;
+        sum.bytes_scanned += result.bytes_scanned;
+    }
+    state.lock().expect("not poisoned").record(sweep, &out)?;
+    Ok(result)
 }
 
 /// Why one repository could not be swept.

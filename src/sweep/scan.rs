@@ -10,8 +10,9 @@ use gix::objs::{Find, Kind};
 use gix::ObjectId;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Total objects, the ids scanned now, the findings, the fingerprints still in a ref tip.
-pub type ScanParts = (i64, Vec<Vec<u8>>, Vec<NewFinding>, HashSet<String>);
+/// Total objects, the ids scanned now, the findings, the fingerprints still in a ref tip, and
+/// the blob bytes read.
+pub type ScanParts = (i64, Vec<Vec<u8>>, Vec<NewFinding>, HashSet<String>, u64);
 
 /// Scans the objects of `repo` whose ids are not in `scanned`.
 pub fn scan_new(
@@ -32,6 +33,7 @@ pub fn scan_new(
     let rules = scanner.detector();
     let max = scanner.settings().walk.max_file_size;
     let mut buf = Vec::new();
+    let mut bytes = 0u64;
     let mut suppressed = Suppressed::default();
     // fingerprint -> (rule, secret, line info, blobs)
     let mut hits: BTreeMap<String, (usize, Vec<u8>, Vec<ObjectId>)> = BTreeMap::new();
@@ -47,6 +49,7 @@ pub fn scan_new(
             .try_find(id, &mut buf)
             .map_err(|e| format!("corrupt object {id}: {e}"))?
             .ok_or_else(|| format!("object {id} missing"))?;
+        bytes += data.data.len() as u64;
         let Ok(found) = scanner.scan_blob(&id.to_string(), data.data, &mut suppressed) else {
             continue;
         };
@@ -124,7 +127,7 @@ pub fn scan_new(
         }
     }
     let scanned_ids = fresh.iter().map(|id| id.as_bytes().to_vec()).collect();
-    Ok((ids.len() as i64, scanned_ids, found, at_tips))
+    Ok((ids.len() as i64, scanned_ids, found, at_tips, bytes))
 }
 
 pub fn outcome(name: &str, source: &str, parts: ScanParts) -> RepoOutcome {

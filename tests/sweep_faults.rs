@@ -208,6 +208,8 @@ fn a_truncated_pack_and_a_damaged_mirror_among_good_repositories() {
     // a mirror damaged in the cache after a good sweep: rebuilt from its source, nothing
     // rescanned (its objects were scanned before), nothing lost; the others unaffected
     crate::sweep::commit(&root.join("other"), "more.txt", &"x\n".repeat(5000));
+    // good moves too, so its (damaged) mirror must be read
+    crate::sweep::commit(&root.join("good"), "more.txt", "y\n");
     let good_mirror = std::fs::read_dir(root.join("cache/mirrors"))
         .expect("mirrors")
         .flatten()
@@ -241,7 +243,8 @@ fn a_truncated_pack_and_a_damaged_mirror_among_good_repositories() {
             .as_i64()
             .expect("count")
     };
-    assert_eq!(scanned_last(&good), 0);
+    // the rebuilt mirror reads only the new commit's objects (blob, tree, commit)
+    assert_eq!(scanned_last(&good), 3);
     assert_eq!(scanned_last(&other), 3);
     assert_eq!(r["failed"], 1);
     let statuses: Vec<_> = r["findings"]

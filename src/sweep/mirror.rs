@@ -164,6 +164,26 @@ fn classify(message: &str) -> MirrorError {
     }
 }
 
+/// A digest of every ref and its target: equal digests after a fetch mean the mirror received
+/// nothing (a fetch only adds objects by moving refs), so there is nothing new to scan.
+pub fn refs_hash(repo: &gix::Repository) -> Result<String, String> {
+    let platform = repo.references().map_err(|e| e.to_string())?;
+    let mut lines = Vec::new();
+    for r in platform.all().map_err(|e| e.to_string())? {
+        let r = r.map_err(|e| e.to_string())?;
+        let target = match r.target() {
+            gix::refs::TargetRef::Object(id) => id.to_string(),
+            gix::refs::TargetRef::Symbolic(name) => name.as_bstr().to_string(),
+        };
+        lines.push(format!("{} {target}", r.name().as_bstr()));
+    }
+    lines.sort();
+    Ok(crate::finding::fingerprint(
+        "refs",
+        lines.join("\n").as_bytes(),
+    ))
+}
+
 /// Bytes under the mirror's object directory.
 pub fn size(dir: &Path) -> u64 {
     fn walk(p: &Path) -> u64 {

@@ -164,16 +164,12 @@ fn sweep_one(
         bytes_scanned: 0,
         failed: false,
     };
-    let (done, scanned, known) = {
+    let (done, last) = {
         let st = state.lock().expect("not poisoned");
         if st.done_in(&repo.name, sweep)? {
-            (true, HashSet::new(), Vec::new())
+            (true, None)
         } else {
-            (
-                false,
-                st.scanned(&repo.name)?,
-                st.finding_blobs(&repo.name)?,
-            )
+            (false, st.last_refs_hash(&repo.name)?)
         }
     };
     if done {
@@ -204,22 +200,43 @@ fn sweep_one(
     }
     let dir = mirror::mirror_dir(&opts.cache, &repo.name);
     let existed = dir.join("HEAD").exists();
-    let parts = match fetch_and_scan(scanner, repo, opts, &dir, &scanned, &known) {
+    let ctx = Attempt {
+        scanner,
+        repo,
+        opts,
+        dir: &dir,
+        state,
+        last: last.as_deref(),
+    };
+    let scanned = match ctx.fetch_and_scan() {
         Ok(p) => p,
         // A mirror that no longer reads is local damage: rebuilt once from the source.
         // Objects scanned before stay scanned, so the rebuild reads only what is new.
         Err(Failure::Mirror(_)) if existed => {
             let _ = std::fs::remove_dir_all(&dir);
-            match fetch_and_scan(scanner, repo, opts, &dir, &scanned, &known) {
+            match ctx.fetch_and_scan() {
                 Ok(p) => p,
                 Err(f) => return fail(f.status(), f.reason()),
             }
         }
+        Err(Failure::State(e)) => return Err(e),
         Err(f) => return fail(f.status(), f.reason()),
     };
-    result.bytes_scanned = parts.0 .4;
-    let mut out = scan::outcome(&repo.name, &repo.source, parts.0);
-    out.pipelines = parts.1;
+    let out = match scanned {
+        Scanned::Fresh(parts, uses, refs) => {
+            result.bytes_scanned = parts.4;
+            let mut out = scan::outcome(&repo.name, &repo.source, parts);
+            out.pipelines = uses;
+            out.refs_hash = Some(refs);
+            out
+        }
+        Scanned::Unchanged(refs) => {
+            state
+                .lock()
+                .expect("not poisoned")
+                .unchanged_outcome(&repo.name, &repo.source, refs)?
+        }
+    };
     result.objects_scanned = out.scanned.len() as u64;
     {
         let mut sum = summary.lock().expect("not poisoned");
@@ -230,58 +247,86 @@ fn sweep_one(
     Ok(result)
 }
 
+/// What a fetch brought: new objects scanned (with the pipelines and the refs digest), or no
+/// moved ref at all (the digest equals the last successful sweep's).
+enum Scanned {
+    Fresh(scan::ScanParts, Vec<pipelines::PipelineUse>, String),
+    Unchanged(String),
+}
+
 /// Why one repository could not be swept.
 enum Failure {
     /// The fetch (or the list) failed: status and reason.
     Fetch(&'static str, String),
     /// The mirror cannot be opened or read (corrupt objects, at the source or in the cache).
     Mirror(String),
+    /// The state itself failed: that stops the sweep.
+    State(StateError),
 }
 
 impl Failure {
     fn status(&self) -> &'static str {
         match self {
             Failure::Fetch(s, _) => s,
-            Failure::Mirror(_) => "failed",
+            Failure::Mirror(_) | Failure::State(_) => "failed",
         }
     }
     fn reason(self) -> String {
         match self {
             Failure::Fetch(_, r) | Failure::Mirror(r) => r,
+            Failure::State(e) => e.to_string(),
         }
     }
 }
 
-fn fetch_and_scan(
-    scanner: &Scanner,
-    repo: &RepoSpec,
-    opts: &SweepOptions,
-    dir: &Path,
-    scanned: &HashSet<Vec<u8>>,
-    known: &[(String, Vec<u8>)],
-) -> Result<(scan::ScanParts, Vec<pipelines::PipelineUse>), Failure> {
-    mirror::fetch(&repo.source, dir, &opts.credentials)
-        .map_err(|e| Failure::Fetch(e.status(), e.to_string()))?;
-    if let Some(max) = opts.max_repo_size {
-        let size = mirror::size(dir);
-        if size > max {
-            return Err(Failure::Fetch(
-                "failed",
-                format!("over --max-repo-size ({size} bytes > {max})"),
-            ));
+/// One try at fetching and scanning a repository.
+struct Attempt<'a> {
+    scanner: &'a Scanner,
+    repo: &'a RepoSpec,
+    opts: &'a SweepOptions,
+    dir: &'a Path,
+    state: &'a Mutex<State>,
+    /// The refs digest of the last successful sweep.
+    last: Option<&'a str>,
+}
+
+impl Attempt<'_> {
+    fn fetch_and_scan(&self) -> Result<Scanned, Failure> {
+        let (repo, opts, dir) = (self.repo, self.opts, self.dir);
+        mirror::fetch(&repo.source, dir, &opts.credentials)
+            .map_err(|e| Failure::Fetch(e.status(), e.to_string()))?;
+        if let Some(max) = opts.max_repo_size {
+            let size = mirror::size(dir);
+            if size > max {
+                return Err(Failure::Fetch(
+                    "failed",
+                    format!("over --max-repo-size ({size} bytes > {max})"),
+                ));
+            }
         }
+        let mirror = open_mirror(dir)
+            .map_err(|e| Failure::Mirror(format!("cannot open the mirror: {e}")))?;
+        let refs = mirror::refs_hash(&mirror).map_err(Failure::Mirror)?;
+        if self.last == Some(refs.as_str()) {
+            return Ok(Scanned::Unchanged(refs));
+        }
+        let (scanned, known) = {
+            let st = self.state.lock().expect("not poisoned");
+            let scanned = st.scanned(&repo.name).map_err(Failure::State)?;
+            let known = st.finding_blobs(&repo.name).map_err(Failure::State)?;
+            (scanned, known)
+        };
+        let parts =
+            scan::scan_new(self.scanner, &mirror, &scanned, &known).map_err(Failure::Mirror)?;
+        let scratch = opts.cache.join("tmp").join(
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let uses = pipelines::analyze(&repo.name, &mirror, &scratch)
+            .map_err(|e| Failure::Mirror(format!("reading the pipelines: {e}")))?;
+        Ok(Scanned::Fresh(parts, uses, refs))
     }
-    let mirror =
-        open_mirror(dir).map_err(|e| Failure::Mirror(format!("cannot open the mirror: {e}")))?;
-    let parts = scan::scan_new(scanner, &mirror, scanned, known).map_err(Failure::Mirror)?;
-    let scratch = opts.cache.join("tmp").join(
-        dir.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    );
-    let uses = pipelines::analyze(&repo.name, &mirror, &scratch)
-        .map_err(|e| Failure::Mirror(format!("reading the pipelines: {e}")))?;
-    Ok((parts, uses))
 }
 
 fn now() -> String {

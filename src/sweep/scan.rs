@@ -139,5 +139,6 @@ pub fn outcome(name: &str, source: &str, parts: ScanParts) -> RepoOutcome {
         found: parts.2,
         at_tips: parts.3,
         pipelines: Vec::new(),
+        refs_hash: None,
     }
 }

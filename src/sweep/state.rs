@@ -17,7 +17,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT);
 CREATE TABLE IF NOT EXISTS repos (
   name TEXT PRIMARY KEY, source TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
-  last_sweep INTEGER, objects INTEGER NOT NULL DEFAULT 0, scanned_last INTEGER NOT NULL DEFAULT 0);
+  last_sweep INTEGER, objects INTEGER NOT NULL DEFAULT 0, scanned_last INTEGER NOT NULL DEFAULT 0,
+  refs_hash TEXT);
 CREATE TABLE IF NOT EXISTS scanned (repo TEXT NOT NULL, oid BLOB NOT NULL, PRIMARY KEY (repo, oid)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS findings (
   repo TEXT NOT NULL, fingerprint TEXT NOT NULL, rule_id TEXT NOT NULL, confidence TEXT NOT NULL,
@@ -120,6 +121,8 @@ pub struct RepoOutcome {
     pub at_tips: HashSet<String>,
     /// The default branch's pipeline credential uses (replace the repository's previous ones).
     pub pipelines: Vec<PipelineUse>,
+    /// The mirror's refs digest after this sweep's fetch.
+    pub refs_hash: Option<String>,
 }
 
 pub struct State {
@@ -133,6 +136,15 @@ impl State {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(SCHEMA)?;
+        // states from before the refs digest: add its column (last, as in a new state)
+        let has_refs: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('repos') WHERE name = 'refs_hash'",
+            [],
+            |r| r.get(0),
+        )?;
+        if has_refs == 0 {
+            conn.execute_batch("ALTER TABLE repos ADD COLUMN refs_hash TEXT")?;
+        }
         Ok(State { conn })
     }
 
@@ -183,6 +195,57 @@ impl State {
             )
             .optional()?;
         Ok(last.flatten() == Some(sweep))
+    }
+
+    /// The refs digest of the repository's last successful sweep.
+    pub fn last_refs_hash(&self, repo: &str) -> Result<Option<String>, StateError> {
+        let h: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT refs_hash FROM repos WHERE name = ?1 AND status = 'ok'",
+                [repo],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(h.flatten())
+    }
+
+    /// What a sweep learns from a repository whose refs did not move: no new object, the same
+    /// findings in its tips, the same pipelines.
+    pub fn unchanged_outcome(
+        &self,
+        name: &str,
+        source: &str,
+        refs_hash: String,
+    ) -> Result<RepoOutcome, StateError> {
+        let objects: i64 = self
+            .conn
+            .query_row("SELECT objects FROM repos WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or(0);
+        let mut q = self.conn.prepare_cached(
+            "SELECT fingerprint FROM findings WHERE repo = ?1 AND status IN ('new','open')",
+        )?;
+        let at_tips = q
+            .query_map([name], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        let pipelines = self
+            .pipeline_uses()?
+            .into_iter()
+            .filter(|u| u.repo == name)
+            .collect();
+        Ok(RepoOutcome {
+            name: name.to_string(),
+            source: source.to_string(),
+            objects,
+            scanned: Vec::new(),
+            found: Vec::new(),
+            at_tips,
+            pipelines,
+            refs_hash: Some(refs_hash),
+        })
     }
 
     pub fn scanned(&self, repo: &str) -> Result<HashSet<Vec<u8>>, StateError> {
@@ -282,11 +345,18 @@ impl State {
                 ])?;
             }
             tx.execute(
-                "INSERT INTO repos (name, source, status, reason, last_sweep, objects, scanned_last)
-                 VALUES (?1, ?2, 'ok', NULL, ?3, ?4, ?5)
+                "INSERT INTO repos (name, source, status, reason, last_sweep, objects, scanned_last, refs_hash)
+                 VALUES (?1, ?2, 'ok', NULL, ?3, ?4, ?5, ?6)
                  ON CONFLICT(name) DO UPDATE SET source = ?2, status = 'ok', reason = NULL,
-                 last_sweep = ?3, objects = ?4, scanned_last = ?5",
-                params![out.name, out.source, sweep, out.objects, out.scanned.len() as i64],
+                 last_sweep = ?3, objects = ?4, scanned_last = ?5, refs_hash = ?6",
+                params![
+                    out.name,
+                    out.source,
+                    sweep,
+                    out.objects,
+                    out.scanned.len() as i64,
+                    out.refs_hash
+                ],
             )?;
         }
         tx.commit()?;

@@ -293,6 +293,18 @@ struct Attempt<'a> {
 impl Attempt<'_> {
     fn fetch_and_scan(&self) -> Result<Scanned, Failure> {
         let (repo, opts, dir) = (self.repo, self.opts, self.dir);
+        // A local source's refs are read directly: unmoved since the last sweep, there is
+        // nothing to fetch (a remote one costs its ref advertisement, in the fetch).
+        if let Some(last) = self.last {
+            let local = Path::new(&repo.source);
+            if local.exists() && dir.join("HEAD").exists() {
+                if let Ok(refs) = open_mirror(local).and_then(|r| mirror::refs_hash(&r)) {
+                    if refs == last {
+                        return Ok(Scanned::Unchanged(refs));
+                    }
+                }
+            }
+        }
         mirror::fetch(&repo.source, dir, &opts.credentials)
             .map_err(|e| Failure::Fetch(e.status(), e.to_string()))?;
         if let Some(max) = opts.max_repo_size {

@@ -231,11 +231,7 @@ impl State {
         let at_tips = q
             .query_map([name], |r| r.get::<_, String>(0))?
             .collect::<Result<_, _>>()?;
-        let pipelines = self
-            .pipeline_uses()?
-            .into_iter()
-            .filter(|u| u.repo == name)
-            .collect();
+        let pipelines = self.pipeline_uses_where(Some(name))?;
         Ok(RepoOutcome {
             name: name.to_string(),
             source: source.to_string(),
@@ -440,11 +436,15 @@ impl State {
 
     /// Every repository's pipeline credential uses, as of its last successful sweep.
     pub fn pipeline_uses(&self) -> Result<Vec<PipelineUse>, StateError> {
-        let mut q = self.conn.prepare(
+        self.pipeline_uses_where(None)
+    }
+
+    fn pipeline_uses_where(&self, repo: Option<&str>) -> Result<Vec<PipelineUse>, StateError> {
+        let mut q = self.conn.prepare_cached(
             "SELECT repo, secret, provider, path, line, job, status, replacement, blocked_by
-             FROM pipeline_uses ORDER BY repo, secret, path, line",
+             FROM pipeline_uses WHERE ?1 IS NULL OR repo = ?1 ORDER BY repo, secret, path, line",
         )?;
-        let rows = q.query_map([], |r| {
+        let rows = q.query_map([repo], |r| {
             Ok(PipelineUse {
                 repo: r.get(0)?,
                 secret: r.get(1)?,

@@ -54,6 +54,8 @@ plan() {
   if [[ -n "$commit" ]]; then key="keysweep-$target-$tag-$commit"
   elif [[ -n "$tag" ]]; then key="keysweep-$target-$tag"
   else key="keysweep-$target-src-$(source_hash)"; fi
+  # install-only serves the bot's subcommands: a source build then has every feature.
+  [[ "${KEYSWEEP_INSTALL_ONLY:-false}" == true ]] && key="$key-full"
   dir="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-/tmp}}/keysweep/${key#keysweep-}"
   {
     echo "target=$target"
@@ -102,8 +104,11 @@ from_source() {
   local dir=$1
   command -v cargo >/dev/null ||
     die "no release asset fits this runner and cargo is not installed: add a Rust toolchain step or use a released version"
-  say "keysweep: building from the action's source (cargo install --locked), a few minutes"
-  cargo install --locked --path "$GITHUB_ACTION_PATH" --root "$dir" --bin keysweep
+  local features=()
+  # The scan needs only the default (light) build; rotate --open-pr, retire and sweep need all.
+  [[ "${KEYSWEEP_INSTALL_ONLY:-false}" == true ]] && features=(--features full)
+  say "keysweep: building from the action's source (cargo install --locked ${features[*]}), a few minutes"
+  cargo install --locked --path "$GITHUB_ACTION_PATH" --root "$dir" --bin keysweep "${features[@]}"
 }
 
 install() {

@@ -9,12 +9,14 @@ mod accuracy;
 mod cli;
 mod git;
 mod pipeline;
+mod pipeline_changes;
 mod pipeline_scan;
 mod reports;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
+#[cfg(feature = "sweep")]
+mod sweep;
 #[cfg(feature = "rotate")]
 mod trust_lint;
 mod walker;
-mod sweep;

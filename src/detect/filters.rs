@@ -40,7 +40,14 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "replaceme",
     "notreal",
     "not_real",
+    "not-a-real",
     "fake",
+    "my_password",
+    "mypassword",
+    "my-password",
+    "my_secret",
+    "my-secret",
+    "mysecret",
 ];
 
 /// Template and variable references: the value is looked up elsewhere, not written here.
@@ -80,8 +87,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if PLACEHOLDER_MARKERS.iter().any(|m| has(m)) || SEQUENCES.iter().any(|m| has(m)) {
         return true;
     }
-    // `<token>`-style markers.
-    if lower.contains(&b'<') && lower.contains(&b'>') {
+    // `<token>`-style markers, and `{password}` / `{0}` format-string fields.
+    if lower.contains(&b'<') && lower.contains(&b'>') || has_format_field(&lower) {
         return true;
     }
     // One repeated character, ignoring a known prefix up to the first separator.
@@ -91,6 +98,28 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         .filter(|&p| p + 1 < secret.len() && p < 16)
         .map_or(secret, |p| &secret[p + 1..]);
     body.len() >= 4 && body.iter().all(|&b| b == body[0])
+}
+
+/// `{name}`, `{0}`, `{db.password}`: a format-string field filled in at run time.
+fn has_format_field(s: &[u8]) -> bool {
+    let mut rest = s;
+    while let Some(open) = memchr::memchr(b'{', rest) {
+        let after = &rest[open + 1..];
+        let Some(close) = memchr::memchr(b'}', after) else {
+            return false;
+        };
+        let field = &after[..close];
+        if !field.is_empty()
+            && field.len() <= 40
+            && field
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':'))
+        {
+            return true;
+        }
+        rest = &after[close..];
+    }
+    false
 }
 
 /// Words that, as a whole value, are code or configuration rather than a secret.
@@ -314,6 +343,9 @@ mod tests {
             "<your-token>",
             "changeme",
             "sk_live_000000000000000000000000",
+            "{password}",
+            "{db_pass}@localhost",
+            "my_password",
             "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");

@@ -67,10 +67,20 @@ const SEQUENCES: &[&str] = &[
 const PUBLIC_EMULATOR_KEYS: &[&str] =
     &["Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="];
 
+/// Values vendors print in their documentation: the same in every copy of the docs, so they
+/// are never someone's credential (jwt.io's example token, Stripe's docs test keys).
+const DOCUMENTATION_VALUES: &[&str] = &[
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    "pk_test_TYooMQauvdEDq54NiTphI7jx",
+    "T00000000/B00000000/",
+];
+
 /// True when the value is a placeholder, documentation value or template reference.
 pub fn is_placeholder(secret: &[u8]) -> bool {
     if PUBLIC_EMULATOR_KEYS
         .iter()
+        .chain(DOCUMENTATION_VALUES)
         .any(|k| memchr::memmem::find(secret, k.as_bytes()).is_some())
     {
         return true;
@@ -150,6 +160,9 @@ pub fn is_generic_decoy(secret: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(secret) else {
         return true;
     };
+    if fails_its_checksum(secret) {
+        return true;
+    }
     let lower = s.to_ascii_lowercase();
     // Go and C pointer or reference types (`*rsa.PrivateKey`, `&tls.Config`) are names too.
     let name = s.trim_start_matches(['*', '&']);
@@ -161,6 +174,16 @@ pub fn is_generic_decoy(secret: &[u8]) -> bool {
         || is_public_by_design(&lower)
         || lower.contains("aws4_request")
         || is_dummy_basic_credentials(s)
+}
+
+/// A GitHub or npm token shape whose CRC32 tail is wrong is not a token: its specific rule
+/// rejected it, and a generic rule must not report it either.
+fn fails_its_checksum(secret: &[u8]) -> bool {
+    const CHECKSUMMED: &[&[u8]] = &[b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"npm_"];
+    secret.len() == 40
+        && CHECKSUMMED.iter().any(|p| secret.starts_with(p))
+        && secret[4..].iter().all(u8::is_ascii_alphanumeric)
+        && !super::checksum::validate("github-crc32", secret)
 }
 
 /// Keys their vendors publish in client code on purpose: a PostHog project key (`phc_`) only

@@ -405,5 +405,6 @@ fn build(
         jobs,
         reusable: false,
         declared_secrets: Vec::new(),
+        job_token_inputs: Vec::new(),
     }
 }

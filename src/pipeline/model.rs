@@ -182,6 +182,9 @@ pub struct WorkflowContext {
     pub reusable: bool,
     /// Secrets a reusable workflow declares under `on.workflow_call.secrets`.
     pub declared_secrets: Vec<String>,
+    /// An action's inputs whose default is the job's own token (`${{ github.token }}`): by
+    /// themselves no long-lived credential; a caller that passes a PAT is reported instead.
+    pub job_token_inputs: Vec<String>,
 }
 
 /// A secret reference traced to where it is written.

@@ -286,6 +286,7 @@ fn normal_job(id: &str, j: &NormalJob, loc: Loc, wf_id_token: Option<bool>) -> J
             };
             Step {
                 index: i,
+                id: s.id.clone(),
                 label: label(s.name.as_deref(), s.id.as_deref(), i),
                 env: bindings(&s.env, &sloc.key("env"), Level::Step),
                 loc: sloc,
@@ -405,6 +406,7 @@ fn composite_step(i: usize, s: &action::Step, sloc: Loc) -> Step {
     };
     Step {
         index: i,
+        id: s.id.clone(),
         label: label(s.name.as_deref(), s.id.as_deref(), i),
         env: bindings(&s.env, &sloc.key("env"), Level::Step),
         loc: sloc,

@@ -363,6 +363,7 @@ fn build(
             script_parts(v, &loc, &mut parts);
             steps.push(Step {
                 index: steps.len(),
+                id: None,
                 label: section.to_string(),
                 loc: loc.clone(),
                 env: script_bindings(&parts),

@@ -129,6 +129,8 @@ pub enum SecretSource {
     Literal,
     /// Not one secret: `secrets: inherit` passes all of them.
     AllSecrets,
+    /// `${{ steps.ID.outputs.NAME }}` of a secrets-manager step: a stored long-lived value.
+    StepOutput,
 }
 
 /// What reads the credential.

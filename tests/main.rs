@@ -9,15 +9,21 @@ mod accuracy;
 mod cli;
 mod git;
 mod pipeline;
+mod pipeline_changes;
 mod pipeline_scan;
 mod reports;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
+#[cfg(feature = "sweep")]
 mod sweep;
+#[cfg(feature = "sweep")]
 mod sweep_examples;
+#[cfg(feature = "sweep")]
 mod sweep_faults;
+#[cfg(feature = "sweep")]
 mod sweep_html;
+#[cfg(feature = "sweep")]
 mod sweep_http;
 #[cfg(feature = "rotate")]
 mod trust_lint;

@@ -129,6 +129,8 @@ pub enum SecretSource {
     Literal,
     /// Not one secret: `secrets: inherit` passes all of them.
     AllSecrets,
+    /// `${{ steps.ID.outputs.NAME }}` of a secrets-manager step: a stored long-lived value.
+    StepOutput,
 }
 
 /// What reads the credential.
@@ -273,7 +275,16 @@ pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> Pipel
     let audits = audit::all();
     for ctx in &contexts {
         for a in &audits {
-            report.findings.extend(a.audit(ctx));
+            // An input defaulting to the job's token is reported at a caller that passes a
+            // PAT to it (cross_file), never as a credential of the action itself.
+            let own = a.audit(ctx).into_iter().filter(|f| {
+                !(f.secret_source == SecretSource::ActionInput
+                    && ctx
+                        .job_token_inputs
+                        .iter()
+                        .any(|i| f.secret.strip_prefix("inputs.") == Some(i.as_str())))
+            });
+            report.findings.extend(own);
         }
     }
     report

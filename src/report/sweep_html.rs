@@ -52,15 +52,15 @@ impl SweepReport {
         h.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
         h.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n");
         h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<title>keysweep sweep: {} open findings</title><style>{STYLE}</style></head><body>\n",
+            "<title>keysweep sweep: {} open findings</title><style>{STYLE}</style></head><body>",
             self.open_findings
         );
         let last = self.trend.last().map(|t| t.0);
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<header><h1>keysweep sweep</h1><p>{} repositories{}. Secrets are shown redacted.</p></header><main>\n",
+            "<header><h1>keysweep sweep</h1><p>{} repositories{}. Secrets are shown redacted.</p></header><main>",
             self.repositories,
             last.map(|s| format!(", as of sweep {s}")).unwrap_or_default()
         );

@@ -111,10 +111,7 @@ pub fn scan_new(
     if !by_blob.is_empty() {
         let mut trees = HashSet::new();
         for (_, tip) in provenance::tips(repo).map_err(|e| e.to_string())? {
-            if let Ok(t) = repo
-                .find_commit(tip)
-                .and_then(|c| c.tree_id().map_err(Into::into))
-            {
+            if let Ok(t) = repo.find_commit(tip).and_then(|c| c.tree_id()) {
                 trees.insert(t.detach());
             }
         }

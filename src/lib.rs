@@ -8,6 +8,8 @@
 // allowed ones are being restructured (issue 17); their `pub` items become `pub(crate)` there.
 
 pub mod ci_findings;
+#[cfg(feature = "rotate")]
+pub mod cloud;
 pub mod detect;
 pub mod finding;
 pub mod ledger;
@@ -15,6 +17,8 @@ pub mod ledger;
 pub mod pipeline;
 #[allow(unreachable_pub)]
 pub mod report;
+#[cfg(feature = "rotate")]
+pub mod retire;
 #[cfg(feature = "rotate")]
 #[allow(unreachable_pub)]
 pub mod rotate;

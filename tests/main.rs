@@ -11,10 +11,14 @@ mod git;
 mod pipeline;
 mod pipeline_scan;
 mod reports;
+#[cfg(feature = "aws")]
+mod retire;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
+mod sweep;
+#[cfg(feature = "aws")]
+mod trust_apply;
 #[cfg(feature = "rotate")]
 mod trust_lint;
 mod walker;
-mod sweep;

@@ -5,6 +5,8 @@ mod inventory;
 mod ledger;
 pub mod output;
 #[cfg(feature = "rotate")]
+mod retire;
+#[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
 mod scan;
@@ -12,6 +14,8 @@ mod scan;
 mod sweep;
 #[cfg(feature = "rotate")]
 mod trust;
+#[cfg(feature = "rotate")]
+mod trust_apply;
 #[cfg(not(feature = "rotate"))]
 mod unavailable;
 
@@ -77,6 +81,13 @@ pub enum Command {
     /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
     #[cfg(not(feature = "rotate"))]
     Trust(unavailable::Args),
+    /// Retire what a merged OIDC migration replaced: delete the old Actions secrets, deactivate
+    /// then delete the old AWS access key (dry run unless --confirm; exit 3 while waiting).
+    #[cfg(feature = "rotate")]
+    Retire(Box<retire::RetireArgs>),
+    /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
+    #[cfg(not(feature = "rotate"))]
+    Retire(unavailable::Args),
     /// Check the evidence ledger (`ledger verify FILE`): no line edited, removed or reordered.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -105,6 +116,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         #[cfg(feature = "rotate")]
         Command::Trust(cmd) => trust::run(cmd, &cli.global),
         Command::Ledger(cmd) => ledger::run(cmd),
+        #[cfg(feature = "rotate")]
+        Command::Retire(args) => retire::run(&args),
+        #[cfg(not(feature = "rotate"))]
+        Command::Retire(_) => Err(unavailable::error("retire")),
         #[cfg(not(feature = "rotate"))]
         Command::Trust(_) => Err(unavailable::error("trust")),
         #[cfg(feature = "sweep")]

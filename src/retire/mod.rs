@@ -6,3 +6,5 @@
 pub mod aws_key;
 pub mod clock;
 pub mod key;
+pub mod manual;
+pub mod plan;

@@ -13,6 +13,8 @@ mod pipeline_scan;
 mod reports;
 #[cfg(feature = "aws")]
 mod retire;
+#[cfg(feature = "github")]
+mod revoke;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;

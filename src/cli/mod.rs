@@ -7,6 +7,8 @@ pub mod output;
 #[cfg(feature = "rotate")]
 mod retire;
 #[cfg(feature = "rotate")]
+mod revoke;
+#[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
 mod scan;
@@ -88,6 +90,13 @@ pub enum Command {
     /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
     #[cfg(not(feature = "rotate"))]
     Retire(unavailable::Args),
+    /// Revoke leaked GitHub tokens a scan finds, through GitHub's credential revocation API
+    /// (prints what it sends, redacted; sends only with --confirm).
+    #[cfg(feature = "rotate")]
+    Revoke(revoke::RevokeArgs),
+    /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
+    #[cfg(not(feature = "rotate"))]
+    Revoke(unavailable::Args),
     /// Check the evidence ledger (`ledger verify FILE`): no line edited, removed or reordered.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -120,6 +129,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Retire(args) => retire::run(&args),
         #[cfg(not(feature = "rotate"))]
         Command::Retire(_) => Err(unavailable::error("retire")),
+        #[cfg(feature = "rotate")]
+        Command::Revoke(args) => revoke::run(&args),
+        #[cfg(not(feature = "rotate"))]
+        Command::Revoke(_) => Err(unavailable::error("revoke")),
         #[cfg(not(feature = "rotate"))]
         Command::Trust(_) => Err(unavailable::error("trust")),
         #[cfg(feature = "sweep")]

@@ -37,7 +37,7 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-#[cfg_attr(not(feature = "aws"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "aws", feature = "github")), allow(dead_code))]
 /// `--ledger`, else `$KEYSWEEP_STATE_DIR`, `$XDG_STATE_HOME/keysweep` or
 /// `~/.local/state/keysweep`, then `ledger.jsonl`: outside any repository's tree.
 pub(super) fn ledger_path(flag: Option<&Path>) -> PathBuf {
@@ -56,7 +56,7 @@ pub(super) fn ledger_path(flag: Option<&Path>) -> PathBuf {
     dir.join("ledger.jsonl")
 }
 
-#[cfg_attr(not(feature = "aws"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "aws", feature = "github")), allow(dead_code))]
 /// Who acts, for the ledger: `KEYSWEEP_ACTOR`, the Actions actor, or the local user.
 pub(super) fn actor() -> String {
     ["KEYSWEEP_ACTOR", "GITHUB_ACTOR", "USER"]

@@ -8,3 +8,4 @@ pub mod clock;
 pub mod key;
 pub mod manual;
 pub mod plan;
+pub mod revoke;

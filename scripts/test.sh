@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 mkdir -p target
 echo "== test tools (installed once, only what is missing)"
 eval "$(scripts/workflow-tools.sh)"
-echo "== moto (AWS IAM stand-in for the rotate tests)"
+echo "== moto (AWS IAM stand-in for the rotate, trust apply and retire tests)"
 eval "$(scripts/moto.sh start)"
-trap 'scripts/moto.sh stop' EXIT
+echo "== Prism with GitHub's OpenAPI description (the revoke and retire tests)"
+eval "$(KEYSWEEP_FAKES=github scripts/fakes.sh start)"
+trap 'scripts/moto.sh stop; scripts/fakes.sh stop' EXIT
 
 status=0
 echo "== cargo test"

@@ -9,3 +9,4 @@ pub mod key;
 pub mod manual;
 pub mod plan;
 pub mod revoke;
+pub mod run;

@@ -9,8 +9,8 @@ echo "== test tools (installed once, only what is missing)"
 eval "$(scripts/workflow-tools.sh)"
 echo "== moto (AWS IAM stand-in for the rotate, trust apply and retire tests)"
 eval "$(scripts/moto.sh start)"
-echo "== Prism with GitHub's OpenAPI description (the revoke and retire tests)"
-eval "$(KEYSWEEP_FAKES=github scripts/fakes.sh start)"
+echo "== fakes (Prism with GitHub's OpenAPI description, @octokit/fixtures for the GitHub stub; revoke and retire use them too)"
+eval "$(scripts/fakes.sh start)"
 trap 'scripts/moto.sh stop; scripts/fakes.sh stop' EXIT
 
 status=0

@@ -4,9 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, unreachable_pub)]
 
 mod common;
+#[cfg(feature = "github")]
+mod support;
 
 mod accuracy;
 mod cli;
+#[cfg(feature = "github")]
+mod forge;
 mod git;
 mod pipeline;
 mod pipeline_scan;

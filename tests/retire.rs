@@ -9,16 +9,10 @@ use crate::trust_apply::{xml, Moto};
 
 fn retire(m: &Moto, ledger: &Path, key: &str, now: Option<&str>, extra: &[&str]) -> Output {
     let mut c = m.keysweep();
-    c.args([
-        "retire",
-        "--repo",
-        "example-org/example-repo",
-        "--aws-access-key-id",
-        key,
-    ])
-    .arg("--ledger")
-    .arg(ledger)
-    .args(extra);
+    c.args(["retire", "--aws-access-key-id", key])
+        .arg("--ledger")
+        .arg(ledger)
+        .args(extra);
     if let Some(n) = now {
         c.env("KEYSWEEP_NOW", n);
     }
@@ -129,22 +123,16 @@ fn deactivate_then_delete_after_the_quiet_period() {
         .iter()
         .map(|l| {
             format!(
-                "{} {} {} {} {}",
-                l["action"],
-                l["result"],
-                l["repository"],
-                l["evidence"]["key"],
-                l["evidence"]["iam-user"]
+                "{} {} {} {}",
+                l["action"], l["result"], l["evidence"]["key"], l["evidence"]["iam-user"]
             )
         })
         .collect();
     assert_eq!(
         got,
         [
-            format!(
-                r#""key-deactivated" "ok" "example-org/example-repo" "…{last4}" "legacy-deploy""#
-            ),
-            format!(r#""key-deleted" "ok" "example-org/example-repo" "…{last4}" "legacy-deploy""#),
+            format!(r#""key-deactivated" "ok" "…{last4}" "legacy-deploy""#),
+            format!(r#""key-deleted" "ok" "…{last4}" "legacy-deploy""#),
         ]
     );
     let o = retire(&m, &ledger, &key, Some(&later(9 * 24)), &["--confirm"]);
@@ -225,4 +213,318 @@ fn bad_durations_and_times_are_one_line_errors() {
         "{}",
         text(&o)
     );
+}
+
+/// The whole retire of one repository against the stateful GitHub stub (every request also
+/// checked against GitHub's OpenAPI description by Prism) and moto: what it waits for, then
+/// the secrets deleted and the key deactivated, a run stopped halfway resumed from the ledger.
+#[cfg(feature = "github")]
+mod github {
+    use super::*;
+    use crate::support::gh_stub::{writes, Stub};
+    use keysweep::forge::marker::{Marker, MarkerSecret, SecretScope};
+    use serde_json::{json, Value};
+
+    const WF: &str = ".github/workflows/deploy.yml";
+    const BRANCH: &str = "keysweep/oidc-migration";
+
+    fn run_retire(stub: &Stub, m: &Moto, ledger: &Path, repo: &str, extra: &[&str]) -> Output {
+        m.keysweep()
+            .args(["retire", "--repo", repo, "--ledger"])
+            .arg(ledger)
+            .args(extra)
+            .env("GITHUB_API_URL", &stub.url)
+            .env("GITHUB_TOKEN", "ghp_000000000000000000000000000000000000")
+            .env("KEYSWEEP_WRITE_SPACING_MS", "0")
+            .env("KEYSWEEP_RETRY_BASE_MS", "10")
+            .output()
+            .unwrap()
+    }
+
+    fn marker() -> String {
+        Marker {
+            version: 1,
+            plan_hash: "ab".repeat(32),
+            workflows: vec![WF.into()],
+            secrets: vec![
+                MarkerSecret {
+                    name: "AWS_ACCESS_KEY_ID".into(),
+                    scope: SecretScope::Repository,
+                },
+                MarkerSecret {
+                    name: "AWS_SECRET_ACCESS_KEY".into(),
+                    scope: SecretScope::Repository,
+                },
+                MarkerSecret {
+                    name: "AWS_ACCESS_KEY_ID".into(),
+                    scope: SecretScope::Environment {
+                        environment: "production".into(),
+                    },
+                },
+                MarkerSecret {
+                    name: "LEGACY_DEPLOY_TOKEN".into(),
+                    scope: SecretScope::Unknown,
+                },
+            ],
+            targets: vec!["aws".into()],
+        }
+        .render()
+    }
+
+    fn request_violations(stub: &Stub) -> Vec<Value> {
+        stub.requests()
+            .into_iter()
+            .filter(|r| {
+                r["violations"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|x| x["location"][0] == "request"))
+                    || r["status"] == 422
+            })
+            .collect()
+    }
+
+    #[test]
+    fn waits_then_retires_then_resumes() {
+        let Some(m) = Moto::account() else { return };
+        let Some(stub) = Stub::start() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.jsonl");
+        let repo = "retire-org/site";
+        let key = old_key(&m, "site-deployer");
+        let seeded = stub.seed(json!({
+            "repo": repo, "environments": ["production"],
+            "files": {WF: "on: push\njobs: {}\n"},
+            "secrets": ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "UNRELATED"],
+            "env_secrets": {"production": ["AWS_ACCESS_KEY_ID"]},
+        }));
+        let before_merge = seeded["head"].as_str().unwrap().to_string();
+        let key_arg = ["--aws-access-key-id", key.as_str()];
+
+        // no pull request yet
+        let o = run_retire(&stub, &m, &ledger, repo, &key_arg);
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert!(
+            text(&o).contains(&format!(
+                "waiting: no migration pull request from branch `{BRANCH}`"
+            )),
+            "{}",
+            text(&o)
+        );
+
+        // open, not merged
+        stub.control(
+            "/__push",
+            json!({"repo": repo, "branch": BRANCH, "files": {WF: "on: push\njobs: {}\n# oidc\n"}}),
+        );
+        let pr: Value = serde_json::from_str(
+            &ureq::post(&format!("{}/repos/{repo}/pulls", stub.url))
+                .set("Content-Type", "application/json")
+                .send_string(
+                    &json!({"title": "Move CI credentials to OIDC", "head": BRANCH, "base": "main",
+                                     "body": format!("keysweep migration\n\n{}\n", marker())})
+                    .to_string(),
+                )
+                .unwrap()
+                .into_string()
+                .unwrap(),
+        )
+        .unwrap();
+        let number = pr["number"].as_u64().unwrap();
+        let o = run_retire(&stub, &m, &ledger, repo, &key_arg);
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert!(
+            text(&o).contains("waiting: the migration pull request is not merged yet"),
+            "{}",
+            text(&o)
+        );
+
+        // merged; runs that do not count: failed, and green at a commit before the merge
+        let merge = stub.control("/__merge", json!({"repo": repo, "number": number}))["sha"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        stub.control(
+            "/__run",
+            json!({"repo": repo, "path": WF, "head_sha": merge, "conclusion": "failure"}),
+        );
+        stub.control(
+            "/__run",
+            json!({"repo": repo, "path": WF, "head_sha": before_merge, "conclusion": "success"}),
+        );
+        let writes_before = writes(&stub.api_calls(repo)).len();
+        let o = run_retire(&stub, &m, &ledger, repo, &key_arg);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(3), "{out}");
+        assert!(out.contains(&format!("waiting: `{WF}` has no successful run on the default branch at the merge commit or later, started after the merge")), "{out}");
+        assert!(!out.contains("would delete"), "{out}");
+        assert_eq!(
+            writes(&stub.api_calls(repo)).len(),
+            writes_before,
+            "waiting writes nothing"
+        );
+
+        // a green run at the merge commit: the dry run says everything, changes nothing
+        let green = stub.control(
+            "/__run",
+            json!({"repo": repo, "path": WF, "head_sha": merge, "conclusion": "success"}),
+        );
+        let run_url = green["html_url"].as_str().unwrap().to_string();
+        let o = run_retire(&stub, &m, &ledger, repo, &key_arg);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(
+            out.contains(&format!(
+                "verified: `{WF}` ran green after the merge: {run_url}"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("would delete the repository secret `AWS_ACCESS_KEY_ID`"),
+            "{out}"
+        );
+        assert!(
+            out.contains("would delete the environment `production` secret `AWS_ACCESS_KEY_ID`"),
+            "{out}"
+        );
+        assert!(out.contains("kept secret `LEGACY_DEPLOY_TOKEN`"), "{out}");
+        assert!(out.contains("aws: would deactivate access key"), "{out}");
+        assert_eq!(
+            writes(&stub.api_calls(repo)).len(),
+            writes_before,
+            "a dry run writes nothing"
+        );
+        assert!(!ledger.exists());
+
+        // stopped halfway: one deletion fails
+        stub.fail(
+            "DELETE",
+            "AWS_SECRET_ACCESS_KEY$",
+            403,
+            json!({}),
+            json!({"message": "Resource not accessible by integration"}),
+            1,
+        );
+        let o = run_retire(
+            &stub,
+            &m,
+            &ledger,
+            repo,
+            &[&key_arg[..], &["--confirm"]].concat(),
+        );
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{out}");
+        let state = stub.state(repo);
+        assert_eq!(
+            state["secrets"],
+            json!(["AWS_SECRET_ACCESS_KEY", "UNRELATED"]),
+            "{out}"
+        );
+        assert_eq!(state["env_secrets"]["production"], json!([]));
+        assert_eq!(
+            status(&m, "site-deployer", &key).as_deref(),
+            Some("Active"),
+            "the key waits for every secret"
+        );
+
+        // the next run resumes: only the failed deletion is sent again, then the key
+        let calls_before = stub.api_calls(repo).len();
+        let o = run_retire(
+            &stub,
+            &m,
+            &ledger,
+            repo,
+            &[&key_arg[..], &["--confirm"]].concat(),
+        );
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(
+            out.contains("verified: `.github/workflows/deploy.yml` ran green after the merge")
+                && out.contains("(from the ledger)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("the repository secret `AWS_ACCESS_KEY_ID` was deleted on an earlier run"),
+            "{out}"
+        );
+        let new_writes = writes(&stub.api_calls(repo)[calls_before..]);
+        assert_eq!(
+            new_writes,
+            [format!(
+                "DELETE /repos/{repo}/actions/secrets/AWS_SECRET_ACCESS_KEY"
+            )]
+        );
+        assert_eq!(stub.state(repo)["secrets"], json!(["UNRELATED"]));
+        assert_eq!(
+            status(&m, "site-deployer", &key).as_deref(),
+            Some("Inactive")
+        );
+
+        let lines: Vec<Value> = std::fs::read_to_string(&ledger)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let got: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {} {}",
+                    l["action"].as_str().unwrap(),
+                    l["secret"].as_str().unwrap_or("-"),
+                    if l["result"] == "ok" { "ok" } else { "error" }
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "run-verified - ok",
+                "secret-deleted AWS_ACCESS_KEY_ID ok",
+                "secret-deleted AWS_ACCESS_KEY_ID ok",
+                "secret-deleted AWS_SECRET_ACCESS_KEY error",
+                "secret-deleted AWS_SECRET_ACCESS_KEY ok",
+                "key-deactivated AWS_ACCESS_KEY_ID ok",
+            ]
+        );
+        assert_eq!(lines[0]["evidence"]["run"], run_url.as_str());
+        assert_eq!(lines[0]["repository"], repo);
+        let v = crate::common::keysweep()
+            .args(["ledger", "verify"])
+            .arg(&ledger)
+            .output()
+            .unwrap();
+        assert!(v.status.success(), "{}", text(&v));
+        assert_eq!(request_violations(&stub), Vec::<Value>::new());
+    }
+
+    /// One repository's error never stops another.
+    #[test]
+    fn one_repository_error_does_not_stop_the_others() {
+        let Some(m) = Moto::account() else { return };
+        let Some(stub) = Stub::start() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.jsonl");
+        stub.seed(json!({"repo": "many-org/waiting"}));
+        let list = dir.path().join("repos.txt");
+        std::fs::write(
+            &list,
+            "# repositories\nmany-org/missing\nmany-org/waiting\nnot-a-slug\n",
+        )
+        .unwrap();
+        let o = run_retire(
+            &stub,
+            &m,
+            &ledger,
+            "many-org/waiting",
+            &["--repos", list.to_str().unwrap()],
+        );
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{out}");
+        assert!(out.contains("many-org/missing"), "{out}");
+        assert!(out.contains("`not-a-slug`: not OWNER/REPO"), "{out}");
+        assert!(
+            out.contains("many-org/waiting: waiting: no migration pull request"),
+            "{out}"
+        );
+    }
 }

@@ -5,6 +5,8 @@
 #[cfg(feature = "aws")]
 pub mod aws_key;
 pub mod clock;
+#[cfg(feature = "github")]
+pub mod github;
 pub mod key;
 pub mod manual;
 pub mod plan;

@@ -147,7 +147,9 @@ pub fn candidates<'a>(
         .iter()
         .filter(|r| r.path == workflow)
         .filter(|r| r.status == "completed" && r.conclusion.as_deref() == Some("success"))
-        .filter(|r| r.started_at > merged_at)
+        // GitHub's times have whole seconds: the run the merge's push started may carry the
+        // merge's own second
+        .filter(|r| r.started_at >= merged_at)
         .collect();
     v.sort_by(|a, b| b.started_at.cmp(&a.started_at));
     v

@@ -46,11 +46,7 @@ pub trait RetireApi {
     /// Is `head` the commit `base` or a descendant of it (compare: identical or ahead)?
     async fn descends(&self, repo: &str, base: &str, head: &str) -> Result<bool, Self::Error>;
     /// Other repositories' workflows that read organization secret `name` (`OWNER/REPO:path`).
-    async fn org_secret_readers(
-        &self,
-        repo: &str,
-        name: &str,
-    ) -> Result<Vec<String>, Self::Error>;
+    async fn org_secret_readers(&self, repo: &str, name: &str) -> Result<Vec<String>, Self::Error>;
     async fn delete_secret(&self, repo: &str, secret: &Replaced) -> Result<Deleted, Self::Error>;
 }
 
@@ -67,12 +63,21 @@ pub struct Options {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Waiting(Waiting),
-    Verified { verified: Verified, before: bool },
+    Verified {
+        verified: Verified,
+        before: bool,
+    },
     WouldDelete(Replaced),
-    Deleted { secret: Replaced, was_there: bool },
+    Deleted {
+        secret: Replaced,
+        was_there: bool,
+    },
     AlreadyDeleted(Replaced),
     OrgNotIncluded(Replaced),
-    OrgStillRead { secret: Replaced, readers: Vec<String> },
+    OrgStillRead {
+        secret: Replaced,
+        readers: Vec<String>,
+    },
     ScopeUnknown(String),
     Failed(String),
 }
@@ -265,10 +270,9 @@ pub async fn retire_repo<A: RetireApi>(
                     evidence: BTreeMap::from_iter(
                         [(EVIDENCE_SCOPE.to_string(), s.scope.label())]
                             .into_iter()
-                            .chain(
-                                matches!(r, Ok(Deleted::NotFound))
-                                    .then(|| ("note".to_string(), "not found: gone already".to_string())),
-                            ),
+                            .chain(matches!(r, Ok(Deleted::NotFound)).then(|| {
+                                ("note".to_string(), "not found: gone already".to_string())
+                            })),
                     ),
                 })?;
                 match r {

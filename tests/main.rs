@@ -13,6 +13,7 @@ mod cli;
 mod forge;
 mod git;
 mod pipeline;
+mod pipeline_changes;
 mod pipeline_scan;
 mod reports;
 #[cfg(feature = "aws")]
@@ -22,6 +23,7 @@ mod revoke;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
+#[cfg(feature = "sweep")]
 mod sweep;
 #[cfg(feature = "aws")]
 mod trust_apply;

@@ -29,6 +29,10 @@ struct Run {
 }
 
 fn run(stub: &Stub, ledger: &Path, repos: &[&str], extra: &[&str]) -> Run {
+    run_env(stub, ledger, repos, extra, &[])
+}
+
+fn run_env(stub: &Stub, ledger: &Path, repos: &[&str], extra: &[&str], env: &[(&str, &str)]) -> Run {
     let mut c = keysweep();
     c.env("GITHUB_API_URL", &stub.url)
         .env("GITHUB_TOKEN", "ghp_000000000000000000000000000000000000")
@@ -43,6 +47,9 @@ fn run(stub: &Stub, ledger: &Path, repos: &[&str], extra: &[&str]) -> Run {
         c.args(["--repo", r]);
     }
     c.args(extra);
+    for (k, v) in env {
+        c.env(k, v);
+    }
     let o = c.output().unwrap();
     Run {
         code: o.status.code().unwrap(),
@@ -411,4 +418,33 @@ fn subject_prefix_comes_from_github() {
     let r = run(&stub, &dir.path().join("l.jsonl"), &[repo], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("`repo:acme@77/immutable@99:environment:production`"), "{}", r.stdout);
+}
+
+#[test]
+fn a_github_app_acts_through_the_repositorys_installation() {
+    let Some(stub) = Stub::start() else { return };
+    // a throwaway RSA key made now (the App's private key is never a fixture)
+    let Ok(out) = std::process::Command::new("openssl").args(["genrsa", "2048"]).output() else {
+        panic!("openssl is needed to make a test App key");
+    };
+    let pem = String::from_utf8(out.stdout).unwrap();
+    assert!(pem.contains("PRIVATE KEY"), "{pem}");
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.jsonl");
+    let repo = "acme/app";
+    stub.seed(json!({"repo": repo, "files": {WF: DEPLOY}, "installation_id": 31}));
+    let r = run_env(&stub, &ledger, &[repo], &["--confirm"], &[("KEYSWEEP_APP_ID", "12"), ("KEYSWEEP_APP_PRIVATE_KEY", &pem)]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let paths: Vec<String> = stub.requests().iter().map(|x| format!("{} {}", x["method"].as_str().unwrap(), x["path"].as_str().unwrap())).collect();
+    assert_eq!(paths[..3], [
+        format!("GET /repos/{repo}/installation"),
+        "POST /app/installations/31/access_tokens".to_string(),
+        format!("GET /repos/{repo}"),
+    ]);
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    assert!(text.contains(r#""actor":"app:12""#), "{text}");
+    for out in [&r.stdout, &r.stderr, &text] {
+        assert!(!out.contains("ghs_") && !out.contains("PRIVATE KEY"), "{out}");
+    }
+    stub.assert_schema_valid();
 }

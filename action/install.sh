@@ -38,6 +38,9 @@ source_hash() { # the inputs of a source build, so the cache follows the action'
     { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi; } | cut -c1-16
 }
 
+# install-only serves the bot's subcommands and suggest needs `rotate`: all features then.
+full() { [[ "${KEYSWEEP_INSTALL_ONLY:-false}" == true || "${KEYSWEEP_SUGGEST:-false}" == true ]]; }
+
 plan() {
   local target tag repo key dir
   target=$(target_triple)
@@ -54,6 +57,7 @@ plan() {
   if [[ -n "$commit" ]]; then key="keysweep-$target-$tag-$commit"
   elif [[ -n "$tag" ]]; then key="keysweep-$target-$tag"
   else key="keysweep-$target-src-$(source_hash)"; fi
+  full && key="$key-full"
   dir="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-/tmp}}/keysweep/${key#keysweep-}"
   {
     echo "target=$target"
@@ -102,8 +106,11 @@ from_source() {
   local dir=$1
   command -v cargo >/dev/null ||
     die "no release asset fits this runner and cargo is not installed: add a Rust toolchain step or use a released version"
-  say "keysweep: building from the action's source (cargo install --locked), a few minutes"
-  cargo install --locked --path "$GITHUB_ACTION_PATH" --root "$dir" --bin keysweep
+  local features=()
+  # The scan needs only the default (light) build; rotate --open-pr, retire and sweep need all.
+  full && features=(--features full)
+  say "keysweep: building from the action's source (cargo install --locked ${features[*]}), a few minutes"
+  cargo install --locked --path "$GITHUB_ACTION_PATH" --root "$dir" --bin keysweep "${features[@]}"
 }
 
 install() {

@@ -30,9 +30,11 @@ def main():
     doc = json.load(open(report))
     findings = doc.get("findings", [])
     pipeline = (doc.get("pipeline") or {}).get("findings", []) or []
+    # new CI credential uses fail the check unless the policy (pipeline-uses) is `warn`
+    policy = (doc.get("pipeline") or {}).get("policy") or "fail"
     stats = doc.get("stats", {})
     supp = stats.get("suppressed", {}) or {}
-    new = len(findings) + len(pipeline)
+    new = len(findings) + (len(pipeline) if policy != "warn" else 0)
     total = new + int(supp.get("baseline", 0))
 
     # annotations on the lines
@@ -44,9 +46,10 @@ def main():
                   f"title={esc_prop('keysweep: ' + f['rule_name'])}::"
                   + esc_data(f"{f['rule_name']} ({f['rule_id']}) found: {f['secret']}. Rotate it and "
                              f"remove it from history; fingerprint {f['fingerprint'][:16]}"))
+    level = "warning" if policy == "warn" else "error"
     for c in pipeline:
         loc = c.get("location", {})
-        print(f"::warning file={esc_prop(loc.get('path', ''))},line={loc.get('line', 1)},"
+        print(f"::{level} file={esc_prop(loc.get('path', ''))},line={loc.get('line', 1)},"
               f"title={esc_prop('keysweep: ' + str(c.get('title', 'pipeline credential')))}::"
               + esc_data(c.get("message", "")))
 
@@ -57,8 +60,8 @@ def main():
             rows.append(f"| {cell(f['rule_name'])} (`{cell(f['rule_id'])}`) | `{cell(f['secret'])}` "
                         f"| `{cell(loc['path'])}:{loc['line']}` | {cell(f.get('confidence', ''))} |")
     lines = []
-    if new:
-        lines.append(f"**{new} new secret finding(s)** in the {cell(desc)}.")
+    if new or pipeline:
+        lines.append(f"**{len(findings) + len(pipeline)} new secret finding(s)** in the {cell(desc)}.")
         lines.append("")
         lines.append("| Rule | Secret (redacted) | Location | Confidence |")
         lines.append("|---|---|---|---|")

@@ -87,6 +87,11 @@ esac
 opts=()
 [[ -n "${KEYSWEEP_CONFIG:-}" ]] && opts+=(--config "$KEYSWEEP_CONFIG")
 [[ -n "${KEYSWEEP_BASELINE:-}" ]] && opts+=(--baseline "$KEYSWEEP_BASELINE")
+case "${KEYSWEEP_PIPELINE_USES:-}" in
+  "") ;;
+  fail | warn | off) opts+=(--pipeline-uses "$KEYSWEEP_PIPELINE_USES") ;;
+  *) err "pipeline-uses must be 'fail', 'warn' or 'off', not '${KEYSWEEP_PIPELINE_USES}'"; exit 2 ;;
+esac
 extra=()
 if [[ -n "${KEYSWEEP_ARGS:-}" ]]; then
   # shell-like words, never evaluated
@@ -130,6 +135,21 @@ echo "sarif-file=$sarif" >>"$GITHUB_OUTPUT"
 
 if [[ "${KEYSWEEP_COMMENT:-false}" == true && "$event" == pull_request* ]]; then
   python3 "$here/comment.py" "$out/comment.md" || err "could not write the PR comment (see above); the scan result stands"
+fi
+
+if [[ "${KEYSWEEP_SUGGEST:-false}" == true && "$event" == pull_request* ]] &&
+   [[ $(jq '.pipeline.findings | length' "$json") -gt 0 ]]; then
+  # the plan is made from the PR head's own CI files and .keysweep.toml facts
+  tree="$out/plan-tree"
+  rm -rf "$tree" && mkdir -p "$tree"
+  mapfile -t parts < <(git ls-tree --name-only "$head" -- .github .keysweep.toml)
+  if [[ ${#parts[@]} -gt 0 ]]; then git archive "$head" -- "${parts[@]}" | tar -x -C "$tree"; fi
+  if keysweep rotate --format json --quiet --repository "${GITHUB_REPOSITORY:-}" "$tree" >"$out/plan.json" 2>"$out/plan.err"; then
+    python3 "$here/review.py" "$json" "$out/plan.json" "$base" "$head" ||
+      err "could not write the suggestions review (see above); the scan result stands"
+  else
+    err "keysweep rotate could not plan the suggestions: $(head -c 500 "$out/plan.err" | tr '\n' ' ')"
+  fi
 fi
 
 if [[ $rc -eq 1 && "${KEYSWEEP_FAIL_ON:-new}" != none ]]; then

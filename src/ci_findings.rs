@@ -25,6 +25,33 @@ pub struct CiResult {
     pub findings: Vec<CiFinding>,
     pub diagnostics: Vec<Diagnostic>,
     pub files_analyzed: usize,
+    /// How the findings count: set for the uses a change adds (PR check, pre-commit);
+    /// `None` for a working-tree analysis, whose findings always count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PipelineUses>,
+}
+
+/// `pipeline_uses` in `.keysweep.toml` (and `--pipeline-uses`): what a new long-lived
+/// credential use in a change does to the PR check and the pre-commit hook.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PipelineUses {
+    /// Reported, and the check fails (exit 1, `::error` annotations).
+    #[default]
+    Fail,
+    /// Reported as `::warning` annotations; the check passes.
+    Warn,
+    /// Not audited.
+    Off,
+}
+
+impl CiResult {
+    /// Whether these findings fail the check.
+    pub fn blocking(&self) -> bool {
+        !self.findings.is_empty() && self.policy != Some(PipelineUses::Warn)
+    }
 }
 
 /// `sha256("pipeline" : audit : workflow : job : secret)`: stable when lines move, distinct

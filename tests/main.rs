@@ -15,11 +15,13 @@ mod git;
 #[cfg(feature = "github")]
 mod open_pr;
 mod pipeline;
+mod pipeline_changes;
 mod pipeline_scan;
 mod reports;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
+#[cfg(feature = "sweep")]
 mod sweep;
 #[cfg(feature = "rotate")]
 mod trust_lint;

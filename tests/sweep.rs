@@ -9,19 +9,33 @@ use std::process::Command;
 
 fn git(dir: &Path, args: &[&str]) {
     let st = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .expect("git runs");
-    assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 /// A bare repository `name.git` under `root` with a work tree `name` pushing to it.
 fn repo(root: &Path, name: &str, content: &str) -> std::path::PathBuf {
     let bare = root.join(format!("{name}.git"));
     let work = root.join(name);
-    git(root, &["init", "-q", "--bare", bare.to_str().expect("utf-8")]);
+    git(
+        root,
+        &["init", "-q", "--bare", bare.to_str().expect("utf-8")],
+    );
     git(root, &["init", "-q", work.to_str().expect("utf-8")]);
     commit(&work, "config.txt", content);
     bare
@@ -32,7 +46,16 @@ fn commit(work: &Path, file: &str, content: &str) {
     git(work, &["add", "-A"]);
     git(work, &["commit", "-q", "-m", "change"]);
     let bare = work.with_extension("git");
-    git(work, &["push", "-q", "-f", bare.to_str().expect("utf-8"), "HEAD:refs/heads/main"]);
+    git(
+        work,
+        &[
+            "push",
+            "-q",
+            "-f",
+            bare.to_str().expect("utf-8"),
+            "HEAD:refs/heads/main",
+        ],
+    );
 }
 
 fn sweep(root: &Path, list: &[&Path], extra: &[&str]) -> (i32, Value) {
@@ -49,7 +72,11 @@ fn sweep(root: &Path, list: &[&Path], extra: &[&str]) -> (i32, Value) {
         .output()
         .expect("keysweep runs");
     let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 1, "exit {code}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        code == 0 || code == 1,
+        "exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = std::fs::read_to_string(root.join("report.json")).expect("report");
     (code, serde_json::from_str(&report).expect("json"))
 }
@@ -84,8 +111,13 @@ fn second_sweep_scans_only_new_objects_and_lifecycle_moves() {
     // one blob, one tree, one commit each
     assert_eq!(repo_row(&first, &a)["scanned_last"], 3);
     assert_eq!(statuses(&first), ["new"]);
-    let mode = std::fs::metadata(root.join("cache")).expect("cache").permissions();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o700);
+    let mode = std::fs::metadata(root.join("cache"))
+        .expect("cache")
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o700
+    );
 
     let (code, second) = sweep(root, &[&a, &b], &[]);
     assert_eq!(code, 1);
@@ -94,7 +126,11 @@ fn second_sweep_scans_only_new_objects_and_lifecycle_moves() {
     assert_eq!(statuses(&second), ["open"]);
 
     // the secret leaves every tip: fixed, and nothing is open any more
-    commit(&root.join("a"), "config.txt", "token = \"${{ secrets.TOKEN }}\"\n");
+    commit(
+        &root.join("a"),
+        "config.txt",
+        "token = \"${{ secrets.TOKEN }}\"\n",
+    );
     let (code, third) = sweep(root, &[&a, &b], &[]);
     assert_eq!(repo_row(&third, &a)["scanned_last"], 3);
     assert_eq!(statuses(&third), ["fixed"]);
@@ -116,18 +152,38 @@ fn force_push_and_new_tag_never_hide_an_object() {
     assert_eq!(code, 0);
     let work = root.join("a");
     // rewritten history: the commit is replaced by one carrying a secret, force-pushed
-    std::fs::write(work.join("config.txt"), format!("t = \"{}\"\n", github_pat(3))).expect("write");
+    std::fs::write(
+        work.join("config.txt"),
+        format!("t = \"{}\"\n", github_pat(3)),
+    )
+    .expect("write");
     git(&work, &["commit", "-q", "-a", "--amend", "-m", "rewritten"]);
-    git(&work, &["push", "-q", "-f", a.to_str().expect("utf-8"), "HEAD:refs/heads/main"]);
+    git(
+        &work,
+        &[
+            "push",
+            "-q",
+            "-f",
+            a.to_str().expect("utf-8"),
+            "HEAD:refs/heads/main",
+        ],
+    );
     let (code, r) = sweep(root, &[&a], &[]);
     assert_eq!(code, 1);
     assert_eq!(r["findings"].as_array().expect("findings").len(), 1);
     // a tag on an orphan commit with another secret
     git(&work, &["checkout", "-q", "--orphan", "other"]);
-    std::fs::write(work.join("config.txt"), format!("t = \"{}\"\n", github_pat(4))).expect("write");
+    std::fs::write(
+        work.join("config.txt"),
+        format!("t = \"{}\"\n", github_pat(4)),
+    )
+    .expect("write");
     git(&work, &["commit", "-q", "-a", "-m", "tagged"]);
     git(&work, &["tag", "v1"]);
-    git(&work, &["push", "-q", a.to_str().expect("utf-8"), "refs/tags/v1"]);
+    git(
+        &work,
+        &["push", "-q", a.to_str().expect("utf-8"), "refs/tags/v1"],
+    );
     let (_, r) = sweep(root, &[&a], &[]);
     assert_eq!(r["findings"].as_array().expect("findings").len(), 2);
     assert_eq!(repo_row(&r, &a)["scanned_last"], 3);
@@ -170,14 +226,33 @@ fn three_shards_merged_equal_one_sweep() {
     let t = tempfile::tempdir().expect("tempdir");
     let root = t.path();
     let repos: Vec<_> = (0..6)
-        .map(|i| repo(root, &format!("r{i}"), &format!("t = \"{}\"\n", github_pat(20 + i))))
+        .map(|i| {
+            repo(
+                root,
+                &format!("r{i}"),
+                &format!("t = \"{}\"\n", github_pat(20 + i)),
+            )
+        })
         .collect();
     let list: Vec<&Path> = repos.iter().map(|p| p.as_path()).collect();
-    let (_, whole) = sweep(root, &list, &["--state", root.join("whole.db").to_str().expect("utf-8")]);
+    let (_, whole) = sweep(
+        root,
+        &list,
+        &["--state", root.join("whole.db").to_str().expect("utf-8")],
+    );
     let mut states = Vec::new();
     for i in 0..3 {
         let db = root.join(format!("shard{i}.db"));
-        sweep(root, &list, &["--shard", &format!("{i}/3"), "--state", db.to_str().expect("utf-8")]);
+        sweep(
+            root,
+            &list,
+            &[
+                "--shard",
+                &format!("{i}/3"),
+                "--state",
+                db.to_str().expect("utf-8"),
+            ],
+        );
         states.push(db);
     }
     let merged = root.join("merged.json");
@@ -190,14 +265,26 @@ fn three_shards_merged_equal_one_sweep() {
         .arg(&merged)
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&merged).expect("merged")).expect("json");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: Value =
+        serde_json::from_str(&std::fs::read_to_string(&merged).expect("merged")).expect("json");
     let key = |r: &Value| -> Vec<(String, String, String)> {
         r["findings"]
             .as_array()
             .expect("findings")
             .iter()
-            .map(|f| (f["repo"].to_string(), f["fingerprint"].to_string(), f["status"].to_string()))
+            .map(|f| {
+                (
+                    f["repo"].to_string(),
+                    f["fingerprint"].to_string(),
+                    f["status"].to_string(),
+                )
+            })
             .collect()
     };
     assert_eq!(key(&merged), key(&whole));

@@ -39,3 +39,60 @@ fn scan_pipelines_and_trust_lint_see_the_same_files() {
     let lint = json(&["trust", "lint", "--format", "json"], dir.path());
     assert_eq!(lint["stats"]["documents"], 1, "{lint:#}");
 }
+
+#[test]
+fn tracked_files_are_scanned_even_where_gitignore_lists_them() {
+    let r = crate::common::repo::Repo::new();
+    let tracked = crate::common::github_pat(71);
+    let untracked = crate::common::github_pat(72);
+    r.write(".gitignore", "*.env\nsecrets/\n");
+    r.write("test/fixtures.env", format!("GITHUB_TOKEN={tracked}\n"));
+    r.write("README.md", "# app\n");
+    r.git(["add", ".gitignore", "README.md"]);
+    // committed on purpose despite the ignore rule: exactly where keys leak
+    r.git(["add", "-f", "test/fixtures.env"]);
+    r.git(["commit", "-q", "-m", "init"]);
+    r.write("local.env", format!("GITHUB_TOKEN={untracked}\n"));
+    r.write("secrets/prod.env", format!("GITHUB_TOKEN={untracked}\n"));
+    let out = keysweep()
+        .args(["scan", "--format", "json", "--show-secrets", "--quiet"])
+        .arg(&r.path)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secrets: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["secret"].as_str())
+        .collect();
+    assert!(secrets.contains(&tracked.as_str()), "{report:#}");
+    assert!(!secrets.contains(&untracked.as_str()), "{report:#}");
+    // --no-ignore walks the untracked ones too; a scan of a subdirectory still adds its
+    // tracked files, spelled from that root.
+    let all = json(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--quiet",
+            "--no-ignore",
+        ],
+        &r.path,
+    );
+    assert!(all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["secret"] == untracked));
+    let sub = json(
+        &["scan", "--format", "json", "--quiet"],
+        &r.path.join("test"),
+    );
+    let path = sub["findings"][0]["locations"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(path.ends_with("test/fixtures.env"), "{sub:#}");
+}

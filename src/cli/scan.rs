@@ -3,6 +3,7 @@
 use super::{default_paths, output, GlobalArgs};
 use anyhow::{bail, Context};
 use clap::Args;
+use keysweep::ci_findings::PipelineUses;
 use keysweep::detect::Detector;
 use keysweep::report::{write_report, Format, ReportContext};
 use keysweep::rules::RuleSet;
@@ -59,6 +60,11 @@ pub struct ScanArgs {
     /// Do not analyse CI configuration.
     #[arg(long)]
     pub no_pipelines: bool,
+    /// With --range/--staged: what a new long-lived credential use in a CI file does (`fail`:
+    /// exit 1 and errors; `warn`: warnings, exit 0; `off`). Default: `pipeline_uses` in the
+    /// config, else `fail`.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub pipeline_uses: Option<PipelineUses>,
     /// Scan the git history of the repository at PATH (default: .): every blob ever
     /// committed, including deleted files, other branches and unreachable objects.
     #[arg(long, help_heading = "Git")]
@@ -108,6 +114,8 @@ pub struct Prepared {
     pub baseline_path: Option<PathBuf>,
     pub roots: Vec<PathBuf>,
     pub git: Option<GitMode>,
+    /// What new CI credential uses do in the range and staged modes.
+    pub pipeline_uses: PipelineUses,
 }
 
 pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared> {
@@ -164,6 +172,10 @@ pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared>
         baseline_path,
         roots,
         git: args.git_mode()?,
+        pipeline_uses: args
+            .pipeline_uses
+            .or(config.pipeline_uses)
+            .unwrap_or_default(),
     })
 }
 
@@ -206,9 +218,18 @@ pub fn execute_all(args: &ScanArgs, prepared: &Prepared) -> anyhow::Result<ScanR
     } else {
         execute(prepared)?
     };
-    if !args.no_pipelines && is_working_tree(args) {
-        let exclude = build_globs(&prepared.scanner.settings().walk.exclude)?;
-        result.add_pipelines(&prepared.roots, &exclude);
+    if args.no_pipelines {
+        return Ok(result);
+    }
+    let exclude = build_globs(&prepared.scanner.settings().walk.exclude)?;
+    match &prepared.git {
+        None if is_working_tree(args) => result.add_pipelines(&prepared.roots, &exclude),
+        Some(mode @ (GitMode::Range { .. } | GitMode::Staged)) => {
+            if let [repo] = prepared.roots.as_slice() {
+                result.add_pipeline_changes(repo, mode, &exclude, prepared.pipeline_uses)?;
+            }
+        }
+        _ => {}
     }
     Ok(result)
 }
@@ -231,8 +252,8 @@ fn execute_git(prepared: &Prepared, mode: &GitMode) -> anyhow::Result<ScanResult
     Ok(result)
 }
 
-/// Pipeline analysis reads CI files from a directory: not from stdin, and not in the git
-/// modes (a pre-commit or PR scan reports what the change adds, not the tree's pipelines).
+/// The whole tree's pipelines are analysed on directories, not on stdin, and not in the git
+/// modes (a pre-commit or PR scan reports the uses the change adds, not the tree's).
 fn is_working_tree(args: &ScanArgs) -> bool {
     let git = args.git || args.staged || args.range.is_some() || args.since.is_some();
     !git && !args.paths.iter().any(|p| p.as_os_str() == "-")

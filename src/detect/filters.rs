@@ -40,7 +40,14 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "replaceme",
     "notreal",
     "not_real",
+    "not-a-real",
     "fake",
+    "my_password",
+    "mypassword",
+    "my-password",
+    "my_secret",
+    "my-secret",
+    "mysecret",
 ];
 
 /// Template and variable references: the value is looked up elsewhere, not written here.
@@ -60,10 +67,20 @@ const SEQUENCES: &[&str] = &[
 const PUBLIC_EMULATOR_KEYS: &[&str] =
     &["Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="];
 
+/// Values vendors print in their documentation: the same in every copy of the docs, so they
+/// are never someone's credential (jwt.io's example token, Stripe's docs test keys).
+const DOCUMENTATION_VALUES: &[&str] = &[
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    "pk_test_TYooMQauvdEDq54NiTphI7jx",
+    "T00000000/B00000000/",
+];
+
 /// True when the value is a placeholder, documentation value or template reference.
 pub fn is_placeholder(secret: &[u8]) -> bool {
     if PUBLIC_EMULATOR_KEYS
         .iter()
+        .chain(DOCUMENTATION_VALUES)
         .any(|k| memchr::memmem::find(secret, k.as_bytes()).is_some())
     {
         return true;
@@ -80,8 +97,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if PLACEHOLDER_MARKERS.iter().any(|m| has(m)) || SEQUENCES.iter().any(|m| has(m)) {
         return true;
     }
-    // `<token>`-style markers.
-    if lower.contains(&b'<') && lower.contains(&b'>') {
+    // `<token>`-style markers, and `{password}` / `{0}` format-string fields.
+    if lower.contains(&b'<') && lower.contains(&b'>') || has_format_field(&lower) {
         return true;
     }
     // One repeated character, ignoring a known prefix up to the first separator.
@@ -91,6 +108,28 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         .filter(|&p| p + 1 < secret.len() && p < 16)
         .map_or(secret, |p| &secret[p + 1..]);
     body.len() >= 4 && body.iter().all(|&b| b == body[0])
+}
+
+/// `{name}`, `{0}`, `{db.password}`: a format-string field filled in at run time.
+fn has_format_field(s: &[u8]) -> bool {
+    let mut rest = s;
+    while let Some(open) = memchr::memchr(b'{', rest) {
+        let after = &rest[open + 1..];
+        let Some(close) = memchr::memchr(b'}', after) else {
+            return false;
+        };
+        let field = &after[..close];
+        if !field.is_empty()
+            && field.len() <= 40
+            && field
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':'))
+        {
+            return true;
+        }
+        rest = &after[close..];
+    }
+    false
 }
 
 /// Words that, as a whole value, are code or configuration rather than a secret.
@@ -121,12 +160,130 @@ pub fn is_generic_decoy(secret: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(secret) else {
         return true;
     };
+    if fails_its_checksum(secret) {
+        return true;
+    }
     let lower = s.to_ascii_lowercase();
+    // Go and C pointer or reference types (`*rsa.PrivateKey`, `&tls.Config`) are names too.
+    let name = s.trim_start_matches(['*', '&']);
     STOPWORDS.contains(&lower.as_str())
         || is_reference(s, &lower)
         || is_path_or_url(s)
         || is_uuid(s)
-        || is_identifier(s)
+        || is_identifier(name)
+        || is_public_by_design(&lower)
+        || lower.contains("aws4_request")
+        || is_dummy_basic_credentials(s)
+}
+
+/// A GitHub or npm token shape whose CRC32 tail is wrong is not a token: its specific rule
+/// rejected it, and a generic rule must not report it either.
+fn fails_its_checksum(secret: &[u8]) -> bool {
+    const CHECKSUMMED: &[&[u8]] = &[b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"npm_"];
+    secret.len() == 40
+        && CHECKSUMMED.iter().any(|p| secret.starts_with(p))
+        && secret[4..].iter().all(u8::is_ascii_alphanumeric)
+        && !super::checksum::validate("github-crc32", secret)
+}
+
+/// Keys their vendors publish in client code on purpose: a PostHog project key (`phc_`) only
+/// sends events; it grants no read or admin access.
+fn is_public_by_design(lower: &str) -> bool {
+    lower.starts_with("phc_")
+}
+
+/// Test stubs in `Basic` headers: base64 of `user:password` where the password is a dummy
+/// word (`password`, `pass`, `secret`, `test`...) or repeats the user name.
+fn is_dummy_basic_credentials(secret: &str) -> bool {
+    use base64::Engine;
+    const DUMMY: &[&str] = &[
+        "password", "pass", "passwd", "secret", "test", "testing", "admin", "changeme", "foo",
+        "bar", "pwd", "1234", "12345", "123456", "passw0rd", "p@ssw0rd", "letmein",
+    ];
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(secret) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&decoded) else {
+        return false;
+    };
+    text.split_once(':').is_some_and(|(user, pass)| {
+        let pass = pass.to_ascii_lowercase();
+        DUMMY.contains(&pass.as_str()) || pass == user.to_ascii_lowercase()
+    })
+}
+
+/// Names that hold something other than a credential although they contain a credential
+/// word: hashes of secrets (`hashed_secret` in a detect-secrets baseline, `password_hash`),
+/// pagination and CSRF tokens, and search-only keys (Algolia's are public by design).
+pub fn is_generic_name_decoy(name: &[u8]) -> bool {
+    const NOT_CREDENTIALS: &[&str] = &[
+        "hash",
+        "digest",
+        "checksum",
+        "fingerprint",
+        "sha1",
+        "sha256",
+        "sha512",
+        "md5",
+        "next_token",
+        "nexttoken",
+        "next-token",
+        "page_token",
+        "pagetoken",
+        "page-token",
+        "continuation",
+        "cursor",
+        "pagination",
+        "sync_token",
+        "synctoken",
+        "csrf",
+        "xsrf",
+    ];
+    let lower = name.to_ascii_lowercase();
+    let has = |needle: &str| memchr::memmem::find(&lower, needle.as_bytes()).is_some();
+    NOT_CREDENTIALS.iter().any(|n| has(n)) || is_search_key_name(name)
+}
+
+/// `search_key`, `searchApiKey`, `ALGOLIA_SEARCH_ONLY_KEY`; not `elasticsearch_api_key`
+/// (there `search` does not start a word).
+fn is_search_key_name(name: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    memchr::memmem::find_iter(&lower, b"search").any(|i| {
+        let starts_word = i == 0
+            || !name[i - 1].is_ascii_alphanumeric()
+            || (name[i].is_ascii_uppercase() && name[i - 1].is_ascii_lowercase());
+        let rest = &lower[i + 6..];
+        let rest = rest
+            .strip_prefix(b"_")
+            .or_else(|| rest.strip_prefix(b"-"))
+            .unwrap_or(rest);
+        starts_word
+            && (rest.starts_with(b"key")
+                || rest.starts_with(b"api")
+                || rest.starts_with(b"only")
+                || rest.starts_with(b"token"))
+    })
+}
+
+/// A quoted key with words in it (`"One-Time Password": "..."`): a UI string in a locale file
+/// or a label, not a variable. `line_prefix` runs from the start of the line to the value.
+pub fn is_label_key(line_prefix: &[u8]) -> bool {
+    // Walk back from the value: its opening quote, the `:`/`=`, then the quoted key.
+    let mut rest = line_prefix;
+    while let [head @ .., b'"' | b'\'' | b' ' | b'\t'] = rest {
+        rest = head;
+    }
+    let (&[ref head @ .., b':' | b'='] | &[ref head @ .., b'=', b'>']) = rest else {
+        return false;
+    };
+    let head = head.trim_ascii_end();
+    let [inner @ .., quote @ (b'"' | b'\'')] = head else {
+        return false;
+    };
+    let Some(open) = inner.iter().rposition(|b| b == quote) else {
+        return false;
+    };
+    inner[open + 1..].trim_ascii().contains(&b' ')
 }
 
 /// `$VAR`, `%VAR%`, `env.X`, `os.getenv(...)`, `a::b`, calls: the value is looked up elsewhere.
@@ -209,6 +366,9 @@ mod tests {
             "<your-token>",
             "changeme",
             "sk_live_000000000000000000000000",
+            "{password}",
+            "{db_pass}@localhost",
+            "my_password",
             "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
@@ -236,5 +396,32 @@ mod tests {
         for s in ["q8Zr2LmX9vTp4KsW7nBc", "Xk29fLq7ZpR3wB8mYt5v"] {
             assert!(!is_generic_decoy(s.as_bytes()), "{s}");
         }
+    }
+
+    #[test]
+    fn context_decoys() {
+        for n in [
+            "\"hashed_secret\": \"",
+            "password_hash = ",
+            "NextToken: ",
+            "continuation_token=",
+            "ALGOLIA_SEARCH_KEY=",
+            "algoliaSearchApiKey: ",
+            "csrf_token = ",
+        ] {
+            assert!(is_generic_name_decoy(n.as_bytes()), "{n}");
+        }
+        for n in ["ELASTICSEARCH_API_KEY=", "api_key = ", "researchToken="] {
+            assert!(!is_generic_name_decoy(n.as_bytes()), "{n}");
+        }
+        assert!(is_label_key(b"    \"One-Time Password\": \""));
+        assert!(is_label_key(b"{\"One-Time Password\": \""));
+        assert!(is_label_key(b"  'Admin password' => '"));
+        assert!(!is_label_key(b"  \"password\": \""));
+        assert!(!is_label_key(b"export API_TOKEN="));
+        assert!(is_generic_decoy(b"*rsa.PrivateKey"));
+        assert!(is_generic_decoy(b"phc_4Lq2Zr8XkT1vWm9PbN3sYc7Jd5Hf0Ga6"));
+        assert!(is_generic_decoy(b"test/20240101/us-east-1/s3/aws4_request"));
+        assert!(is_generic_decoy(b"dXNlcjpwYXNzd29yZA=="));
     }
 }

@@ -53,7 +53,11 @@ impl Detector {
         raw.dedup_by(|a, b| a.rule == b.rule && a.secret == b.secret);
         let mut found: Vec<Detection> = raw
             .into_iter()
-            .filter(|m| accepts(self.rules.get(m.rule), &bytes[m.secret.clone()]))
+            .filter(|m| {
+                let rule = self.rules.get(m.rule);
+                accepts(rule, &bytes[m.secret.clone()])
+                    && accepts_context(rule, bytes, &m.whole, &m.secret)
+            })
             .map(|m| Detection {
                 rule: m.rule,
                 whole: m.whole,
@@ -113,6 +117,26 @@ pub fn accepts(rule: &Rule, secret: &[u8]) -> bool {
     !(rule.spec.generic && filters::is_generic_decoy(secret))
 }
 
+/// Whether the text around a generic (name-keyed) match says it is a credential: the name is
+/// not that of a hash, pagination token or search-only key, and not a UI label.
+pub fn accepts_context(
+    rule: &Rule,
+    bytes: &[u8],
+    whole: &Range<usize>,
+    secret: &Range<usize>,
+) -> bool {
+    if !rule.spec.generic {
+        return true;
+    }
+    let name = &bytes[whole.start..secret.start.max(whole.start)];
+    let line_start = bytes[..secret.start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    !(filters::is_generic_name_decoy(name)
+        || filters::is_label_key(&bytes[line_start..secret.start]))
+}
+
 /// The filtered matches of one rule over a whole text (no prefilter): used by rule checks.
 pub fn match_rule(rule: &Rule, text: &[u8]) -> Result<Vec<Detection>, String> {
     let compiled = rule.compiled().map_err(str::to_string)?;
@@ -123,7 +147,8 @@ pub fn match_rule(rule: &Rule, text: &[u8]) -> Result<Vec<Detection>, String> {
         text,
         0..text.len(),
         |whole, secret| {
-            if accepts(rule, &text[secret.clone()]) {
+            if accepts(rule, &text[secret.clone()]) && accepts_context(rule, text, &whole, &secret)
+            {
                 out.push(Detection {
                     rule: 0,
                     whole,

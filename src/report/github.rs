@@ -43,12 +43,18 @@ pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> i
             )?;
         }
     }
+    // A new use in a PR or commit fails the check unless the policy is `warn`; the uses a
+    // working tree already has are advice.
+    let level = match result.ci.policy {
+        Some(crate::ci_findings::PipelineUses::Fail) => "error",
+        _ => "warning",
+    };
     for c in &result.ci.findings {
         let f = &c.finding;
         let l = &f.location;
         writeln!(
             out,
-            "::warning file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
             escape_property(&l.path),
             l.line,
             l.column,

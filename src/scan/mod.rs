@@ -2,6 +2,7 @@
 //! drives the sources (`source::fs`, `source::git`); they never call back into it.
 
 mod git;
+mod pipeline_changes;
 
 use crate::ci_findings::{analyze_roots, link_literals, CiResult};
 use crate::detect::{Detection, Detector};
@@ -112,7 +113,29 @@ impl ScanResult {
 
     /// Whether anything new was found (exit status 1).
     pub fn has_findings(&self) -> bool {
-        !self.findings.is_empty() || !self.ci.findings.is_empty()
+        !self.findings.is_empty() || self.ci.blocking()
+    }
+
+    /// Adds the CI credential uses that a change brings (`mode` is a range or the staged
+    /// index of the repository at `repo`), counted as `policy` says.
+    pub fn add_pipeline_changes(
+        &mut self,
+        repo: &std::path::Path,
+        mode: &crate::source::git::GitMode,
+        exclude: &globset::GlobSet,
+        policy: crate::ci_findings::PipelineUses,
+    ) -> Result<(), crate::source::git::GitError> {
+        if policy == crate::ci_findings::PipelineUses::Off {
+            return Ok(());
+        }
+        if let Some((mut ci, allowed)) = pipeline_changes::new_uses(repo, mode, exclude)? {
+            ci.policy = Some(policy);
+            link_literals(&mut self.findings, &mut ci);
+            self.stats.suppressed.inline += allowed;
+            self.stats.pipeline_files_analyzed = ci.files_analyzed as u64;
+            self.ci = ci;
+        }
+        Ok(())
     }
 }
 

@@ -75,6 +75,7 @@ pub fn walk(
         let config = super::walk::WalkConfig {
             no_ignore: opts.no_ignore,
         };
+        let mut walked = std::collections::HashSet::new();
         for entry in super::walk::builder(root, config).build() {
             let entry = match entry {
                 Ok(e) => e,
@@ -87,6 +88,7 @@ pub fn walk(
                 continue;
             };
             let path = entry.path();
+            walked.insert(path.to_path_buf());
             let rel = path.strip_prefix(root).unwrap_or(path);
             if !excludes.is_empty()
                 && (excludes.is_match(rel) || excludes.is_match(display_path(path)))
@@ -116,6 +118,31 @@ pub fn walk(
                         reason: SkipReason::Vanished,
                         detail: Some(e.to_string()),
                     }),
+                }
+            }
+        }
+        if !opts.no_ignore {
+            // Tracked files that .gitignore hid from the walk.
+            for path in super::walk::tracked_files(root) {
+                if walked.contains(&path) {
+                    continue;
+                }
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                if !excludes.is_empty()
+                    && (excludes.is_match(rel) || excludes.is_match(display_path(&path)))
+                {
+                    continue;
+                }
+                if let Ok(m) = std::fs::metadata(&path) {
+                    let display = display_path(&path);
+                    push_file(
+                        &mut files,
+                        &mut skips,
+                        path,
+                        display,
+                        m.len(),
+                        opts.max_file_size,
+                    );
                 }
             }
         }

@@ -3,7 +3,9 @@
 //! scanner needs: hidden files are walked (`.env`, `.github/`), symbolic links are never
 //! followed, `.git/` is never entered, `.gitignore`/`.ignore`/`.git/info/exclude` are honoured
 //! in and out of a git repository unless `--no-ignore`, and the user's global gitignore is not
-//! read (a scan must not depend on who runs it).
+//! read (a scan must not depend on who runs it). In a git work tree, the files its index tracks
+//! are walked even where `.gitignore` lists them (a committed `.env.test` is where keys leak):
+//! ignore files hide only untracked files.
 
 use std::path::Path;
 
@@ -42,6 +44,19 @@ pub fn files(root: &Path, config: WalkConfig) -> Vec<std::path::PathBuf> {
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .map(|e| e.into_path())
         .collect();
+    if !config.no_ignore {
+        out.extend(tracked_files(root));
+    }
     out.sort();
+    out.dedup();
     out
+}
+
+/// Tracked regular files under `root` (see the module doc); never inside `.git`, never a link.
+pub fn tracked_files(root: &Path) -> Vec<std::path::PathBuf> {
+    crate::source::git::tracked_files(root)
+        .into_iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == ".git"))
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file()))
+        .collect()
 }

@@ -27,6 +27,10 @@ pub struct Config {
     /// Baseline file, relative to the config file.
     #[serde(default)]
     pub baseline: Option<PathBuf>,
+    /// What a new long-lived CI credential use in a PR or commit does: `fail` (default),
+    /// `warn` or `off`.
+    #[serde(default)]
+    pub pipeline_uses: Option<crate::ci_findings::PipelineUses>,
     /// `keysweep rotate` facts (account ids, role names, pools); unknown keys are errors too.
     #[serde(default)]
     pub rotate: Option<RotateFacts>,

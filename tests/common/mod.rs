@@ -2,6 +2,8 @@
 //! time from a seed, in the provider's format, never a real credential.
 #![allow(dead_code)]
 
+pub mod repo;
+
 use assert_cmd::Command;
 use std::path::Path;
 

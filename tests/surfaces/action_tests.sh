@@ -242,6 +242,149 @@ if [[ $rc -eq 0 ]] && grep -q 'scanning the full history' "$L" && grep -q '::err
   ok "act: workflow_dispatch scans the full history (a deleted secret), SARIF reaches upload-sarif, fail-on: none passes"
 else bad "act: workflow_dispatch full-history scan" "$L" 40; fi
 
+# ================= 9. a PR that adds a long-lived CI credential: error on its line, suggestions
+# review (schema-valid, applying it gives `rotate --write`'s file), updated in place; warn passes
+mkdir -p "$A/wf"
+SUG_WF="$A/wf/keysweep-suggest.yml"
+WARN_WF="$A/wf/keysweep-warn.yml"
+sed -e 's/comment: true/suggest: true/' "$PR_WF" >"$SUG_WF"
+sed -e 's/comment: true/pipeline-uses: warn/' "$PR_WF" >"$WARN_WF"
+(
+  cd "$W"
+  git checkout -q main
+  git checkout -qb deploy
+  mkdir -p .github/workflows
+  cat >.github/workflows/deploy.yml <<'YAML'
+name: deploy
+on:
+  push:
+    branches: [main]
+permissions: {}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0
+        with:
+          persist-credentials: false
+      - uses: aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502 # v4.0.2
+        with:
+          aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}
+          aws-secret-access-key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}
+          aws-region: eu-west-1
+      - run: aws s3 sync dist s3://example-artifacts
+YAML
+  printf '[rotate]\naws_account_id = "123456789012"\naws_role_name = "deploy-from-github"\n' >.keysweep.toml
+  git add . && git commit -qm "deploy workflow"
+  git push -q origin HEAD:refs/pull/5/head
+  git checkout -q --detach main
+  git fetch -q origin refs/pull/5/head
+  git merge -q --no-ff -m "Merge pull request #5" FETCH_HEAD
+  git push -q origin HEAD:refs/pull/5/merge
+  git checkout -q main
+) >>"$LOGS/history.log" 2>&1
+DEPLOY=$(git -C "$O" rev-parse refs/pull/5/head)
+jq --arg b "$MAIN" --arg h "$DEPLOY" '.number = 5 | .pull_request.number = 5
+  | .pull_request.base.sha = $b | .pull_request.base.ref = "main"
+  | .pull_request.head.sha = $h | .pull_request.head.ref = "deploy" | .pull_request.commits = 1' \
+  "$KEYSWEEP_EVENTS/pull_request.opened.json" >"$EV/pr5.json"
+
+reset_api
+L="$LOGS/act-pr5.log"
+rc=0; run_act "$L" pull_request "$EV/pr5.json" "$SUG_WF" || rc=$?
+if [[ $rc -ne 0 ]] && grep -q '🏁  Job failed' "$L" &&
+   grep -qE '::error file=\.github/workflows/deploy\.yml,line=17,.*title=keysweep%3A' "$L"; then
+  ok "act: a PR adding a static AWS key to a workflow fails with an error on its line (deploy.yml:17)"
+else bad "act: a PR adding a static AWS key fails with an annotation on its line" "$L" 40; fi
+reqs >"$LOGS/api-pr5.json"
+review=$(jq -c '[.[] | select(.method == "POST" and .path == "/repos/Codertocat/Hello-World/pulls/5/reviews")]' "$LOGS/api-pr5.json")
+if [[ $(jq length <<<"$review") == 1 ]] && jq -e '.[0] | (.status | tostring | test("^20")) and (.violations | length) == 0
+     and (.body.body | contains("<!-- keysweep-suggest -->")) and (.body.comments | length) > 0
+     and all(.body.comments[]; .body | contains("```suggestion"))
+     and (.body.body | contains("<AWS_") | not)' <<<"$review" >/dev/null; then
+  ok "act: suggest: true POSTs one review of suggested changes; Prism validated it against GitHub's OpenAPI"
+else bad "act: suggestions review POSTed and schema-valid" "$LOGS/api-pr5.json" 5; fi
+# the suggestions, applied to the PR's file, give exactly what `keysweep rotate --write` writes
+RW="$A/rotate-write"
+rm -rf "$RW" && mkdir -p "$RW"
+git -C "$O" archive "$DEPLOY" -- .github .keysweep.toml | tar -x -C "$RW"
+cp "$RW/.github/workflows/deploy.yml" "$A/deploy.head.yml"
+keysweep rotate --write --quiet --repository Codertocat/Hello-World "$RW" >"$LOGS/rotate-write.log" 2>&1 || true
+echo "$review" >"$A/review.json"
+python3 - "$A/deploy.head.yml" "$A/deploy.suggested.yml" "$A/review.json" <<'PY' 2>>"$LOGS/rotate-write.log"
+import json, re, sys
+review = json.load(open(sys.argv[3]))[0]["body"]
+lines = open(sys.argv[1]).read().split("\n")
+edits = []
+for c in review["comments"]:
+    m = re.search(r"(`{3,})suggestion\n(.*?)\n\1", c["body"], re.S)
+    start = c.get("start_line", c["line"])
+    edits.append((start, c["line"], m.group(2).split("\n")))
+for start, end, new in sorted(edits, reverse=True):
+    lines[start - 1:end] = new
+open(sys.argv[2], "w").write("\n".join(lines))
+PY
+if [[ -s "$A/deploy.suggested.yml" ]] && cmp -s "$A/deploy.suggested.yml" "$RW/.github/workflows/deploy.yml" &&
+   ! cmp -s "$A/deploy.head.yml" "$RW/.github/workflows/deploy.yml"; then
+  ok "act: the suggested changes, applied to the file, equal \`keysweep rotate --write\`'s rewrite"
+else
+  diff "$A/deploy.suggested.yml" "$RW/.github/workflows/deploy.yml" >>"$LOGS/rotate-write.log" 2>&1
+  bad "act: the suggested changes equal rotate --write's rewrite" "$LOGS/rotate-write.log" 40
+fi
+
+# a later push: the earlier review is updated in place (body PUT, stale comment removed)
+reset_api
+curl -fsS -X POST "$API/__stub" -H 'Content-Type: application/json' -d '{"method":"GET",
+  "path":"^/repos/Codertocat/Hello-World/pulls/5/reviews$","status":200,"times":1,
+  "body":[{"id":77,"body":"Looks fine","state":"COMMENTED","user":{"login":"octocat","type":"User"}},
+          {"id":88,"body":"<!-- keysweep-suggest -->\nold plan","state":"COMMENTED","user":{"login":"keysweep[bot]","type":"Bot"}}]}' >/dev/null
+curl -fsS -X POST "$API/__stub" -H 'Content-Type: application/json' -d '{"method":"GET",
+  "path":"^/repos/Codertocat/Hello-World/pulls/5/reviews/88/comments$","status":200,"times":1,
+  "body":[{"id":901,"path":".github/workflows/deploy.yml","line":3,"body":"<!-- keysweep-suggest -->\nstale"}]}' >/dev/null
+L="$LOGS/act-pr5-again.log"
+run_act "$L" pull_request "$EV/pr5.json" "$SUG_WF" || true
+reqs >"$LOGS/api-pr5-again.json"
+if jq -e '[.[] | select(.method == "PUT" and .path == "/repos/Codertocat/Hello-World/pulls/5/reviews/88"
+          and (.violations | length) == 0)] | length == 1' "$LOGS/api-pr5-again.json" >/dev/null &&
+   jq -e '[.[] | select(.method == "DELETE" and .path == "/repos/Codertocat/Hello-World/pulls/comments/901")] | length == 1' "$LOGS/api-pr5-again.json" >/dev/null &&
+   jq -e '[.[] | select(.method == "POST" and .path == "/repos/Codertocat/Hello-World/pulls/5/comments"
+          and (.violations | length) == 0)] | length > 0' "$LOGS/api-pr5-again.json" >/dev/null &&
+   jq -e '[.[] | select(.method == "POST" and .path == "/repos/Codertocat/Hello-World/pulls/5/reviews")] | length == 0' "$LOGS/api-pr5-again.json" >/dev/null; then
+  ok "act: a second run updates its review in place (PUT body, stale suggestion deleted, new ones added; no second review)"
+else bad "act: the suggestions review is updated in place" "$LOGS/api-pr5-again.json" 8; fi
+
+# facts missing from .keysweep.toml: no suggestion (never a placeholder in one); the review
+# shows the plan and the flags / config keys to fill
+NF="$A/nofacts"
+rm -rf "$NF" && mkdir -p "$NF"
+git -C "$O" archive "$DEPLOY" -- .github | tar -x -C "$NF"
+keysweep rotate --format json --quiet --repository Codertocat/Hello-World "$NF" >"$A/plan-nofacts.json" 2>>"$LOGS/review-nofacts.log" || true
+keysweep scan --range "$MAIN..$DEPLOY" --format json --quiet "$W" >"$A/scan-pr5.json" 2>>"$LOGS/review-nofacts.log" || true
+reset_api
+(cd "$W" && GITHUB_EVENT_PATH="$EV/pr5.json" GITHUB_API_URL="$API" GITHUB_TOKEN=ghs_surfacetestsfaketoken000000000000 \
+  python3 "$SRC/action/review.py" "$A/scan-pr5.json" "$A/plan-nofacts.json" "$MAIN" "$DEPLOY") >>"$LOGS/review-nofacts.log" 2>&1 || true
+reqs >"$LOGS/api-nofacts.json"
+if jq -e '[.[] | select(.method == "POST" and .path == "/repos/Codertocat/Hello-World/pulls/5/reviews"
+          and (.violations | length) == 0)] | length == 1' "$LOGS/api-nofacts.json" >/dev/null &&
+   jq -e '[.[] | select(.method == "POST" and .path == "/repos/Codertocat/Hello-World/pulls/5/reviews")][0].body
+          | ([.comments[]? | select(.body | test("<[A-Z_]+>"))] | length == 0)
+          and (.body | contains("--aws-account-id")) and (.body | contains("rotate.aws_account_id"))
+          and (.body | contains("<AWS_ACCOUNT_ID>"))' "$LOGS/api-nofacts.json" >/dev/null; then
+  ok "suggest without the facts: no suggestion holds a placeholder; the review shows the plan and the flags to fill"
+else bad "suggest without the facts: no placeholder in a suggestion, flags shown" "$LOGS/api-nofacts.json" 5; fi
+
+# pipeline-uses: warn -> a warning on the line, the job passes
+reset_api
+L="$LOGS/act-pr5-warn.log"
+rc=0; run_act "$L" pull_request "$EV/pr5.json" "$WARN_WF" || rc=$?
+if [[ $rc -eq 0 ]] && grep -q '🏁  Job succeeded' "$L" &&
+   grep -qE '::warning file=\.github/workflows/deploy\.yml,line=17,' "$L" &&
+   ! grep -qE '::error file=\.github/workflows/deploy\.yml' "$L"; then
+  ok "act: pipeline-uses: warn annotates the new use as a warning and the job passes"
+else bad "act: pipeline-uses: warn passes with a warning" "$L" 40; fi
+
 # ================= 8. install.sh: checksum refused, source fallback
 inst() { # dir env... : run install.sh plan+install like the composite action does
   local d=$1; shift

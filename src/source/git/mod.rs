@@ -155,6 +155,36 @@ pub fn open(path: &Path) -> Result<gix::Repository, GitError> {
         })
 }
 
+/// The regular files the index of the work tree at or above `root` tracks, under `root`, spelled
+/// from `root` as given (as the walker spells them). Empty outside a work tree. The walker adds
+/// them back where `.gitignore` hides them: a tracked file is committed content, ignored or not.
+pub fn tracked_files(root: &Path) -> Vec<PathBuf> {
+    let Ok(repo) = open(root) else {
+        return Vec::new();
+    };
+    let (Some(workdir), Ok(index)) = (repo.workdir(), repo.index_or_empty()) else {
+        return Vec::new();
+    };
+    let (Ok(workdir), Ok(root_abs)) = (workdir.canonicalize(), root.canonicalize()) else {
+        return Vec::new();
+    };
+    index
+        .entries()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.mode,
+                gix::index::entry::Mode::FILE | gix::index::entry::Mode::FILE_EXECUTABLE
+            )
+        })
+        .filter_map(|e| {
+            let abs = workdir.join(gix::path::from_bstr(e.path(&index)).ok()?);
+            let under = abs.strip_prefix(&root_abs).ok()?;
+            Some(root.join(under))
+        })
+        .collect()
+}
+
 /// Every blob id in the repository at or above `path` (packs, alternates and loose objects;
 /// reachable or not), in pack order. Cheap: object headers only, no content is inflated. With
 /// `Scanner::scan_git_blobs` a caller scans a chosen subset of them.

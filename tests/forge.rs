@@ -311,3 +311,17 @@ fn writes_are_spaced_and_one_at_a_time() {
     );
     stub.assert_schema_valid();
 }
+
+#[test]
+fn the_stub_flags_requests_githubs_description_rejects() {
+    let Some(stub) = Stub::start() else { return };
+    stub.seed(json!({"repo": "sv/r"}));
+    let rt = rt();
+    let _in_rt = rt.enter();
+    let c = client(&stub.url, 0, 5);
+    // `title` must be a string: the stub still answers, Prism's verdict is recorded
+    let _ = rt.block_on(c.post("/repos/sv/r/pulls", &json!({"title": 5, "head": "x", "base": "main"})));
+    let recs = stub.requests();
+    let v = recs.iter().find(|r| r["path"] == "/repos/sv/r/pulls").unwrap();
+    assert_ne!(v["violations"], json!([]), "{v}");
+}

@@ -12,6 +12,8 @@ mod cli;
 #[cfg(feature = "github")]
 mod forge;
 mod git;
+#[cfg(feature = "github")]
+mod open_pr;
 mod pipeline;
 mod pipeline_changes;
 mod pipeline_scan;

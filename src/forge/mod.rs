@@ -27,7 +27,7 @@ mod auth;
 mod client;
 mod error;
 pub mod marker;
-// pub mod pr; (step 2)
+pub mod pr;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientOptions, Response};

@@ -497,6 +497,155 @@ mod github {
         assert_eq!(request_violations(&stub), Vec::<Value>::new());
     }
 
+    /// From leaked key to OIDC, end to end: a scan finds the key and the CI use, `rotate
+    /// --open-pr` opens the migration in the stub, a person merges it and the workflow runs
+    /// green, `retire` deletes the secrets in the stub and deactivates the key in moto, and
+    /// the ledger of it all verifies, until a line is edited.
+    #[test]
+    fn scan_plan_pr_merge_retire_ledger() {
+        let Some(m) = Moto::account() else { return };
+        let Some(stub) = Stub::start() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.jsonl");
+        let repo = "e2e-org/site";
+        let deploy = std::fs::read_to_string(
+            "tests/fixtures/pipelines/aws-deploy-static/.github/workflows/deploy.yml",
+        )
+        .unwrap();
+        let (key, secret) = m.create_key_for_new_user("e2e-deployer");
+
+        // scan: the leaked key in a checkout, and the CI's use of the secrets
+        let checkout = dir.path().join("checkout");
+        crate::common::write(&checkout, WF, &deploy);
+        crate::common::write(
+            &checkout,
+            "deploy.env",
+            format!("AWS_ACCESS_KEY_ID={key}\nAWS_SECRET_ACCESS_KEY={secret}\n"),
+        );
+        let o = crate::common::keysweep()
+            .args(["scan", "--format", "json", "--show-secrets"])
+            .arg(&checkout)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let found_key = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|f| {
+                f["secret"]
+                    .as_str()
+                    .filter(|s| s.starts_with("AKIA"))
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| panic!("no AWS key id found: {report}"));
+        assert_eq!(found_key, key);
+
+        // plan -> PR in the stub
+        stub.seed(json!({
+            "repo": repo, "files": {WF: deploy}, "environments": ["production"],
+            "secrets": ["AWS_ACCESS_KEY_ID", "UNRELATED"],
+            "env_secrets": {"production": ["AWS_SECRET_ACCESS_KEY"]},
+        }));
+        let gh = |c: &mut assert_cmd::Command| {
+            c.env("GITHUB_API_URL", &stub.url)
+                .env("GITHUB_TOKEN", "ghp_000000000000000000000000000000000000")
+                .env("KEYSWEEP_WRITE_SPACING_MS", "0")
+                .env("KEYSWEEP_RETRY_BASE_MS", "10")
+                .arg("--ledger")
+                .arg(&ledger);
+        };
+        let mut c = m.keysweep();
+        c.args([
+            "rotate",
+            "--open-pr",
+            "--confirm",
+            "--repo",
+            repo,
+            "--aws-account-id",
+            &m.account,
+            "--aws-role-name",
+            "site-deploy",
+        ]);
+        gh(&mut c);
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let pulls = stub.state(repo)["pulls"].clone();
+        assert_eq!(pulls.as_array().unwrap().len(), 1, "{pulls} {}", text(&o));
+        let number = pulls[0]["number"].as_u64().unwrap();
+
+        // a person merges; the migrated workflow runs green on the merge commit
+        let merge = stub.control("/__merge", json!({"repo": repo, "number": number}))["sha"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        stub.control(
+            "/__run",
+            json!({"repo": repo, "path": WF, "head_sha": merge, "conclusion": "success"}),
+        );
+
+        // retire
+        let mut c = m.keysweep();
+        c.args([
+            "retire",
+            "--repo",
+            repo,
+            "--aws-access-key-id",
+            &found_key,
+            "--confirm",
+        ]);
+        gh(&mut c);
+        let o = c.output().unwrap();
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(
+            !out.contains(&key),
+            "the key id is shown by its last 4 only: {out}"
+        );
+        let state = stub.state(repo);
+        assert_eq!(state["secrets"], json!(["UNRELATED"]), "{out}");
+        assert_eq!(state["env_secrets"]["production"], json!([]), "{out}");
+        assert_eq!(
+            status(&m, "e2e-deployer", &key).as_deref(),
+            Some("Inactive")
+        );
+
+        // the ledger: the PR, the verified run, the deleted secrets, the key; chained
+        let text_ledger = std::fs::read_to_string(&ledger).unwrap();
+        assert!(!text_ledger.contains(&key) && !text_ledger.contains(&secret));
+        let actions: Vec<String> = text_ledger
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["action"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        for a in ["run-verified", "secret-deleted", "key-deactivated"] {
+            assert!(actions.iter().any(|x| x == a), "{a} missing: {actions:?}");
+        }
+        assert!(
+            actions.iter().any(|x| x.starts_with("pr")),
+            "no PR line: {actions:?}"
+        );
+        let verify = || {
+            crate::common::keysweep()
+                .args(["ledger", "verify"])
+                .arg(&ledger)
+                .output()
+                .unwrap()
+        };
+        assert_eq!(verify().status.code(), Some(0), "{}", text(&verify()));
+        let edited = text_ledger.replacen("\"secret-deleted\"", "\"secret-kept\"", 1);
+        std::fs::write(&ledger, edited).unwrap();
+        let v = verify();
+        assert_eq!(v.status.code(), Some(1), "{}", text(&v));
+        assert!(text(&v).contains("the chain is broken"), "{}", text(&v));
+        assert_eq!(request_violations(&stub), Vec::<Value>::new());
+    }
+
     /// One repository's error never stops another.
     #[test]
     fn one_repository_error_does_not_stop_the_others() {

@@ -92,6 +92,12 @@ impl Moto {
         )
     }
 
+    /// A new IAM user and its key (id, secret).
+    pub fn create_key_for_new_user(&self, user: &str) -> (String, String) {
+        self.call(&[("Action", "CreateUser"), ("UserName", user)]);
+        self.create_key(user)
+    }
+
     /// keysweep with this account's admin credentials.
     pub fn keysweep(&self) -> assert_cmd::Command {
         let mut c = keysweep();

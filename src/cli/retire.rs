@@ -81,6 +81,7 @@ pub(super) fn actor() -> String {
 }
 
 /// The worst of several exit codes: an error, then a refusal, then waiting.
+#[cfg(feature = "github")]
 fn worst(a: i32, b: i32) -> i32 {
     let rank = |c: i32| match c {
         2 => 3,

@@ -151,7 +151,7 @@ pub fn candidates<'a>(
         // merge's own second
         .filter(|r| r.started_at >= merged_at)
         .collect();
-    v.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    v.sort_by_key(|r| std::cmp::Reverse(r.started_at));
     v
 }
 

@@ -646,6 +646,149 @@ mod github {
         assert_eq!(request_violations(&stub), Vec::<Value>::new());
     }
 
+    /// Organization secrets: kept without --include-org-secrets; with it, deleted only when
+    /// no other repository it is shared with reads it (their workflows read through the
+    /// contents API). The stub has no organization endpoints: their answers are fed to it
+    /// (`/__fail` with a 200 body) in the shapes GitHub's description gives.
+    #[test]
+    fn org_secrets_only_when_included_and_unread() {
+        let Some(m) = Moto::account() else { return };
+        let Some(stub) = Stub::start() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.jsonl");
+        let repo = "orgx/app";
+        stub.seed(json!({"repo": repo, "files": {WF: "on: push\njobs: {}\n"}}));
+        stub.control(
+            "/__push",
+            json!({"repo": repo, "branch": BRANCH, "files": {WF: "on: push\njobs: {}\n# oidc\n"}}),
+        );
+        let mk = Marker {
+            version: 1,
+            plan_hash: "cd".repeat(32),
+            workflows: vec![WF.into()],
+            secrets: vec![
+                MarkerSecret {
+                    name: "ORG_DEPLOY_TOKEN".into(),
+                    scope: SecretScope::Organization,
+                },
+                MarkerSecret {
+                    name: "ORG_UNUSED".into(),
+                    scope: SecretScope::Organization,
+                },
+            ],
+            targets: vec!["npm".into()],
+        };
+        let pr: Value = serde_json::from_str(
+            &ureq::post(&format!("{}/repos/{repo}/pulls", stub.url))
+                .set("Content-Type", "application/json")
+                .send_string(
+                    &json!({"title": "OIDC", "head": BRANCH, "base": "main", "body": mk.render()})
+                        .to_string(),
+                )
+                .unwrap()
+                .into_string()
+                .unwrap(),
+        )
+        .unwrap();
+        let merge = stub.control("/__merge", json!({"repo": repo, "number": pr["number"]}))["sha"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        stub.control(
+            "/__run",
+            json!({"repo": repo, "path": WF, "head_sha": merge, "conclusion": "success"}),
+        );
+
+        let o = run_retire(&stub, &m, &ledger, repo, &[]);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(out.contains("kept the organization secret `ORG_DEPLOY_TOKEN`: organization secrets are deleted only with --include-org-secrets"), "{out}");
+        assert!(out.contains("manual: npm: `npm token list`"), "{out}");
+
+        let secret = |name: &str| {
+            json!({"name": name, "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
+            "visibility": "selected", "selected_repositories_url": format!("https://api.github.com/orgs/orgx/actions/secrets/{name}/repositories")})
+        };
+        let repos = |names: &[&str]| json!({"total_count": names.len(), "repositories": names.iter().map(|n| json!({"full_name": n})).collect::<Vec<_>>()});
+        let reader = "on: push\njobs:\n  ci:\n    runs-on: ubuntu-latest\n    steps:\n      - run: ./deploy\n        env:\n          TOKEN: ${{ secrets.ORG_DEPLOY_TOKEN }}\n";
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(reader);
+        stub.fail(
+            "GET",
+            "^/orgs/orgx/actions/secrets/ORG_DEPLOY_TOKEN$",
+            200,
+            json!({}),
+            secret("ORG_DEPLOY_TOKEN"),
+            1,
+        );
+        stub.fail(
+            "GET",
+            "^/orgs/orgx/actions/secrets/ORG_DEPLOY_TOKEN/repositories$",
+            200,
+            json!({}),
+            repos(&["orgx/app", "orgx/web"]),
+            1,
+        );
+        stub.fail(
+            "GET",
+            "^/repos/orgx/web/contents/.github/workflows$",
+            200,
+            json!({}),
+            json!([{"name": "ci.yml", "path": ".github/workflows/ci.yml", "type": "file"}]),
+            1,
+        );
+        stub.fail("GET", "^/repos/orgx/web/contents/.github/workflows/ci.yml$", 200, json!({}),
+                  json!({"name": "ci.yml", "path": ".github/workflows/ci.yml", "type": "file", "encoding": "base64", "content": b64}), 1);
+        stub.fail(
+            "GET",
+            "^/orgs/orgx/actions/secrets/ORG_UNUSED$",
+            200,
+            json!({}),
+            secret("ORG_UNUSED"),
+            1,
+        );
+        stub.fail(
+            "GET",
+            "^/orgs/orgx/actions/secrets/ORG_UNUSED/repositories$",
+            200,
+            json!({}),
+            repos(&["orgx/app"]),
+            1,
+        );
+        stub.fail(
+            "DELETE",
+            "^/orgs/orgx/actions/secrets/ORG_UNUSED$",
+            204,
+            json!({}),
+            json!({}),
+            1,
+        );
+        let o = run_retire(
+            &stub,
+            &m,
+            &ledger,
+            repo,
+            &["--include-org-secrets", "--confirm"],
+        );
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(out.contains("kept the organization secret `ORG_DEPLOY_TOKEN`: still read by orgx/web:.github/workflows/ci.yml"), "{out}");
+        assert!(
+            out.contains("deleted the organization secret `ORG_UNUSED`"),
+            "{out}"
+        );
+        let deletes: Vec<String> = stub
+            .requests()
+            .iter()
+            .filter(|r| r["method"] == "DELETE")
+            .map(|r| r["path"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(deletes, ["/orgs/orgx/actions/secrets/ORG_UNUSED"]);
+        let l = std::fs::read_to_string(&ledger).unwrap();
+        assert!(l.contains(r#""secret":"ORG_UNUSED","action":"secret-deleted","result":"ok","evidence":{"scope":"organization"}"#), "{l}");
+        assert_eq!(request_violations(&stub), Vec::<Value>::new());
+    }
+
     /// One repository's error never stops another.
     #[test]
     fn one_repository_error_does_not_stop_the_others() {

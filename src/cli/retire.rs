@@ -204,9 +204,14 @@ fn github(
         if !outcome.ready || outcome.exit_code() != 0 {
             continue;
         }
+        let mut key_done = false;
         for target in &outcome.migrated.targets {
             let aws = target == "aws" || target == "gitlab-aws";
+            if aws && key_done {
+                continue;
+            }
             if aws {
+                key_done = true;
                 if let Some(k) = key {
                     let secret = outcome
                         .migrated

@@ -730,3 +730,72 @@ fn a_body_past_githubs_limit_links_files_under_keysweep() {
     );
     stub.assert_schema_valid();
 }
+
+/// The whole read side straight against Prism (GitHub's examples as answers): every request
+/// keysweep sends is valid against the description, and the examples' shapes parse.
+#[test]
+fn every_request_is_valid_against_prism() {
+    let Some(prism) = crate::support::gh_stub::prism() else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but Prism is not answering: eval \"$(scripts/fakes.sh start)\"");
+        }
+        eprintln!("\n!!!!!!!! SKIPPED: Prism not answering; eval \"$(scripts/fakes.sh start)\"\n");
+        return;
+    };
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let owner = format!("ks-openpr-{}-{n}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    // Prism's example `Link` for the PR list points at a page that does not exist: this
+    // repository's PR list (and only it: the owner is unique) answers an empty page instead
+    ureq::post(&format!("{prism}/__stub"))
+        .send_string(&json!({"method": "GET", "path": format!("^/repos/{owner}/r/pulls$"), "body": [], "times": 1}).to_string())
+        .unwrap();
+    let o = keysweep()
+        .env("GITHUB_API_URL", &prism)
+        .env("GITHUB_TOKEN", "ghp_000000000000000000000000000000000000")
+        .env("KEYSWEEP_WRITE_SPACING_MS", "0")
+        .env_remove("KEYSWEEP_APP_ID")
+        .args([
+            "rotate",
+            "--open-pr",
+            "--repo",
+            &format!("{owner}/r"),
+            "--confirm",
+            "--ledger",
+        ])
+        .arg(dir.path().join("l.jsonl"))
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    let recs: Vec<Value> = ureq::get(&format!("{prism}/__requests"))
+        .call()
+        .unwrap()
+        .into_string()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    let mine: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().contains(&owner))
+        .collect();
+    // repository, OIDC, environments, head ref, commit, tree, branch ref, PRs, branch commit
+    assert!(mine.len() >= 9, "{mine:#?}");
+    // Prism's example branch commit has no keysweep trailer: someone else's branch
+    assert!(out.contains("stopped: someone else pushed"), "{out}");
+    for r in mine {
+        let bad: Vec<&Value> = r["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["location"][0] == "request")
+            .collect();
+        assert!(bad.is_empty(), "{r}");
+        assert_ne!(r["status"], 422, "{r}");
+    }
+}

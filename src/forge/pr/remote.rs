@@ -23,7 +23,7 @@ pub struct Oidc {
 
 #[derive(Debug, Clone)]
 pub struct Remote {
-    /// `owner/repo` as GitHub spells it.
+    /// `owner/repo` as given.
     pub slug: String,
     pub owner: String,
     pub id: u64,
@@ -170,7 +170,9 @@ pub async fn read(c: &Client, slug: &str) -> Result<Remote, ForgeError> {
         })
         .unwrap_or_default();
     Ok(Remote {
-        slug: str_of(&repo, &rp, "full_name").unwrap_or_else(|_| slug.to_string()),
+        // as asked (GitHub redirects a renamed repository), so every request and ledger line
+        // names the repository the user gave
+        slug: slug.to_string(),
         owner: owner["login"].as_str().unwrap_or_default().to_string(),
         id: repo["id"].as_u64().unwrap_or_default(),
         owner_id: owner["id"].as_u64().unwrap_or_default(),

@@ -641,14 +641,25 @@ fn a_github_app_acts_through_the_repositorys_installation() {
     let r = run_env(
         &stub,
         &ledger,
-        &[repo],
+        &[repo, "acme/noapp"],
         &["--confirm"],
         &[
             ("KEYSWEEP_APP_ID", "12"),
             ("KEYSWEEP_APP_PRIVATE_KEY", &pem),
         ],
     );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // the second repository has no installation: named, and the first is unaffected
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("keysweep: acme/noapp: GET /repos/acme/noapp/installation: 404 Not Found: the GitHub App (KEYSWEEP_APP_ID) is not installed on acme/noapp"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("acme/app: pull request opened"),
+        "{}",
+        r.stdout
+    );
     let paths: Vec<String> = stub
         .requests()
         .iter()

@@ -406,7 +406,7 @@ fn a_pr_closed_by_a_person_is_not_reopened_unless_asked() {
     let repo = "acme/closed";
     seed(&stub, repo);
     assert_eq!(run(&stub, &ledger, &[repo], &["--confirm"]).code, 0);
-    stub.control("/__close", json!({"repo": repo, "number": 1}));
+    stub.close(repo, 1);
     change_main(&stub, repo);
     let before = stub.api_calls(repo).len();
     let r = run(&stub, &ledger, &[repo], &["--confirm"]);

@@ -54,7 +54,7 @@ pub(crate) fn load(root: &Path, main: &Path) -> (Option<WorkflowContext>, Vec<Di
         seen.push(p.clone());
         let path = display_path(root, &p);
         let text = match std::fs::read_to_string(&p) {
-            Ok(t) => t,
+            Ok(t) => blank_spec_header(&t).into_owned(),
             Err(e) => {
                 diags.push(Diagnostic {
                     path,
@@ -186,6 +186,80 @@ fn script_parts(v: &Value, loc: &Loc, out: &mut Vec<ScriptPart>) {
     }
 }
 
+/// `export AWS_ACCESS_KEY_ID=$DEPLOY_KEY` (or a bare `NAME=$VAR`) on a script line binds the
+/// variable for the rest of the section as `variables:` would: the same binding, at the line.
+fn script_bindings(parts: &[ScriptPart]) -> Vec<Binding> {
+    let mut out = Vec::new();
+    for part in parts {
+        for line in part.text.lines() {
+            let line = line.trim();
+            let words = line
+                .strip_prefix("export ")
+                .unwrap_or(line)
+                .split_whitespace();
+            // `NAME=$X` words up to the command they prefix (`A=$x B=$y aws s3 sync`).
+            for word in words {
+                let Some((name, value)) = word.split_once('=') else {
+                    break;
+                };
+                let name_ok = !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && !name.as_bytes()[0].is_ascii_digit();
+                if !name_ok {
+                    break;
+                }
+                let value = value.trim_end_matches(';').trim_matches(['"', '\'']);
+                let refs = secret_ref::shell_refs(value);
+                if refs.is_empty() {
+                    continue;
+                }
+                out.retain(|b: &Binding| b.name != name);
+                out.push(Binding {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                    loc: part.loc.clone(),
+                    level: Level::Step,
+                    refs,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A CI/CD component or a file with inputs starts with a `spec:` header document and `---`.
+/// The header becomes blank (spaces, newlines kept) so the pipeline document parses alone and
+/// every line and byte offset stays where it was.
+fn blank_spec_header(text: &str) -> std::borrow::Cow<'_, str> {
+    let starts_with_spec = text
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .is_some_and(|l| l.starts_with("spec:"));
+    let Some(sep) = text.match_indices("\n---").find_map(|(i, _)| {
+        let rest = &text[i + 4..];
+        rest.starts_with(['\n', '\r', ' '])
+            .then_some(i + 4)
+            .or(rest.is_empty().then_some(i + 4))
+    }) else {
+        return text.into();
+    };
+    if !starts_with_spec {
+        return text.into();
+    }
+    // Byte for byte, so offsets hold even where the header has non-ASCII text.
+    let blank: String = text[..sep]
+        .bytes()
+        .map(|b| {
+            if b == b'\n' || b == b'\r' {
+                b as char
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    format!("{blank}{}", &text[sep..]).into()
+}
+
 /// A job or template: where it is and its mapping.
 struct Def<'a> {
     file: usize,
@@ -289,9 +363,10 @@ fn build(
             script_parts(v, &loc, &mut parts);
             steps.push(Step {
                 index: steps.len(),
+                id: None,
                 label: section.to_string(),
                 loc: loc.clone(),
-                env: Vec::new(),
+                env: script_bindings(&parts),
                 kind: StepKind::Run { parts },
             });
             let _ = si;
@@ -331,5 +406,6 @@ fn build(
         jobs,
         reusable: false,
         declared_secrets: Vec::new(),
+        job_token_inputs: Vec::new(),
     }
 }

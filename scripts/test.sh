@@ -9,7 +9,9 @@ echo "== test tools (installed once, only what is missing)"
 eval "$(scripts/workflow-tools.sh)"
 echo "== moto (AWS IAM stand-in for the rotate tests)"
 eval "$(scripts/moto.sh start)"
-trap 'scripts/moto.sh stop' EXIT
+echo "== fakes (Prism with GitHub's OpenAPI description, @octokit/fixtures for the GitHub stub)"
+eval "$(scripts/fakes.sh start)"
+trap 'scripts/moto.sh stop; scripts/fakes.sh stop' EXIT
 
 status=0
 echo "== cargo test"

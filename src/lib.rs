@@ -10,6 +10,9 @@
 pub mod ci_findings;
 pub mod detect;
 pub mod finding;
+/// GitHub API client (octocrab + tokio) with keysweep's retry, spacing and error policy.
+#[cfg(feature = "github")]
+pub mod forge;
 pub mod ledger;
 #[allow(unreachable_pub)]
 pub mod pipeline;

@@ -4,10 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, unreachable_pub)]
 
 mod common;
+#[cfg(feature = "github")]
+mod support;
 
 mod accuracy;
 mod cli;
+#[cfg(feature = "github")]
+mod forge;
 mod git;
+#[cfg(feature = "github")]
+mod open_pr;
 mod pipeline;
 mod pipeline_changes;
 mod pipeline_scan;

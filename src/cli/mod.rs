@@ -3,6 +3,8 @@
 mod baseline;
 mod inventory;
 mod ledger;
+#[cfg(feature = "github")]
+mod open_pr;
 pub mod output;
 #[cfg(feature = "rotate")]
 mod rotate;

@@ -200,9 +200,7 @@ fn typed_one_line_errors() {
         e.to_string(),
         "POST /repos/er/r/labels: 422 Unprocessable: Validation Failed (Label color invalid)"
     );
-    for e in [e] {
-        assert!(!e.to_string().contains('\n'));
-    }
+    assert!(!e.to_string().contains('\n'));
 }
 
 #[test]
@@ -320,8 +318,77 @@ fn the_stub_flags_requests_githubs_description_rejects() {
     let _in_rt = rt.enter();
     let c = client(&stub.url, 0, 5);
     // `title` must be a string: the stub still answers, Prism's verdict is recorded
-    let _ = rt.block_on(c.post("/repos/sv/r/pulls", &json!({"title": 5, "head": "x", "base": "main"})));
+    let _ = rt.block_on(c.post(
+        "/repos/sv/r/pulls",
+        &json!({"title": 5, "head": "x", "base": "main"}),
+    ));
     let recs = stub.requests();
-    let v = recs.iter().find(|r| r["path"] == "/repos/sv/r/pulls").unwrap();
+    let v = recs
+        .iter()
+        .find(|r| r["path"] == "/repos/sv/r/pulls")
+        .unwrap();
     assert_ne!(v["violations"], json!([]), "{v}");
+}
+
+/// The stub's retire-side state (a merged PR, workflow runs, secrets), driven through the
+/// client: what `retire` tests build on.
+#[test]
+fn stub_serves_merged_prs_runs_and_secret_deletion() {
+    let Some(stub) = Stub::start() else { return };
+    stub.seed(
+        json!({"repo": "rt/r", "files": {"README.md": "x\n"}, "secrets": ["AWS_KEY"],
+        "environments": ["prod"], "env_secrets": {"prod": ["NPM_TOKEN"]}}),
+    );
+    stub.push(
+        "rt/r",
+        "feature",
+        json!({"a.txt": "a\n"}),
+        "work",
+        "octocat",
+    );
+    let rt = rt();
+    let _in_rt = rt.enter();
+    let c = client(&stub.url, 0, 5);
+    rt.block_on(async {
+        let pr = c
+            .post(
+                "/repos/rt/r/pulls",
+                &json!({"title": "t", "head": "feature", "base": "main", "body": "b"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(pr["number"], 1);
+        let merge = stub.merge("rt/r", 1);
+        let pr = c.get("/repos/rt/r/pulls/1").await.unwrap();
+        assert_eq!(pr["merged"], true);
+        assert_eq!(pr["merge_commit_sha"], merge.as_str());
+        stub.add_run(
+            "rt/r",
+            ".github/workflows/deploy.yml",
+            &merge,
+            "success",
+            json!({}),
+        );
+        let runs = c
+            .get_all("/repos/rt/r/actions/workflows/deploy.yml/runs?branch=main")
+            .await
+            .unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0]["head_sha"], merge.as_str());
+        let cmp = c
+            .get(&format!("/repos/rt/r/compare/{merge}...main"))
+            .await
+            .unwrap();
+        assert_eq!(cmp["status"], "identical");
+        c.delete("/repos/rt/r/actions/secrets/AWS_KEY")
+            .await
+            .unwrap();
+        c.delete("/repos/rt/r/environments/prod/secrets/NPM_TOKEN")
+            .await
+            .unwrap();
+    });
+    let st = stub.state("rt/r");
+    assert_eq!(st["secrets"], json!([]));
+    assert_eq!(st["env_secrets"]["prod"], json!([]));
+    stub.assert_schema_valid();
 }

@@ -25,7 +25,8 @@ fn default_ledger() -> PathBuf {
 fn repositories(args: &RotateArgs) -> anyhow::Result<Vec<String>> {
     let mut repos = args.repo.clone();
     if let Some(f) = &args.pr.repos {
-        let text = std::fs::read_to_string(f).with_context(|| format!("--repos {}", f.display()))?;
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("--repos {}", f.display()))?;
         repos.extend(
             text.lines()
                 .map(|l| l.split('#').next().unwrap_or_default().trim())
@@ -57,7 +58,11 @@ fn print_outcome(o: &Outcome, format: RotateFormat) {
         Status::Skipped(why) => format!("skipped: {why}"),
         Status::Stopped(why) => format!("stopped: {why}"),
     };
-    let verb = if o.dry_run && !o.writes.is_empty() { "would be: " } else { "" };
+    let verb = if o.dry_run && !o.writes.is_empty() {
+        "would be: "
+    } else {
+        ""
+    };
     println!("{}: {verb}{what}", o.repository);
     if let Some(u) = &o.pr_url {
         println!("  {u}");
@@ -69,7 +74,11 @@ fn print_outcome(o: &Outcome, format: RotateFormat) {
         println!(
             "  {} write request(s){}:",
             o.writes.len(),
-            if o.dry_run { " (dry run: --confirm sends them)" } else { "" }
+            if o.dry_run {
+                " (dry run: --confirm sends them)"
+            } else {
+                ""
+            }
         );
         for w in &o.writes {
             println!("    {} {}  {}", w.method, w.path, w.summary);
@@ -121,7 +130,11 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
                     anyhow::bail!("not OWNER/REPO");
                 }
                 let c = client.for_repository(slug).await?;
-                let actor = if opts.confirm { c.actor().await } else { String::new() };
+                let actor = if opts.confirm {
+                    c.actor().await
+                } else {
+                    String::new()
+                };
                 let mut done = Vec::new();
                 let o = open_pr(&c, slug, &opts, &mut done).await;
                 // what was sent is recorded even when a later write failed

@@ -181,10 +181,15 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         #[cfg(feature = "github")]
         return super::open_pr::run(args);
         #[cfg(not(feature = "github"))]
-        anyhow::bail!("--open-pr needs the `github` feature: cargo install keysweep --features full");
+        anyhow::bail!(
+            "--open-pr needs the `github` feature: cargo install keysweep --features full"
+        );
     }
     if args.repo.len() > 1 {
-        anyhow::bail!("--repo is given {} times: only --open-pr takes several", args.repo.len());
+        anyhow::bail!(
+            "--repo is given {} times: only --open-pr takes several",
+            args.repo.len()
+        );
     }
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     if !root.is_dir() {

@@ -78,3 +78,50 @@ impl Credentials {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn precedence_and_errors() {
+        let t = Credentials::from_lookup(env(&[("GH_TOKEN", "b"), ("GITHUB_TOKEN", "a")])).unwrap();
+        assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+        assert!(matches!(
+            Credentials::from_lookup(env(&[])),
+            Err(ForgeError::NoCredentials)
+        ));
+        let e = Credentials::from_lookup(env(&[("KEYSWEEP_APP_ID", "x1"), ("GITHUB_TOKEN", "a")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("not a numeric app id"), "{e}");
+        let e = Credentials::from_lookup(env(&[("KEYSWEEP_APP_ID", "7")])).unwrap_err();
+        assert!(
+            e.to_string().contains("KEYSWEEP_APP_PRIVATE_KEY_FILE"),
+            "{e}"
+        );
+        let e = Credentials::from_lookup(env(&[
+            ("KEYSWEEP_APP_ID", "7"),
+            ("KEYSWEEP_APP_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/key.pem"), "{e}");
+        let e = Credentials::from_lookup(env(&[
+            ("KEYSWEEP_APP_ID", "7"),
+            ("KEYSWEEP_APP_PRIVATE_KEY", "not a pem"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("not an RSA PEM key"), "{e}");
+        assert!(
+            !e.to_string().contains("not a pem"),
+            "the key text is never echoed: {e}"
+        );
+    }
+}

@@ -158,9 +158,18 @@ impl Client {
         if !matches!(self.creds, Credentials::App { .. }) {
             return Ok(self.clone());
         }
-        let inst = self
-            .get(&format!("/repos/{owner_repo}/installation"))
-            .await?;
+        let inst = match self.get(&format!("/repos/{owner_repo}/installation")).await {
+            Err(ForgeError::NotFound { method, path, .. }) => {
+                return Err(ForgeError::NotFound {
+                    method,
+                    path,
+                    message: format!(
+                        "the GitHub App (KEYSWEEP_APP_ID) is not installed on {owner_repo}"
+                    ),
+                })
+            }
+            r => r?,
+        };
         let id = inst["id"].as_u64().ok_or_else(|| ForgeError::Response {
             method: "GET".into(),
             path: format!("/repos/{owner_repo}/installation"),

@@ -131,6 +131,7 @@ pub(crate) fn load_text(
         jobs,
         reusable,
         declared_secrets,
+        job_token_inputs: Vec::new(),
     })
 }
 
@@ -181,7 +182,22 @@ pub(crate) fn load_action_text(
         jobs,
         reusable: false,
         declared_secrets: Vec::new(),
+        job_token_inputs: act
+            .inputs
+            .iter()
+            .filter(|(_, i)| i.default.as_deref().is_some_and(is_job_token_expression))
+            .map(|(name, _)| name.clone())
+            .collect(),
     })
+}
+
+/// `${{ github.token }}` or `${{ secrets.GITHUB_TOKEN }}`, spaces as people write them.
+fn is_job_token_expression(s: &str) -> bool {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    matches!(
+        compact.to_ascii_lowercase().as_str(),
+        "${{github.token}}" | "${{secrets.github_token}}"
+    )
 }
 
 fn id_token_write(p: &Permissions) -> Option<bool> {
@@ -270,6 +286,7 @@ fn normal_job(id: &str, j: &NormalJob, loc: Loc, wf_id_token: Option<bool>) -> J
             };
             Step {
                 index: i,
+                id: s.id.clone(),
                 label: label(s.name.as_deref(), s.id.as_deref(), i),
                 env: bindings(&s.env, &sloc.key("env"), Level::Step),
                 loc: sloc,
@@ -389,6 +406,7 @@ fn composite_step(i: usize, s: &action::Step, sloc: Loc) -> Step {
     };
     Step {
         index: i,
+        id: s.id.clone(),
         label: label(s.name.as_deref(), s.id.as_deref(), i),
         env: bindings(&s.env, &sloc.key("env"), Level::Step),
         loc: sloc,

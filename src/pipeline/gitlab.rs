@@ -363,6 +363,7 @@ fn build(
             script_parts(v, &loc, &mut parts);
             steps.push(Step {
                 index: steps.len(),
+                id: None,
                 label: section.to_string(),
                 loc: loc.clone(),
                 env: script_bindings(&parts),
@@ -405,5 +406,6 @@ fn build(
         jobs,
         reusable: false,
         declared_secrets: Vec::new(),
+        job_token_inputs: Vec::new(),
     }
 }

@@ -15,6 +15,7 @@ mod github;
 mod gitlab;
 pub mod inventory;
 pub mod model;
+pub mod reads;
 pub mod secret_ref;
 pub mod shell;
 
@@ -39,6 +40,9 @@ pub struct PipelineReport {
     pub diagnostics: Vec<Diagnostic>,
     /// Number of CI files parsed successfully (workflows, actions, GitLab files).
     pub files_analyzed: usize,
+    /// Every secret the GitHub workflows read, recognised by an audit or not (the inventory).
+    #[serde(skip)]
+    pub reads: Vec<reads::SecretRead>,
 }
 
 /// A problem with one file; the rest of the analysis goes on without it.
@@ -129,6 +133,8 @@ pub enum SecretSource {
     Literal,
     /// Not one secret: `secrets: inherit` passes all of them.
     AllSecrets,
+    /// `${{ steps.ID.outputs.NAME }}` of a secrets-manager step: a stored long-lived value.
+    StepOutput,
 }
 
 /// What reads the credential.
@@ -270,10 +276,20 @@ pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> Pipel
         }
     }
     report.files_analyzed = contexts.iter().map(|c| c.files.len()).sum();
+    report.reads = contexts.iter().flat_map(reads::secret_reads).collect();
     let audits = audit::all();
     for ctx in &contexts {
         for a in &audits {
-            report.findings.extend(a.audit(ctx));
+            // An input defaulting to the job's token is reported at a caller that passes a
+            // PAT to it (cross_file), never as a credential of the action itself.
+            let own = a.audit(ctx).into_iter().filter(|f| {
+                !(f.secret_source == SecretSource::ActionInput
+                    && ctx
+                        .job_token_inputs
+                        .iter()
+                        .any(|i| f.secret.strip_prefix("inputs.") == Some(i.as_str())))
+            });
+            report.findings.extend(own);
         }
     }
     report

@@ -101,6 +101,8 @@ pub enum StepKind {
 #[derive(Debug, Clone)]
 pub struct Step {
     pub index: usize,
+    /// GitHub's `id:` (what `steps.<id>.outputs` names).
+    pub id: Option<String>,
     /// The step's name, else its id, else `#N` (1-based); GitLab: `script`, `before_script`...
     pub label: String,
     pub loc: Loc,
@@ -182,6 +184,9 @@ pub struct WorkflowContext {
     pub reusable: bool,
     /// Secrets a reusable workflow declares under `on.workflow_call.secrets`.
     pub declared_secrets: Vec<String>,
+    /// An action's inputs whose default is the job's own token (`${{ github.token }}`): by
+    /// themselves no long-lived credential; a caller that passes a PAT is reported instead.
+    pub job_token_inputs: Vec<String>,
 }
 
 /// A secret reference traced to where it is written.
@@ -258,6 +263,11 @@ impl WorkflowContext {
             };
             match r.kind {
                 RefKind::JobToken => {}
+                RefKind::StepOutput => {
+                    if let Some(name) = self.long_lived_output(r, loc) {
+                        out.push(here(name, SecretSource::StepOutput));
+                    }
+                }
                 RefKind::Secret => out.push(here(r.name.clone(), SecretSource::GithubSecret)),
                 RefKind::Input => {
                     if self.kind == UnitKind::Action {
@@ -371,6 +381,49 @@ impl WorkflowContext {
             end_line,
             end_column,
         }
+    }
+}
+
+/// Actions that hand out secrets stored in a secrets manager as step outputs: the values are
+/// the long-lived keys someone put there (dynamic engines are excluded where the path says so).
+const SECRET_STORE_ACTIONS: &[&str] = &[
+    "hashicorp/vault-action",
+    "google-github-actions/get-secretmanager-secrets",
+    "1password/load-secrets-action",
+    "bitwarden/sm-action",
+    "azure/get-keyvault-secrets",
+];
+
+impl WorkflowContext {
+    /// `steps.ID.outputs.NAME` read where `loc` is, when step ID of the same job is a secrets
+    /// manager handing out a stored (long-lived) value: its name as reported, else `None`.
+    fn long_lived_output(&self, r: &SecretRef, loc: &Loc) -> Option<String> {
+        let (step_id, output) = r.name.split_once('/')?;
+        let holds = |b: &Binding| b.loc.file == loc.file && same_route(b, loc);
+        let job = self.jobs.iter().find(|j| {
+            j.env.iter().any(holds) || j.steps.iter().any(|s| {
+                s.env.iter().any(holds)
+                    || matches!(&s.kind, StepKind::Uses { inputs, .. } if inputs.iter().any(holds))
+            })
+        })?;
+        let producer = job
+            .steps
+            .iter()
+            .find(|s| s.id.as_deref() == Some(step_id))?;
+        let StepKind::Uses { slug, inputs, .. } = &producer.kind else {
+            return None;
+        };
+        if !SECRET_STORE_ACTIONS.contains(&slug.as_str()) {
+            return None;
+        }
+        // Vault's AWS, database and similar engines mint short-lived credentials.
+        let dynamic = inputs.iter().any(|b| {
+            b.name.eq_ignore_ascii_case("secrets")
+                && ["aws/creds/", "aws/sts/", "database/creds/", "gcp/roleset/"]
+                    .iter()
+                    .any(|p| b.value.contains(p))
+        });
+        (!dynamic).then(|| format!("steps.{step_id}.outputs.{output}"))
     }
 }
 

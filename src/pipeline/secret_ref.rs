@@ -23,6 +23,8 @@ pub enum RefKind {
     Input,
     /// `env.NAME` in an expression, or `$NAME` in a script: an environment variable.
     Env,
+    /// `steps.ID.outputs.NAME` (`name` is `ID/NAME`): what an earlier step produced.
+    StepOutput,
 }
 
 /// One reference as written.
@@ -40,6 +42,12 @@ static EXPR: LazyLock<Regex> =
 static CONTEXT_REF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?i)(?:^|[^.\w])((secrets|inputs|env)\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['"]([^'"]+)['"]\s*\])|github\.token\b)"#,
+    )
+    .expect("static regex")
+});
+static STEP_OUTPUT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|[^.\w])(steps\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_][A-Za-z0-9_-]*))",
     )
     .expect("static regex")
 });
@@ -86,6 +94,16 @@ pub fn expression_refs(body: &str) -> Vec<SecretRef> {
             kind,
             name,
             text: whole,
+        });
+    }
+    for c in STEP_OUTPUT.captures_iter(body) {
+        let (Some(whole), Some(step), Some(output)) = (c.get(1), c.get(2), c.get(3)) else {
+            continue;
+        };
+        out.push(SecretRef {
+            kind: RefKind::StepOutput,
+            name: format!("{}/{}", step.as_str(), output.as_str()),
+            text: whole.as_str().to_string(),
         });
     }
     out

@@ -5,22 +5,10 @@
 //! CI files are written (workflows and `.keysweep.toml`), never credentials.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Component, Path};
 
 use super::{plan, Options, Plan, RotateError};
 use crate::pipeline::analyze;
-
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// Removes the directory when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn safe_relative(p: &str) -> bool {
     let path = Path::new(p);
@@ -35,27 +23,21 @@ pub fn plan_files(files: &BTreeMap<String, String>, opts: &Options) -> Result<Pl
         path: p.display().to_string(),
         source,
     };
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "keysweep-plan-{}-{stamp}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir(&dir).map_err(|e| io(&dir, e))?;
-    let scratch = Scratch(dir);
+    // removed when dropped, also on error
+    let scratch = tempfile::Builder::new()
+        .prefix("keysweep-plan-")
+        .tempdir()
+        .map_err(|e| io(&std::env::temp_dir(), e))?;
     for (rel, text) in files {
         if !safe_relative(rel) {
             continue;
         }
-        let p = scratch.0.join(rel);
+        let p = scratch.path().join(rel);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         }
         std::fs::write(&p, text).map_err(|e| io(&p, e))?;
     }
-    let report = analyze(&scratch.0);
-    plan(&scratch.0, &report, opts)
+    let report = analyze(scratch.path());
+    plan(scratch.path(), &report, opts)
 }

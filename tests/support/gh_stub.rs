@@ -9,6 +9,9 @@
 //! stub.assert_schema_valid();        // Prism found no violation in any request
 //! ```
 //!
+//! Retire tests: seed `secrets`/`env_secrets`/`org_secrets`, open the PR with keysweep, then
+//! [`Stub::merge`] and [`Stub::add_run`] on the merge commit; [`Stub::state`] shows what is left.
+//!
 //! Needs `eval "$(scripts/fakes.sh start)"`: `KEYSWEEP_OCTOKIT_FIXTURES` (the recorded bodies)
 //! and `KEYSWEEP_GH_API` (Prism with GitHub's OpenAPI description, which checks every request).
 use std::io::{BufRead, BufReader};
@@ -116,6 +119,52 @@ impl Stub {
         );
     }
 
+    /// A commit on top of `branch` (created from the default branch when missing), as a
+    /// person's push; `files` maps paths to contents (`null` deletes). Returns its sha.
+    pub fn push(
+        &self,
+        repo: &str,
+        branch: &str,
+        files: Value,
+        message: &str,
+        author: &str,
+    ) -> String {
+        let v = self.control(
+            "/__push",
+            json!({"repo": repo, "branch": branch, "files": files, "message": message, "author": author}),
+        );
+        v["sha"].as_str().unwrap().to_string()
+    }
+
+    /// Merge PR `number` into its base (a merge commit); returns the merge commit's sha.
+    pub fn merge(&self, repo: &str, number: u64) -> String {
+        let v = self.control("/__merge", json!({"repo": repo, "number": number}));
+        v["sha"].as_str().unwrap().to_string()
+    }
+
+    /// Close PR `number` unmerged, as a person would.
+    pub fn close(&self, repo: &str, number: u64) {
+        self.control("/__close", json!({"repo": repo, "number": number}));
+    }
+
+    /// A workflow run of `path` on the default branch at `head_sha` (`conclusion`:
+    /// `success`, `failure`, ...; `extra` may set `created_at`, `status`, `branch`, `event`).
+    pub fn add_run(
+        &self,
+        repo: &str,
+        path: &str,
+        head_sha: &str,
+        conclusion: &str,
+        extra: Value,
+    ) -> Value {
+        let mut b =
+            json!({"repo": repo, "path": path, "head_sha": head_sha, "conclusion": conclusion});
+        if let (Some(b), Some(e)) = (b.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.control("/__run", b)
+    }
+
     pub fn requests(&self) -> Vec<Value> {
         ureq::get(&format!("{}/__requests", self.url))
             .call()
@@ -125,7 +174,6 @@ impl Stub {
             .unwrap()
     }
 
-    #[allow(dead_code)] // used by the PR and retire flows
     pub fn state(&self, repo: &str) -> Value {
         ureq::get(&format!("{}/__state?repo={repo}", self.url))
             .call()
@@ -173,7 +221,6 @@ impl Drop for Stub {
 }
 
 /// Writes in `calls` (anything but GET).
-#[allow(dead_code)]
 pub fn writes(calls: &[String]) -> Vec<String> {
     calls
         .iter()

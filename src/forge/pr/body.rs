@@ -20,7 +20,9 @@ pub(super) struct Rendered {
 fn scope_text(s: &SecretScope) -> String {
     match s {
         SecretScope::Repository => "repository secret".into(),
-        SecretScope::Environment { environment } => format!("secret of environment `{environment}`"),
+        SecretScope::Environment { environment } => {
+            format!("secret of environment `{environment}`")
+        }
         SecretScope::Organization => "organisation secret".into(),
         SecretScope::Unknown => "secret (scope not visible to the token)".into(),
     }
@@ -48,7 +50,11 @@ fn found(plan: &RepoPlan, secrets: &[MarkerSecret]) -> String {
     if !plan.skipped.is_empty() {
         o.push_str("\nLeft as they are (keysweep could not migrate them safely):\n\n");
         for s in &plan.skipped {
-            let _ = writeln!(o, "- `{}` in `{}`:{}: {}", s.secret, s.workflow, s.line, s.reason);
+            let _ = writeln!(
+                o,
+                "- `{}` in `{}`:{}: {}",
+                s.secret, s.workflow, s.line, s.reason
+            );
         }
     }
     o
@@ -61,7 +67,8 @@ fn changes(plan: &RepoPlan) -> String {
         if !m.jobs.is_empty() {
             let _ = writeln!(o, "- Jobs: {}", m.jobs.join(", "));
         }
-        let _ = writeln!(
+        let _ =
+            writeln!(
             o,
             "- Stops reading {} and requests a short-lived OIDC token instead (`id-token: write`).",
             m.secrets.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
@@ -70,7 +77,11 @@ fn changes(plan: &RepoPlan) -> String {
             let _ = writeln!(
                 o,
                 "- Trusted subjects: {}",
-                m.subjects.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                m.subjects
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         for n in &m.notes {
@@ -88,7 +99,11 @@ fn trust_inline(plan: &RepoPlan) -> String {
             "shell" => "sh",
             f => f,
         };
-        let fence = if t.content.contains("```") { "````" } else { "```" };
+        let fence = if t.content.contains("```") {
+            "````"
+        } else {
+            "```"
+        };
         let _ = write!(
             o,
             "\n<details><summary>{}: <code>.keysweep/{}</code></summary>\n\n{fence}{lang}\n{}\n{fence}\n\n</details>\n",
@@ -103,7 +118,11 @@ fn trust_inline(plan: &RepoPlan) -> String {
 fn trust_linked(plan: &RepoPlan, blob_base: &str) -> String {
     let mut o = String::from("### Trust configuration\n\nThe cloud side must trust this repository's OIDC tokens before the new workflows can run. The files are in this pull request:\n\n");
     for t in &plan.trust {
-        let _ = writeln!(o, "- {}: [`.keysweep/{}`]({blob_base}/.keysweep/{})", t.target, t.file, t.file);
+        let _ = writeln!(
+            o,
+            "- {}: [`.keysweep/{}`]({blob_base}/.keysweep/{})",
+            t.target, t.file, t.file
+        );
     }
     o
 }
@@ -117,13 +136,21 @@ fn checklist(plan: &RepoPlan) -> String {
         o.push_str("- [ ] Apply the trust configuration above (`keysweep trust apply`, Terraform, or the commands shown).\n");
     }
     for p in &plan.placeholders {
-        let _ = writeln!(o, "- [ ] Replace `{}` ({}); `{}` fills it.", p.placeholder, p.what, p.flag);
+        let _ = writeln!(
+            o,
+            "- [ ] Replace `{}` ({}); `{}` fills it.",
+            p.placeholder, p.what, p.flag
+        );
     }
     o
 }
 
 fn verify(plan: &RepoPlan, default_branch: &str) -> String {
-    let mut wf: Vec<&str> = plan.migrations.iter().map(|m| m.workflow.as_str()).collect();
+    let mut wf: Vec<&str> = plan
+        .migrations
+        .iter()
+        .map(|m| m.workflow.as_str())
+        .collect();
     wf.sort();
     wf.dedup();
     format!(
@@ -184,7 +211,10 @@ pub(super) fn render(
         .iter()
         .map(|t| (format!(".keysweep/{}", t.file), t.content.clone()))
         .collect();
-    let linked = format!("{head}\n{found}\n{changes}\n{}\n{tail}", trust_linked(plan, blob_base));
+    let linked = format!(
+        "{head}\n{found}\n{changes}\n{}\n{tail}",
+        trust_linked(plan, blob_base)
+    );
     if linked.chars().count() <= MAX_BODY {
         return Rendered {
             body: linked,
@@ -193,7 +223,10 @@ pub(super) fn render(
     }
     // still too long: the findings and the per-target changes move to a file too
     let detail = ".keysweep/migration.md";
-    overflow.push((detail.to_string(), format!("# Migration details\n\n{found}\n{changes}")));
+    overflow.push((
+        detail.to_string(),
+        format!("# Migration details\n\n{found}\n{changes}"),
+    ));
     let body = format!(
         "{head}\nThe findings and the per-target changes are too long for a pull request body: see [`{detail}`]({blob_base}/{detail}).\n\n{}\n{tail}",
         trust_linked(plan, blob_base)

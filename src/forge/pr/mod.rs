@@ -116,15 +116,29 @@ pub struct Outcome {
 #[derive(Debug, Clone)]
 enum Write {
     /// Blobs, tree and commit on top of the default branch head.
-    Commit { files: Vec<(String, String)>, message: String },
+    Commit {
+        files: Vec<(String, String)>,
+        message: String,
+    },
     CreateRef,
     UpdateRef,
-    OpenPr { body: String },
-    UpdatePr { number: u64, body: String, reopen: bool },
+    OpenPr {
+        body: String,
+    },
+    UpdatePr {
+        number: u64,
+        body: String,
+        reopen: bool,
+    },
     Labels,
     Reviewers,
-    Comment { number: u64, text: String },
-    ClosePr { number: u64 },
+    Comment {
+        number: u64,
+        text: String,
+    },
+    ClosePr {
+        number: u64,
+    },
     DeleteRef,
 }
 
@@ -139,11 +153,18 @@ struct OurPr {
 }
 
 fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The facts: `.keysweep.toml` of the branch, then the flags, then what GitHub says.
-fn facts(r: &Remote, files: &BTreeMap<String, String>, opts: &PrOptions) -> Result<(Facts, Vec<String>), PrError> {
+fn facts(
+    r: &Remote,
+    files: &BTreeMap<String, String>,
+    opts: &PrOptions,
+) -> Result<(Facts, Vec<String>), PrError> {
     let mut notes = Vec::new();
     let config = match files.get(".keysweep.toml") {
         Some(text) => crate::suppress::Config::parse(".keysweep.toml", text)
@@ -158,9 +179,18 @@ fn facts(r: &Remote, files: &BTreeMap<String, String>, opts: &PrOptions) -> Resu
     f.repository_id = Some(r.id.to_string());
     f.default_branch = Some(r.default_branch.clone());
     if let Some(imm) = r.oidc.use_immutable_subject {
-        f.subject_format = Some(if imm { SubjectFormat::Immutable } else { SubjectFormat::Legacy });
+        f.subject_format = Some(if imm {
+            SubjectFormat::Immutable
+        } else {
+            SubjectFormat::Legacy
+        });
     }
-    if let Some(p) = r.oidc.sub_claim_prefix.as_ref().filter(|p| !p.trim().is_empty()) {
+    if let Some(p) = r
+        .oidc
+        .sub_claim_prefix
+        .as_ref()
+        .filter(|p| !p.trim().is_empty())
+    {
         f.subject_prefix = Some(p.clone());
     }
     if !r.oidc.use_default && !r.oidc.include_claim_keys.is_empty() {
@@ -176,7 +206,11 @@ fn facts(r: &Remote, files: &BTreeMap<String, String>, opts: &PrOptions) -> Resu
 /// contents (a change outside the diff context still changes the commit), the options that
 /// change the commit. Not the secret scopes: they depend on what the token may read.
 fn plan_hash(plan: &RepoPlan, opts: &PrOptions) -> String {
-    let after: Vec<(&str, &str)> = plan.files.iter().map(|f| (f.path.as_str(), f.after.as_str())).collect();
+    let after: Vec<(&str, &str)> = plan
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.after.as_str()))
+        .collect();
     let text = serde_json::to_string(&(plan, after, opts.write_trust_files, &opts.branch))
         .expect("a plan always serialises");
     sha256_hex(&text)
@@ -185,7 +219,11 @@ fn plan_hash(plan: &RepoPlan, opts: &PrOptions) -> String {
 async fn our_prs(c: &Client, r: &Remote, branch: &str) -> Result<(Vec<OurPr>, Vec<u64>), PrError> {
     let head = format!("{}:{branch}", r.owner);
     let pulls = c
-        .get_all(&format!("/repos/{}/pulls?state=all&head={}&per_page=100", r.slug, enc(&head)))
+        .get_all(&format!(
+            "/repos/{}/pulls?state=all&head={}&per_page=100",
+            r.slug,
+            enc(&head)
+        ))
         .await?;
     let (mut ours, mut foreign) = (Vec::new(), Vec::new());
     for p in pulls {
@@ -230,18 +268,36 @@ pub async fn open_pr(
     )?;
     let repo_plan = plan.repositories.into_iter().next();
     let empty = repo_plan.as_ref().is_none_or(|p| p.files.is_empty());
-    if let Some(p) = repo_plan.as_ref().filter(|_| !empty && !opts.allow_placeholders) {
+    if let Some(p) = repo_plan
+        .as_ref()
+        .filter(|_| !empty && !opts.allow_placeholders)
+    {
         if !p.placeholders.is_empty() {
-            let names: Vec<String> = p.placeholders.iter().map(|x| format!("{} via {}", x.placeholder, x.flag)).collect();
+            let names: Vec<String> = p
+                .placeholders
+                .iter()
+                .map(|x| format!("{} via {}", x.placeholder, x.flag))
+                .collect();
             return Err(RotateError::Placeholders(names.join(", ")).into());
         }
     }
-    let hash = repo_plan.as_ref().filter(|_| !empty).map(|p| plan_hash(p, opts)).unwrap_or_default();
+    let hash = repo_plan
+        .as_ref()
+        .filter(|_| !empty)
+        .map(|p| plan_hash(p, opts))
+        .unwrap_or_default();
 
     // the branch and keysweep's PRs from it
     let branch = &opts.branch;
-    let ref_path = format!("/repos/{}/git/ref/{}", r.slug, enc(&format!("heads/{branch}")));
-    let branch_sha = c.get_opt(&ref_path).await?.and_then(|v| v["object"]["sha"].as_str().map(String::from));
+    let ref_path = format!(
+        "/repos/{}/git/ref/{}",
+        r.slug,
+        enc(&format!("heads/{branch}"))
+    );
+    let branch_sha = c
+        .get_opt(&ref_path)
+        .await?
+        .and_then(|v| v["object"]["sha"].as_str().map(String::from));
     let (ours, foreign) = our_prs(c, &r, branch).await?;
     let mut out = Outcome {
         repository: r.slug.clone(),
@@ -261,7 +317,9 @@ pub async fn open_pr(
     }
     let mut branch_hash = None;
     if let Some(sha) = &branch_sha {
-        let commit = c.get(&format!("/repos/{}/git/commits/{sha}", r.slug)).await?;
+        let commit = c
+            .get(&format!("/repos/{}/git/commits/{sha}", r.slug))
+            .await?;
         let msg = commit["message"].as_str().unwrap_or_default();
         match msg.lines().find_map(|l| l.trim().strip_prefix(TRAILER)) {
             Some(h) => branch_hash = Some(h.trim().to_string()),
@@ -293,24 +351,40 @@ pub async fn open_pr(
             if branch_sha.is_some() && !latest.as_ref().is_some_and(|p| p.merged && !p.open) {
                 writes.push(Write::DeleteRef);
             }
-            out.status = if writes.is_empty() { Status::NothingToDo } else { Status::Closed };
+            out.status = if writes.is_empty() {
+                Status::NothingToDo
+            } else {
+                Status::Closed
+            };
         }
         Some(plan) => {
-            if let Some(p) = latest.as_ref().filter(|p| !p.open && !p.merged && !opts.reopen) {
+            if let Some(p) = latest
+                .as_ref()
+                .filter(|p| !p.open && !p.merged && !opts.reopen)
+            {
                 out.status = Status::Skipped(format!(
                     "pull request #{} was closed without being merged; keysweep does not reopen it (--reopen does)",
                     p.number
                 ));
                 return Ok(out);
             }
-            let mut names: Vec<String> = plan.migrations.iter().flat_map(|m| m.secrets.clone()).collect();
+            let mut names: Vec<String> = plan
+                .migrations
+                .iter()
+                .flat_map(|m| m.secrets.clone())
+                .collect();
             names.sort();
             names.dedup();
             let secrets = remote::secret_scopes(c, &r, &names).await;
-            let mut workflows: Vec<String> = plan.migrations.iter().map(|m| m.workflow.clone()).collect();
+            let mut workflows: Vec<String> =
+                plan.migrations.iter().map(|m| m.workflow.clone()).collect();
             workflows.sort();
             workflows.dedup();
-            let mut targets: Vec<String> = plan.migrations.iter().map(|m| m.target.to_string()).collect();
+            let mut targets: Vec<String> = plan
+                .migrations
+                .iter()
+                .map(|m| m.target.to_string())
+                .collect();
             targets.sort();
             targets.dedup();
             let marker = Marker {
@@ -321,13 +395,27 @@ pub async fn open_pr(
                 targets,
             };
             let blob_base = format!("{}/blob/{branch}", r.html_url);
-            let rendered = body::render(&plan, &secrets, &marker, &notes, &r.default_branch, &blob_base);
+            let rendered = body::render(
+                &plan,
+                &secrets,
+                &marker,
+                &notes,
+                &r.default_branch,
+                &blob_base,
+            );
             let need_commit = branch_hash.as_deref() != Some(hash.as_str());
             if need_commit {
-                let mut files: Vec<(String, String)> =
-                    plan.files.iter().map(|f| (f.path.clone(), f.after.clone())).collect();
+                let mut files: Vec<(String, String)> = plan
+                    .files
+                    .iter()
+                    .map(|f| (f.path.clone(), f.after.clone()))
+                    .collect();
                 if opts.write_trust_files {
-                    files.extend(plan.trust.iter().map(|t| (format!(".keysweep/{}", t.file), t.content.clone())));
+                    files.extend(
+                        plan.trust
+                            .iter()
+                            .map(|t| (format!(".keysweep/{}", t.file), t.content.clone())),
+                    );
                 }
                 for (p, c) in &rendered.overflow {
                     if !files.iter().any(|(q, _)| q == p) {
@@ -344,30 +432,48 @@ pub async fn open_pr(
                     files,
                     message: format!("{TITLE}\n\n{}\n\n{TRAILER}{hash}\n", summary.join("\n")),
                 });
-                writes.push(if branch_sha.is_some() { Write::UpdateRef } else { Write::CreateRef });
+                writes.push(if branch_sha.is_some() {
+                    Write::UpdateRef
+                } else {
+                    Write::CreateRef
+                });
             }
             match (&open, &latest) {
                 (Some(p), _) => {
                     if need_commit || p.marker.plan_hash != hash {
-                        writes.push(Write::UpdatePr { number: p.number, body: rendered.body.clone(), reopen: false });
+                        writes.push(Write::UpdatePr {
+                            number: p.number,
+                            body: rendered.body.clone(),
+                            reopen: false,
+                        });
                         out.status = Status::Updated;
                     } else {
                         out.status = Status::Unchanged;
                     }
                 }
                 (None, Some(p)) if !p.merged => {
-                    writes.push(Write::UpdatePr { number: p.number, body: rendered.body.clone(), reopen: true });
+                    writes.push(Write::UpdatePr {
+                        number: p.number,
+                        body: rendered.body.clone(),
+                        reopen: true,
+                    });
                     out.status = Status::Reopened;
                 }
                 _ => {
-                    writes.push(Write::OpenPr { body: rendered.body.clone() });
+                    writes.push(Write::OpenPr {
+                        body: rendered.body.clone(),
+                    });
                     if !opts.labels.is_empty() {
                         writes.push(Write::Labels);
                     }
                     if !opts.reviewers.is_empty() {
                         writes.push(Write::Reviewers);
                     }
-                    out.status = if branch_sha.is_some() && !need_commit { Status::Repaired } else { Status::Opened };
+                    out.status = if branch_sha.is_some() && !need_commit {
+                        Status::Repaired
+                    } else {
+                        Status::Opened
+                    };
                 }
             }
             out.body = Some(rendered.body);
@@ -375,7 +481,16 @@ pub async fn open_pr(
     }
     notes.sort();
     out.notes = notes;
-    send(c, &r, opts, writes, open.map(|p| p.number), &mut out, ledger).await?;
+    send(
+        c,
+        &r,
+        opts,
+        writes,
+        open.map(|p| p.number),
+        &mut out,
+        ledger,
+    )
+    .await?;
     Ok(out)
 }
 
@@ -386,7 +501,10 @@ fn rec(action: &str, r: &Remote, evidence: &[(&str, String)]) -> Record {
         secret: None,
         action: action.to_string(),
         result: "ok".into(),
-        evidence: evidence.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        evidence: evidence
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
     }
 }
 
@@ -407,7 +525,11 @@ async fn send(
     let mut commit_sha = String::from("<new commit>");
     let dry = !opts.confirm;
     let req = |out: &mut Outcome, method: &str, path: &str, summary: String| {
-        out.writes.push(Request { method: method.into(), path: path.into(), summary });
+        out.writes.push(Request {
+            method: method.into(),
+            path: path.into(),
+            summary,
+        });
     };
     // a write refused on a commit that edits workflows: say why an Actions token cannot
     let wf = |e: ForgeError| PrError::Forge(e.on_workflow_files());
@@ -417,62 +539,138 @@ async fn send(
                 let mut tree = Vec::new();
                 for (path, content) in &files {
                     let p = format!("/repos/{s}/git/blobs");
-                    req(out, "POST", &p, format!("blob {path} ({} bytes)", content.len()));
+                    req(
+                        out,
+                        "POST",
+                        &p,
+                        format!("blob {path} ({} bytes)", content.len()),
+                    );
                     let sha = if dry {
                         format!("<blob of {path}>")
                     } else {
                         use base64::Engine as _;
-                        let b64 = base64::engine::general_purpose::STANDARD.encode(content.as_bytes());
-                        let v = c.post(&p, &json!({"content": b64, "encoding": "base64"})).await?;
+                        let b64 =
+                            base64::engine::general_purpose::STANDARD.encode(content.as_bytes());
+                        let v = c
+                            .post(&p, &json!({"content": b64, "encoding": "base64"}))
+                            .await?;
                         v["sha"].as_str().unwrap_or_default().to_string()
                     };
                     tree.push(json!({"path": path, "mode": "100644", "type": "blob", "sha": sha}));
                 }
                 let p = format!("/repos/{s}/git/trees");
-                req(out, "POST", &p, format!("tree on {} with {} file(s)", &r.tree_sha, tree.len()));
+                req(
+                    out,
+                    "POST",
+                    &p,
+                    format!("tree on {} with {} file(s)", &r.tree_sha, tree.len()),
+                );
                 let tree_sha = if dry {
                     "<new tree>".to_string()
                 } else {
-                    let v = c.post(&p, &json!({"base_tree": r.tree_sha, "tree": tree})).await?;
+                    let v = c
+                        .post(&p, &json!({"base_tree": r.tree_sha, "tree": tree}))
+                        .await?;
                     v["sha"].as_str().unwrap_or_default().to_string()
                 };
                 let p = format!("/repos/{s}/git/commits");
-                req(out, "POST", &p, format!("commit on {} ({})", r.head_sha, message.lines().next().unwrap_or_default()));
+                req(
+                    out,
+                    "POST",
+                    &p,
+                    format!(
+                        "commit on {} ({})",
+                        r.head_sha,
+                        message.lines().next().unwrap_or_default()
+                    ),
+                );
                 if !dry {
                     let v = c
-                        .post(&p, &json!({"message": message, "tree": tree_sha, "parents": [r.head_sha]}))
+                        .post(
+                            &p,
+                            &json!({"message": message, "tree": tree_sha, "parents": [r.head_sha]}),
+                        )
                         .await?;
                     commit_sha = v["sha"].as_str().unwrap_or_default().to_string();
                 }
             }
             Write::CreateRef | Write::UpdateRef => {
                 let create = matches!(w, Write::CreateRef);
-                let (m, p) = if create { ("POST", refs.clone()) } else { ("PATCH", this_ref.clone()) };
+                let (m, p) = if create {
+                    ("POST", refs.clone())
+                } else {
+                    ("PATCH", this_ref.clone())
+                };
                 req(out, m, &p, format!("branch {branch} -> {commit_sha}"));
                 if !dry {
                     if create {
-                        c.post(&p, &json!({"ref": format!("refs/heads/{branch}"), "sha": commit_sha})).await.map_err(wf)?;
+                        c.post(
+                            &p,
+                            &json!({"ref": format!("refs/heads/{branch}"), "sha": commit_sha}),
+                        )
+                        .await
+                        .map_err(wf)?;
                     } else {
-                        c.patch(&p, &json!({"sha": commit_sha, "force": true})).await.map_err(wf)?;
+                        c.patch(&p, &json!({"sha": commit_sha, "force": true}))
+                            .await
+                            .map_err(wf)?;
                     }
-                    records.push(rec("branch-pushed", r, &[("branch", branch.clone()), ("commit", commit_sha.clone()), ("plan_hash", out.plan_hash.clone())]));
+                    records.push(rec(
+                        "branch-pushed",
+                        r,
+                        &[
+                            ("branch", branch.clone()),
+                            ("commit", commit_sha.clone()),
+                            ("plan_hash", out.plan_hash.clone()),
+                        ],
+                    ));
                 }
             }
             Write::OpenPr { body } => {
                 let p = format!("/repos/{s}/pulls");
-                req(out, "POST", &p, format!("open PR {branch} -> {} ({} chars, draft: {})", r.default_branch, body.chars().count(), opts.draft));
+                req(
+                    out,
+                    "POST",
+                    &p,
+                    format!(
+                        "open PR {branch} -> {} ({} chars, draft: {})",
+                        r.default_branch,
+                        body.chars().count(),
+                        opts.draft
+                    ),
+                );
                 if !dry {
                     let v = c
                         .post(&p, &json!({"title": TITLE, "head": branch, "base": r.default_branch, "body": body, "draft": opts.draft, "maintainer_can_modify": false}))
                         .await?;
                     number = v["number"].as_u64();
                     out.pr_url = v["html_url"].as_str().map(String::from);
-                    records.push(rec("pr-opened", r, &[("pr", out.pr_url.clone().unwrap_or_default()), ("plan_hash", out.plan_hash.clone())]));
+                    records.push(rec(
+                        "pr-opened",
+                        r,
+                        &[
+                            ("pr", out.pr_url.clone().unwrap_or_default()),
+                            ("plan_hash", out.plan_hash.clone()),
+                        ],
+                    ));
                 }
             }
-            Write::UpdatePr { number: n, body, reopen } => {
+            Write::UpdatePr {
+                number: n,
+                body,
+                reopen,
+            } => {
                 let p = format!("/repos/{s}/pulls/{n}");
-                req(out, "PATCH", &p, format!("{} PR #{n} body ({} chars)", if reopen { "reopen, update" } else { "update" }, body.chars().count()));
+                req(
+                    out,
+                    "PATCH",
+                    &p,
+                    format!(
+                        "{} PR #{n} body ({} chars)",
+                        if reopen { "reopen, update" } else { "update" },
+                        body.chars().count()
+                    ),
+                );
                 if !dry {
                     let mut b = json!({"body": body});
                     if reopen {
@@ -480,13 +678,25 @@ async fn send(
                     }
                     c.patch(&p, &b).await?;
                     let action = if reopen { "pr-reopened" } else { "pr-updated" };
-                    records.push(rec(action, r, &[("pr", out.pr_url.clone().unwrap_or_default()), ("plan_hash", out.plan_hash.clone())]));
+                    records.push(rec(
+                        action,
+                        r,
+                        &[
+                            ("pr", out.pr_url.clone().unwrap_or_default()),
+                            ("plan_hash", out.plan_hash.clone()),
+                        ],
+                    ));
                 }
             }
             Write::Labels => {
                 let n = number.map_or("<new>".to_string(), |n| n.to_string());
                 let p = format!("/repos/{s}/issues/{n}/labels");
-                req(out, "POST", &p, format!("labels {}", opts.labels.join(", ")));
+                req(
+                    out,
+                    "POST",
+                    &p,
+                    format!("labels {}", opts.labels.join(", ")),
+                );
                 if !dry {
                     c.post(&p, &json!({"labels": opts.labels})).await?;
                 }
@@ -494,7 +704,12 @@ async fn send(
             Write::Reviewers => {
                 let n = number.map_or("<new>".to_string(), |n| n.to_string());
                 let p = format!("/repos/{s}/pulls/{n}/requested_reviewers");
-                req(out, "POST", &p, format!("reviewers {}", opts.reviewers.join(", ")));
+                req(
+                    out,
+                    "POST",
+                    &p,
+                    format!("reviewers {}", opts.reviewers.join(", ")),
+                );
                 if !dry {
                     c.post(&p, &json!({"reviewers": opts.reviewers})).await?;
                 }
@@ -511,7 +726,11 @@ async fn send(
                 req(out, "PATCH", &p, format!("close PR #{n}"));
                 if !dry {
                     c.patch(&p, &json!({"state": "closed"})).await?;
-                    records.push(rec("pr-closed", r, &[("pr", out.pr_url.clone().unwrap_or_default())]));
+                    records.push(rec(
+                        "pr-closed",
+                        r,
+                        &[("pr", out.pr_url.clone().unwrap_or_default())],
+                    ));
                 }
             }
             Write::DeleteRef => {

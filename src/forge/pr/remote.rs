@@ -23,7 +23,7 @@ pub struct Oidc {
 
 #[derive(Debug, Clone)]
 pub struct Remote {
-    /// `owner/repo` as GitHub spells it.
+    /// `owner/repo` as given.
     pub slug: String,
     pub owner: String,
     pub id: u64,
@@ -85,7 +85,10 @@ fn field<'a>(v: &'a Value, path: &str, key: &str) -> Result<&'a Value, ForgeErro
 }
 
 fn str_of(v: &Value, path: &str, key: &str) -> Result<String, ForgeError> {
-    Ok(field(v, path, key)?.as_str().unwrap_or_default().to_string())
+    Ok(field(v, path, key)?
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// Everything but the file contents.
@@ -100,7 +103,11 @@ pub async fn read(c: &Client, slug: &str) -> Result<Remote, ForgeError> {
             use_default: v["use_default"].as_bool().unwrap_or(true),
             include_claim_keys: v["include_claim_keys"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|k| k.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default(),
             sub_claim_prefix: v["sub_claim_prefix"].as_str().map(String::from),
             use_immutable_subject: v["use_immutable_subject"].as_bool(),
@@ -113,11 +120,18 @@ pub async fn read(c: &Client, slug: &str) -> Result<Remote, ForgeError> {
     let environments = match c.get_opt(&format!("/repos/{slug}/environments")).await? {
         Some(v) => v["environments"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["name"].as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["name"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default(),
         None => Vec::new(),
     };
-    let ref_path = format!("/repos/{slug}/git/ref/{}", enc(&format!("heads/{default_branch}")));
+    let ref_path = format!(
+        "/repos/{slug}/git/ref/{}",
+        enc(&format!("heads/{default_branch}"))
+    );
     let head = c.get(&ref_path).await?;
     let head_sha = field(&head, &ref_path, "object")?["sha"]
         .as_str()
@@ -131,19 +145,34 @@ pub async fn read(c: &Client, slug: &str) -> Result<Remote, ForgeError> {
         .to_string();
     let tree_path = format!("/repos/{slug}/git/trees/{tree_sha}?recursive=1");
     let tree = c.get(&tree_path).await?;
+    if tree["truncated"].as_bool() == Some(true) {
+        // a partial listing could miss workflows: never plan from it
+        return Err(ForgeError::Response {
+            method: "GET".into(),
+            path: tree_path,
+            message: "GitHub truncated the tree listing (too many files); plan from a checkout instead (PATH)".into(),
+        });
+    }
     let inputs = tree["tree"]
         .as_array()
         .map(|entries| {
             entries
                 .iter()
                 .filter(|e| e["type"] == "blob")
-                .filter_map(|e| Some((e["path"].as_str()?.to_string(), e["sha"].as_str()?.to_string())))
+                .filter_map(|e| {
+                    Some((
+                        e["path"].as_str()?.to_string(),
+                        e["sha"].as_str()?.to_string(),
+                    ))
+                })
                 .filter(|(p, _)| is_plan_input(p))
                 .collect()
         })
         .unwrap_or_default();
     Ok(Remote {
-        slug: str_of(&repo, &rp, "full_name").unwrap_or_else(|_| slug.to_string()),
+        // as asked (GitHub redirects a renamed repository), so every request and ledger line
+        // names the repository the user gave
+        slug: slug.to_string(),
         owner: owner["login"].as_str().unwrap_or_default().to_string(),
         id: repo["id"].as_u64().unwrap_or_default(),
         owner_id: owner["id"].as_u64().unwrap_or_default(),
@@ -163,7 +192,10 @@ pub async fn read_files(c: &Client, r: &Remote) -> Result<BTreeMap<String, Strin
     for (path, sha) in &r.inputs {
         let bp = format!("/repos/{}/git/blobs/{sha}", r.slug);
         let b = c.get(&bp).await?;
-        let raw = b["content"].as_str().unwrap_or_default().replace(['\n', '\r'], "");
+        let raw = b["content"]
+            .as_str()
+            .unwrap_or_default()
+            .replace(['\n', '\r'], "");
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(raw.as_bytes())
             .map_err(|e| ForgeError::Response {
@@ -181,7 +213,9 @@ pub fn local_files(root: &Path, r: &Remote) -> Result<BTreeMap<String, String>, 
     let mut local = BTreeMap::new();
     let mut walk = vec![root.join(".github")];
     while let Some(d) = walk.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -240,10 +274,19 @@ pub async fn secret_scopes(c: &Client, r: &Remote, names: &[String]) -> Vec<Mark
             .unwrap_or_default()
     };
     let repo = list(format!("/repos/{}/actions/secrets?per_page=100", r.slug)).await;
-    let org = list(format!("/repos/{}/actions/organization-secrets?per_page=100", r.slug)).await;
+    let org = list(format!(
+        "/repos/{}/actions/organization-secrets?per_page=100",
+        r.slug
+    ))
+    .await;
     let mut envs = Vec::new();
     for e in &r.environments {
-        let s = list(format!("/repos/{}/environments/{}/secrets?per_page=100", r.slug, enc(e))).await;
+        let s = list(format!(
+            "/repos/{}/environments/{}/secrets?per_page=100",
+            r.slug,
+            enc(e)
+        ))
+        .await;
         envs.push((e.clone(), s));
     }
     let mut out = Vec::new();

@@ -54,6 +54,7 @@ fn source_word(s: SecretSource) -> &'static str {
         SecretSource::GitlabVariable => "CI/CD variable",
         SecretSource::Literal => "literal value",
         SecretSource::AllSecrets => "all secrets",
+        SecretSource::StepOutput => "step output",
     }
 }
 

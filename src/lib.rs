@@ -8,13 +8,20 @@
 // allowed ones are being restructured (issue 17); their `pub` items become `pub(crate)` there.
 
 pub mod ci_findings;
+#[cfg(feature = "rotate")]
+pub mod cloud;
 pub mod detect;
 pub mod finding;
+/// GitHub API client (octocrab + tokio) with keysweep's retry, spacing and error policy.
+#[cfg(feature = "github")]
+pub mod forge;
 pub mod ledger;
 #[allow(unreachable_pub)]
 pub mod pipeline;
 #[allow(unreachable_pub)]
 pub mod report;
+#[cfg(feature = "rotate")]
+pub mod retire;
 #[cfg(feature = "rotate")]
 #[allow(unreachable_pub)]
 pub mod rotate;

@@ -4,14 +4,24 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, unreachable_pub)]
 
 mod common;
+#[cfg(feature = "github")]
+mod support;
 
 mod accuracy;
 mod cli;
+#[cfg(feature = "github")]
+mod forge;
 mod git;
+#[cfg(feature = "github")]
+mod open_pr;
 mod pipeline;
 mod pipeline_changes;
 mod pipeline_scan;
 mod reports;
+#[cfg(feature = "aws")]
+mod retire;
+#[cfg(feature = "github")]
+mod revoke;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
@@ -25,6 +35,8 @@ mod sweep_faults;
 mod sweep_html;
 #[cfg(feature = "sweep")]
 mod sweep_http;
+#[cfg(feature = "aws")]
+mod trust_apply;
 #[cfg(feature = "rotate")]
 mod trust_lint;
 mod walker;

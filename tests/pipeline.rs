@@ -183,11 +183,12 @@ fn inventory_snapshot() {
     let report = analyze(&fixtures_root());
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
     let inv = inventory(&report);
-    // one table per fixture repository with findings
+    // one table per fixture repository whose pipelines read a secret
     let with_findings: BTreeSet<&str> = report
         .findings
         .iter()
         .map(|f| f.repository.as_str())
+        .chain(report.reads.iter().map(|r| r.repository.as_str()))
         .collect();
     assert_eq!(inv.repositories.len(), with_findings.len());
     let json: serde_json::Value = serde_json::from_str(&inv.to_json()).expect("valid JSON");
@@ -199,6 +200,39 @@ fn inventory_snapshot() {
     }, {
         insta::assert_snapshot!("inventory_markdown", inv.to_markdown());
     });
+}
+
+#[test]
+fn inventory_lists_secrets_no_audit_recognises() {
+    let report = analyze(&fixtures_root().join("github-unrecognised-secrets"));
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    let inv = inventory(&report);
+    let json: serde_json::Value = serde_json::from_str(&inv.to_json()).expect("valid JSON");
+    let secrets = json["repositories"][0]["secrets"]
+        .as_array()
+        .expect("secrets");
+    let names: Vec<&str> = secrets
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["DB_PASSWORD", "SENTRY_AUTH_TOKEN", "SLACK_WEBHOOK_URL"]
+    );
+    for s in secrets {
+        assert_eq!(s["status"], "no-oidc-alternative", "{s:#}");
+        let u = &s["uses"][0];
+        assert_eq!(
+            u["replacement"],
+            "long-lived, no short-lived replacement known"
+        );
+        assert!(u["consumer"].as_str().unwrap().len() > 4, "{u:#}");
+    }
+    assert_eq!(
+        secrets[0]["uses"][0]["consumer"],
+        "job env `DATABASE_PASSWORD`"
+    );
+    assert_eq!(secrets[0]["uses"][0]["line"], 9);
 }
 
 #[test]

@@ -3,7 +3,13 @@
 mod baseline;
 mod inventory;
 mod ledger;
+#[cfg(feature = "github")]
+mod open_pr;
 pub mod output;
+#[cfg(feature = "rotate")]
+mod retire;
+#[cfg(feature = "rotate")]
+mod revoke;
 #[cfg(feature = "rotate")]
 mod rotate;
 mod rules;
@@ -12,6 +18,8 @@ mod scan;
 mod sweep;
 #[cfg(feature = "rotate")]
 mod trust;
+#[cfg(feature = "rotate")]
+mod trust_apply;
 #[cfg(not(feature = "rotate"))]
 mod unavailable;
 
@@ -77,6 +85,20 @@ pub enum Command {
     /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
     #[cfg(not(feature = "rotate"))]
     Trust(unavailable::Args),
+    /// Retire what a merged OIDC migration replaced: delete the old Actions secrets, deactivate
+    /// then delete the old AWS access key (dry run unless --confirm; exit 3 while waiting).
+    #[cfg(feature = "rotate")]
+    Retire(Box<retire::RetireArgs>),
+    /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
+    #[cfg(not(feature = "rotate"))]
+    Retire(unavailable::Args),
+    /// Revoke leaked GitHub tokens a scan finds, through GitHub's credential revocation API
+    /// (prints what it sends, redacted; sends only with --confirm).
+    #[cfg(feature = "rotate")]
+    Revoke(revoke::RevokeArgs),
+    /// Not in this build (needs the `rotate` feature): cargo install keysweep --features full
+    #[cfg(not(feature = "rotate"))]
+    Revoke(unavailable::Args),
     /// Check the evidence ledger (`ledger verify FILE`): no line edited, removed or reordered.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -105,6 +127,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         #[cfg(feature = "rotate")]
         Command::Trust(cmd) => trust::run(cmd, &cli.global),
         Command::Ledger(cmd) => ledger::run(cmd),
+        #[cfg(feature = "rotate")]
+        Command::Retire(args) => retire::run(&args),
+        #[cfg(not(feature = "rotate"))]
+        Command::Retire(_) => Err(unavailable::error("retire")),
+        #[cfg(feature = "rotate")]
+        Command::Revoke(args) => revoke::run(&args),
+        #[cfg(not(feature = "rotate"))]
+        Command::Revoke(_) => Err(unavailable::error("revoke")),
         #[cfg(not(feature = "rotate"))]
         Command::Trust(_) => Err(unavailable::error("trust")),
         #[cfg(feature = "sweep")]

@@ -51,9 +51,12 @@ pub struct RotateArgs {
     /// the same facts as the flags below (flags win).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The repository as OWNER/REPO (default: from the `origin` remote).
+    /// The repository as OWNER/REPO (default: from the `origin` remote). With --open-pr:
+    /// repeatable, one pull request per repository.
     #[arg(long = "repository", visible_alias = "repo", value_name = "OWNER/REPO")]
-    pub repo: Option<String>,
+    pub repo: Vec<String>,
+    #[command(flatten)]
+    pub pr: PrArgs,
     #[arg(long, value_name = "ID")]
     pub owner_id: Option<String>,
     #[arg(long, value_name = "ID")]
@@ -101,16 +104,57 @@ pub struct RotateArgs {
     pub gitlab_project: Option<String>,
 }
 
+/// `--open-pr` and its flags (the `github` feature).
+#[derive(Debug, Args)]
+pub struct PrArgs {
+    /// Open (or update) the migration pull request on GitHub for each --repo, planned from
+    /// the default branch head read through the API (or PATH, which must equal it).
+    /// A dry run that shows what it would send unless --confirm.
+    #[arg(long)]
+    pub open_pr: bool,
+    /// With --open-pr: a file of OWNER/REPO lines (`#` comments), added to the --repo list.
+    #[arg(long, value_name = "FILE")]
+    pub repos: Option<PathBuf>,
+    /// The migration branch.
+    #[arg(long, value_name = "NAME", default_value = "keysweep/oidc-migration")]
+    pub branch: String,
+    #[arg(long)]
+    pub draft: bool,
+    /// Label for a new pull request (repeatable).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// Reviewer (login) requested on a new pull request (repeatable).
+    #[arg(long = "reviewer", value_name = "LOGIN")]
+    pub reviewers: Vec<String>,
+    /// Also commit the trust configuration under `.keysweep/`.
+    #[arg(long)]
+    pub write_trust_files: bool,
+    /// Reopen the migration pull request if a person closed it unmerged.
+    #[arg(long)]
+    pub reopen: bool,
+    /// Send the writes (without it, --open-pr only shows them).
+    #[arg(long)]
+    pub confirm: bool,
+    /// GitHub API base (default: $GITHUB_API_URL, else https://api.github.com).
+    #[arg(long, value_name = "URL")]
+    pub github_url: Option<String>,
+    /// The evidence ledger (default: $XDG_STATE_HOME/keysweep/ledger.jsonl, outside any
+    /// repository).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+}
+
 impl RotateArgs {
-    fn facts(&self) -> Facts {
+    pub fn facts(&self) -> Facts {
         Facts {
-            repository: self.repo.clone(),
+            repository: self.repo.first().cloned(),
             owner_id: self.owner_id.clone(),
             repository_id: self.repository_id.clone(),
             subject_format: self.subject_format.map(|f| match f {
                 SubjectFormatArg::Legacy => SubjectFormat::Legacy,
                 SubjectFormatArg::Immutable => SubjectFormat::Immutable,
             }),
+            subject_prefix: None,
             subject_pattern: self.subject_pattern.clone(),
             default_branch: self.default_branch.clone(),
             aws_account_id: self.aws_account_id.clone(),
@@ -133,6 +177,20 @@ impl RotateArgs {
 }
 
 pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
+    if args.pr.open_pr {
+        #[cfg(feature = "github")]
+        return super::open_pr::run(args);
+        #[cfg(not(feature = "github"))]
+        anyhow::bail!(
+            "--open-pr needs the `github` feature: cargo install keysweep --features full"
+        );
+    }
+    if args.repo.len() > 1 {
+        anyhow::bail!(
+            "--repo is given {} times: only --open-pr takes several",
+            args.repo.len()
+        );
+    }
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     if !root.is_dir() {
         anyhow::bail!("{}: not a directory", root.display());

@@ -1,6 +1,7 @@
 //! `keysweep trust lint [PATH]`: check the trust configuration a repository already has
 //! (AWS role trust policies, GCP workload identity providers, Azure federated credentials,
-//! Vault JWT roles, octo-sts policies) for the classic holes.
+//! Vault JWT roles, octo-sts policies) for the classic holes. `keysweep trust apply --plan
+//! FILE`: create the trust a rotation plan generated (AWS through IAM; the rest printed).
 
 use super::GlobalArgs;
 use clap::{Args, Subcommand};
@@ -13,6 +14,9 @@ pub enum TrustCommand {
     /// Check existing OIDC trust configuration for holes (exit 0 clean, 1 findings, 2 error
     /// or unreadable trust files).
     Lint(LintArgs),
+    /// Create the trust a rotation plan needs: AWS through IAM (dry run unless --confirm);
+    /// GCP, Azure, Vault, npm, crates.io, PyPI as the exact commands to run (not run).
+    Apply(super::trust_apply::ApplyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -38,6 +42,7 @@ pub struct LintArgs {
 pub fn run(cmd: TrustCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
     match cmd {
         TrustCommand::Lint(args) => lint(&args, global),
+        TrustCommand::Apply(args) => super::trust_apply::run(&args),
     }
 }
 

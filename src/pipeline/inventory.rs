@@ -7,6 +7,9 @@ use serde::Serialize;
 
 use super::{MigrationStatus, PipelineFinding, PipelineReport, Provider, SecretSource};
 
+/// The `audit` of a use no audit recognised (the inventory lists it all the same).
+pub const UNRECOGNISED: &str = "secret-read";
+
 /// Audits whose findings are about how secrets are passed, not one credential each.
 const NOTE_AUDITS: &[&str] = &["secrets-inherit", "half-migrated-oidc"];
 
@@ -98,6 +101,43 @@ pub fn inventory(report: &PipelineReport) -> Inventory {
             }
         };
         add_use(entry, f);
+    }
+    // Secrets no audit recognises are long-lived credentials too: listed, with what reads them.
+    for r in &report.reads {
+        let repo = repos
+            .entry(r.repository.clone())
+            .or_insert_with(|| RepositoryInventory {
+                repository: r.repository.clone(),
+                secrets: Vec::new(),
+                notes: Vec::new(),
+            });
+        let known = |s: &SecretEntry| s.name == r.name && s.source == SecretSource::GithubSecret;
+        let entry = match repo.secrets.iter().position(known) {
+            Some(i) if repo.secrets[i].uses.iter().any(|u| u.audit != UNRECOGNISED) => continue,
+            Some(i) => &mut repo.secrets[i],
+            None => {
+                repo.secrets.push(SecretEntry {
+                    name: r.name.clone(),
+                    source: SecretSource::GithubSecret,
+                    providers: vec![Provider::Unknown],
+                    status: MigrationStatus::NoOidcAlternative,
+                    uses: Vec::new(),
+                });
+                repo.secrets.last_mut().expect("just pushed")
+            }
+        };
+        entry.uses.push(SecretUse {
+            workflow: r.workflow.clone(),
+            job: r.job.clone(),
+            path: r.path.clone(),
+            line: r.line,
+            audit: UNRECOGNISED,
+            provider: Provider::Unknown,
+            consumer: r.consumer.clone(),
+            status: MigrationStatus::NoOidcAlternative,
+            replacement: "long-lived, no short-lived replacement known".into(),
+            blocked_by: None,
+        });
     }
     let mut repositories: Vec<RepositoryInventory> = repos.into_values().collect();
     for r in &mut repositories {

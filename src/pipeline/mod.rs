@@ -15,6 +15,7 @@ mod github;
 mod gitlab;
 pub mod inventory;
 pub mod model;
+pub mod reads;
 pub mod secret_ref;
 pub mod shell;
 
@@ -39,6 +40,9 @@ pub struct PipelineReport {
     pub diagnostics: Vec<Diagnostic>,
     /// Number of CI files parsed successfully (workflows, actions, GitLab files).
     pub files_analyzed: usize,
+    /// Every secret the GitHub workflows read, recognised by an audit or not (the inventory).
+    #[serde(skip)]
+    pub reads: Vec<reads::SecretRead>,
 }
 
 /// A problem with one file; the rest of the analysis goes on without it.
@@ -272,6 +276,7 @@ pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> Pipel
         }
     }
     report.files_analyzed = contexts.iter().map(|c| c.files.len()).sum();
+    report.reads = contexts.iter().flat_map(reads::secret_reads).collect();
     let audits = audit::all();
     for ctx in &contexts {
         for a in &audits {

@@ -27,6 +27,9 @@ pub struct Facts {
     pub owner_id: Option<String>,
     pub repository_id: Option<String>,
     pub subject_format: Option<SubjectFormat>,
+    /// The repository's `sub` prefix as GitHub reports it (`sub_claim_prefix` of
+    /// `GET /repos/{owner}/{repo}/actions/oidc/customization/sub`); wins over the format.
+    pub subject_prefix: Option<String>,
     /// A wildcard subject (`repo:o/r:ref:refs/tags/v*`), only when asked for explicitly.
     pub subject_pattern: Option<String>,
     /// The branch `workflow_dispatch` and `schedule` runs are trusted on.
@@ -119,6 +122,7 @@ impl Facts {
             owner_id,
             repository_id,
             subject_format,
+            subject_prefix,
             subject_pattern,
             default_branch,
             aws_account_id,

@@ -19,6 +19,7 @@ pub mod facts;
 mod gcp;
 mod gitlab;
 mod manifest;
+pub mod memory;
 mod npm;
 mod octo_sts;
 mod pins;

@@ -42,7 +42,16 @@ impl Audit for AzureClientSecret {
         "Azure client secret used by CI"
     }
     fn audit(&self, ctx: &WorkflowContext) -> Vec<PipelineFinding> {
-        let mut hits = input_hits(ctx, &["azure/login"], &["creds", "client-secret"]);
+        // `creds` (the service principal's JSON with its secret) on any action that takes it
+        let mut hits = input_hits(
+            ctx,
+            &[
+                "azure/login",
+                "azure/aks-set-context",
+                "azure/k8s-set-context",
+            ],
+            &["creds", "client-secret"],
+        );
         let mut profiles = input_hits(
             ctx,
             &["azure/webapps-deploy", "azure/functions-action"],

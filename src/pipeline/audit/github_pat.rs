@@ -26,6 +26,42 @@ const TOKEN_INPUTS: &[(&str, &str)] = &[
     ("googleapis/release-please-action", "token"),
 ];
 
+/// Input names that say "a GitHub token" whatever the action: a secret other than the job's
+/// own token passed to one is a PAT (or an App key's token) used by CI.
+const GITHUB_NAMED_INPUTS: &[&str] = &[
+    "github_token",
+    "github-token",
+    "gh_token",
+    "gh-token",
+    "repo-token",
+    "repo_token",
+];
+
+/// Every action of the workflow that takes a GitHub-named token input (other than the pairs
+/// [`TOKEN_INPUTS`] lists already).
+fn github_named_input_hits(ctx: &WorkflowContext) -> Vec<super::util::Hit> {
+    let mut slugs: Vec<&str> = ctx
+        .jobs
+        .iter()
+        .flat_map(|j| &j.steps)
+        .filter_map(|s| s.uses_slug())
+        // local actions are followed into their steps (cross_file), which says more
+        .filter(|slug| !slug.starts_with("./"))
+        .collect();
+    slugs.sort_unstable();
+    slugs.dedup();
+    let mut out = Vec::new();
+    for slug in slugs {
+        let inputs: Vec<&str> = GITHUB_NAMED_INPUTS
+            .iter()
+            .copied()
+            .filter(|i| !TOKEN_INPUTS.iter().any(|(a, n)| *a == slug && n == i))
+            .collect();
+        out.extend(input_hits(ctx, &[slug], &inputs));
+    }
+    out
+}
+
 const READERS: Readers<'static> = Readers {
     commands: &[
         &["gh"],
@@ -118,6 +154,7 @@ impl Audit for GithubPat {
         for (action, input) in TOKEN_INPUTS {
             hits.extend(input_hits(ctx, &[action], &[input]));
         }
+        hits.extend(github_named_input_hits(ctx));
         hits.extend(env_hits(
             ctx,
             &["GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN"],

@@ -21,8 +21,25 @@ pub(super) fn try_use(
     accepted: Option<&Vec<(String, EditOp)>>,
 ) -> Result<UsePlan, String> {
     let mut p = target.plan(u, look).map_err(|e| e.reason.clone())?;
+    // The permissions edit is made against the file as the accepted edits leave it: when an
+    // earlier target of the same job already grants `id-token: write`, there is none to add.
+    let edited;
+    let current: &Workflow = match accepted.filter(|a| !a.is_empty()) {
+        Some(ops) => {
+            let text = rewrite::apply(&u.wf.text, &ops.iter().map(|(_, o)| o).collect::<Vec<_>>())
+                .map_err(|e| e.to_string())?;
+            let value = yaml_serde::from_str(&text).map_err(|e| e.to_string())?;
+            edited = Workflow {
+                path: u.wf.path.clone(),
+                text,
+                value,
+            };
+            &edited
+        }
+        None => u.wf,
+    };
     for j in &p.id_token_jobs {
-        if let Some(op) = permissions_edit(u.wf, j)
+        if let Some(op) = permissions_edit(current, j)
             .map_err(Unmigratable::new)
             .map_err(|e| e.reason)?
         {

@@ -105,7 +105,11 @@ pub(super) fn plan_repo(
         "repository"
     });
     let format = facts.subject_format();
-    let prefix = subject::prefix(&slug, format, &mut look);
+    // GitHub's own answer (`sub_claim_prefix`) wins over the prefix computed from the format
+    let prefix = match facts.subject_prefix.as_deref().map(str::trim) {
+        Some(p) if !p.is_empty() && !gitlab_only => p.to_string(),
+        _ => subject::prefix(&slug, format, &mut look),
+    };
     let mut out = RepoPlan {
         repository: repo.to_string(),
         slug: slug.clone(),

@@ -1,0 +1,96 @@
+//! Every `secrets.NAME` a GitHub workflow reads, whatever reads it: the inventory lists the
+//! ones no audit recognises (database passwords, SaaS API keys, webhook URLs, signing keys) as
+//! long-lived credentials with no short-lived replacement known. Visibility first: a secret a
+//! pipeline reads is a non-human credential someone has to own, rotate and eventually retire.
+
+use serde::Serialize;
+
+use super::model::{Binding, Loc, StepKind, WorkflowContext};
+use super::secret_ref::{self, RefKind, SecretRef};
+use super::CiSystem;
+
+/// One read of a repository, environment or organisation secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretRead {
+    pub name: String,
+    /// The repository root the workflow belongs to (as in findings).
+    pub repository: String,
+    pub workflow: String,
+    pub job: Option<String>,
+    pub path: String,
+    pub line: usize,
+    /// What reads it, in words (`env `SENTRY_AUTH_TOKEN` of step `Upload``).
+    pub consumer: String,
+}
+
+/// The reads of one workflow or action, in file order.
+pub(crate) fn secret_reads(ctx: &WorkflowContext) -> Vec<SecretRead> {
+    if ctx.ci != CiSystem::GithubActions {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut add = |refs: &[SecretRef], loc: &Loc, job: Option<&str>, consumer: String| {
+        for r in refs.iter().filter(|r| r.kind == RefKind::Secret) {
+            let at = ctx.location(loc, None, Some(&r.text));
+            out.push(SecretRead {
+                name: r.name.clone(),
+                repository: ctx.repository.clone(),
+                workflow: ctx.files[0].path.clone(),
+                job: job.map(str::to_string),
+                path: at.path,
+                line: at.line,
+                consumer: consumer.clone(),
+            });
+        }
+    };
+    let bound = |b: &Binding, what: &str| format!("{what} `{}`", b.name);
+    for b in &ctx.env {
+        add(&b.refs, &b.loc, None, bound(b, "workflow env"));
+    }
+    for job in &ctx.jobs {
+        let id = Some(job.id.as_str()).filter(|j| !j.is_empty());
+        for b in &job.env {
+            add(&b.refs, &b.loc, id, bound(b, "job env"));
+        }
+        if let Some(call) = &job.call {
+            for b in &call.secrets {
+                add(
+                    &b.refs,
+                    &b.loc,
+                    id,
+                    format!("`{}` secret `{}`", call.uses, b.name),
+                );
+            }
+        }
+        for step in &job.steps {
+            for b in &step.env {
+                add(
+                    &b.refs,
+                    &b.loc,
+                    id,
+                    format!("env `{}` of step `{}`", b.name, step.label),
+                );
+            }
+            match &step.kind {
+                StepKind::Uses { uses, inputs, .. } => {
+                    for b in inputs {
+                        let c = format!("{uses} input `{}` (step `{}`)", b.name, step.label);
+                        add(&b.refs, &b.loc, id, c);
+                    }
+                }
+                StepKind::Run { parts } => {
+                    for p in parts {
+                        let refs = secret_ref::github_refs(&p.text);
+                        add(
+                            &refs,
+                            &p.loc,
+                            id,
+                            format!("script of step `{}`", step.label),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}

@@ -20,7 +20,7 @@ mod sweep;
 mod trust;
 #[cfg(feature = "rotate")]
 mod trust_apply;
-#[cfg(not(feature = "rotate"))]
+#[cfg(any(not(feature = "rotate"), not(feature = "sweep")))]
 mod unavailable;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -105,6 +105,9 @@ pub enum Command {
     /// Sweep many repositories: mirrors, only new objects, findings tracked over time.
     #[cfg(feature = "sweep")]
     Sweep(Box<sweep::SweepArgs>),
+    /// Not in this build (needs the `sweep` feature): cargo install keysweep --features full
+    #[cfg(not(feature = "sweep"))]
+    Sweep(unavailable::Args),
 }
 
 /// Exit status: 0 nothing new found, 1 new findings, 2 error.
@@ -122,7 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         #[cfg(feature = "rotate")]
         Command::Rotate(args) => rotate::run(&args),
         #[cfg(not(feature = "rotate"))]
-        Command::Rotate(_) => Err(unavailable::error("rotate")),
+        Command::Rotate(_) => Err(unavailable::error("rotate", "rotate")),
         Command::Rules(cmd) => rules::run(cmd),
         #[cfg(feature = "rotate")]
         Command::Trust(cmd) => trust::run(cmd, &cli.global),
@@ -130,15 +133,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         #[cfg(feature = "rotate")]
         Command::Retire(args) => retire::run(&args),
         #[cfg(not(feature = "rotate"))]
-        Command::Retire(_) => Err(unavailable::error("retire")),
+        Command::Retire(_) => Err(unavailable::error("retire", "rotate")),
         #[cfg(feature = "rotate")]
         Command::Revoke(args) => revoke::run(&args),
         #[cfg(not(feature = "rotate"))]
-        Command::Revoke(_) => Err(unavailable::error("revoke")),
+        Command::Revoke(_) => Err(unavailable::error("revoke", "rotate")),
         #[cfg(not(feature = "rotate"))]
-        Command::Trust(_) => Err(unavailable::error("trust")),
+        Command::Trust(_) => Err(unavailable::error("trust", "rotate")),
         #[cfg(feature = "sweep")]
         Command::Sweep(args) => sweep::run(&args, &cli.global),
+        #[cfg(not(feature = "sweep"))]
+        Command::Sweep(_) => Err(unavailable::error("sweep", "sweep")),
     }
 }
 

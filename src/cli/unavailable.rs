@@ -1,4 +1,4 @@
-//! Subcommands a light build (no `rotate` feature, e.g. the pre-commit hook's) leaves out: they
+//! Subcommands a light build (no `rotate` or `sweep` feature, e.g. the pre-commit hook's) leaves out: they
 //! stay in `--help` and answer with one line saying how to get them, instead of "unrecognized
 //! subcommand".
 
@@ -11,9 +11,9 @@ pub struct Args {
     _args: Vec<OsString>,
 }
 
-pub fn error(subcommand: &str) -> anyhow::Error {
+pub fn error(subcommand: &str, feature: &str) -> anyhow::Error {
     anyhow::anyhow!(
-        "`{subcommand}` is not in this build (built without the `rotate` feature); \
+        "`{subcommand}` is not in this build (built without the `{feature}` feature); \
          install the full build: cargo install keysweep --features full"
     )
 }

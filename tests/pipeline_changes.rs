@@ -45,40 +45,32 @@ impl Out {
     }
 }
 
-fn scan(dir: &Path, args: &[&str]) -> Out {
+/// `keysweep scan ARGS --format FORMAT --quiet DIR`: exit code, stdout, stderr.
+fn run(dir: &Path, args: &[&str], format: &str) -> (i32, String, String) {
     let out = keysweep()
         .arg("scan")
         .args(args)
-        .args(["--format", "json", "--quiet"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    Out {
-        code: out.status.code().unwrap(),
-        json,
-        stdout,
-    }
-}
-
-fn scan_github(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = keysweep()
-        .arg("scan")
-        .args(args)
-        .args(["--format", "github", "--quiet"])
+        .args(["--format", format, "--quiet"])
         .arg(dir)
         .output()
         .unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+fn scan(dir: &Path, args: &[&str]) -> Out {
+    let (code, stdout, stderr) = run(dir, args, "json");
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    Out { code, json, stdout }
+}
+
+fn scan_github(dir: &Path, args: &[&str]) -> (i32, String) {
+    let (code, stdout, _) = run(dir, args, "github");
+    (code, stdout)
 }
 
 /// A repository whose main branch has a clean README, then `feature` on top.

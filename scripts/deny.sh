@@ -22,4 +22,7 @@ if compgen -G "$HOME/.cargo/advisory-dbs/*" >/dev/null; then
 else
   echo "[deny] advisories NOT checked: no RustSec database in ~/.cargo/advisory-dbs (run 'cargo deny fetch' where GitHub is reachable)" >&2
 fi
+# `cargo metadata` (which cargo-deny runs offline) wants every package of the lock file, those
+# of other platforms included; a build downloads only this platform's. Fetch them first.
+cargo fetch --locked --quiet
 "$DENY" --offline check "${checks[@]}"

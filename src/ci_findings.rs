@@ -150,12 +150,12 @@ pub fn link_literals(findings: &mut [Finding], ci: &mut CiResult) {
 
 /// Reads lines of files, each file once.
 #[derive(Default)]
-struct LineReader {
+pub(crate) struct LineReader {
     files: HashMap<std::path::PathBuf, Vec<String>>,
 }
 
 impl LineReader {
-    fn line(&mut self, path: &Path, line: usize) -> Option<&str> {
+    pub(crate) fn line(&mut self, path: &Path, line: usize) -> Option<&str> {
         let lines = self.files.entry(path.to_path_buf()).or_insert_with(|| {
             std::fs::read(path)
                 .map(|b| {

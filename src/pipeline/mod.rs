@@ -16,6 +16,7 @@ mod gitlab;
 pub mod inventory;
 pub mod model;
 pub mod reads;
+pub mod scratch;
 pub mod secret_ref;
 pub mod shell;
 

@@ -11,6 +11,7 @@
 
 use crate::ci_findings::{self, CiFinding, CiResult};
 use crate::pipeline;
+use crate::pipeline::scratch::Scratch;
 use crate::source::git::{self, range, tree, GitError, GitMode};
 use crate::suppress;
 use gix::objs::FindExt;
@@ -18,9 +19,6 @@ use gix::ObjectId;
 use globset::GlobSet;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-
-/// CI files are small; a YAML blob above this is data, not a pipeline.
-const MAX_CI_FILE: usize = 1 << 20;
 
 /// What one revision holds: YAML paths (`/`-separated) and their blobs.
 type Snapshot = BTreeMap<String, ObjectId>;
@@ -61,23 +59,10 @@ pub(crate) fn new_uses(
     Ok(Some((new, allowed)))
 }
 
-fn is_yaml(path: &str) -> bool {
-    path.ends_with(".yml") || path.ends_with(".yaml")
-}
-
-fn snapshot_of(leaves: impl IntoIterator<Item = (Vec<u8>, ObjectId, tree::Leaf)>) -> Snapshot {
-    leaves
-        .into_iter()
-        .filter(|(_, _, leaf)| *leaf == tree::Leaf::Blob)
-        .filter_map(|(p, id, _)| String::from_utf8(p).ok().map(|p| (p, id)))
-        .filter(|(p, _)| is_yaml(p))
-        .collect()
-}
-
 fn tree_snapshot(repo: &gix::Repository, tree_id: ObjectId) -> Result<Snapshot, GitError> {
     let leaves =
         tree::flatten(&repo.objects, &tree_id).map_err(|e| GitError::git("reading a tree", e))?;
-    Ok(snapshot_of(
+    Ok(tree::yaml_blobs(
         leaves.into_iter().map(|(p, (id, leaf))| (p, id, leaf)),
     ))
 }
@@ -116,33 +101,18 @@ fn index_snapshot(repo: &gix::Repository) -> Result<Snapshot, GitError> {
         };
         (e.path(&index).to_vec(), e.id, leaf)
     });
-    Ok(snapshot_of(leaves))
+    Ok(tree::yaml_blobs(leaves))
 }
 
-/// Writes the snapshot's files into a private directory and runs the pipeline analysis there.
-fn materialize(repo: &gix::Repository, snapshot: &Snapshot) -> Result<tempfile::TempDir, GitError> {
-    let dir = tempfile::Builder::new()
-        .prefix("keysweep-ci-")
-        .tempdir()
-        .map_err(|e| GitError::git("creating a temporary directory", e))?;
+/// The snapshot's files laid out for the pipeline analysis.
+fn materialize(repo: &gix::Repository, snapshot: &Snapshot) -> Result<Scratch, GitError> {
+    let dir = Scratch::new(None).map_err(|e| GitError::git("creating a temporary directory", e))?;
     let mut buf = Vec::new();
     for (path, id) in snapshot {
-        // A path that escapes the directory cannot come from a valid tree; skip it anyway.
-        if path.split('/').any(|c| c == ".." || c.is_empty()) {
-            continue;
+        if let Ok(blob) = repo.objects.find_blob(id, &mut buf) {
+            dir.write(path, blob.data)
+                .map_err(|e| GitError::git(format!("writing {path}"), e))?;
         }
-        let Ok(blob) = repo.objects.find_blob(id, &mut buf) else {
-            continue;
-        };
-        if blob.data.len() > MAX_CI_FILE {
-            continue;
-        }
-        let target = dir.path().join(path);
-        let written = target
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&target, blob.data));
-        written.map_err(|e| GitError::git(format!("writing {path}"), e))?;
     }
     Ok(dir)
 }
@@ -170,15 +140,13 @@ fn analyze_with_allows(
         ..CiResult::default()
     };
     let mut allowed = 0;
-    let mut lines: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut lines = ci_findings::LineReader::default();
     for f in report.findings {
-        let text = lines.entry(f.location.path.clone()).or_insert_with(|| {
-            std::fs::read_to_string(dir.path().join(&f.location.path))
-                .map(|t| t.lines().map(str::to_string).collect())
-                .unwrap_or_default()
-        });
-        let line = f.location.line.checked_sub(1).and_then(|i| text.get(i));
-        if line.is_some_and(|l| suppress::allows(l.as_bytes(), f.audit.as_str())) {
+        let file = dir.path().join(&f.location.path);
+        if lines
+            .line(&file, f.location.line)
+            .is_some_and(|l| suppress::allows(l.as_bytes(), f.audit.as_str()))
+        {
             allowed += 1;
             continue;
         }

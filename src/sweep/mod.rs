@@ -330,12 +330,7 @@ impl Attempt<'_> {
         };
         let parts =
             scan::scan_new(self.scanner, &mirror, &scanned, &known).map_err(Failure::Mirror)?;
-        let scratch = opts.cache.join("tmp").join(
-            dir.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        let uses = pipelines::analyze(&repo.name, &mirror, &scratch)
+        let uses = pipelines::analyze(&repo.name, &mirror, &opts.cache.join("tmp"))
             .map_err(|e| Failure::Mirror(format!("reading the pipelines: {e}")))?;
         Ok(Scanned::Fresh(parts, uses, refs))
     }

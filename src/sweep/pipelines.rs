@@ -1,7 +1,8 @@
 //! The pipelines of a repository's default branch: its CI files read from the mirror's HEAD
-//! tree into a scratch directory and analysed as `keysweep inventory` does, one row per
-//! long-lived credential use with its OIDC migration status.
+//! tree into a scratch directory in the cache and analysed as `keysweep inventory` does, one
+//! row per long-lived credential use with its OIDC migration status.
 
+use crate::pipeline::scratch::Scratch;
 use crate::pipeline::{inventory, MigrationStatus};
 use crate::source::git::tree;
 use serde::Serialize;
@@ -23,63 +24,32 @@ pub struct PipelineUse {
     pub blocked_by: Option<String>,
 }
 
-/// CI files are small; anything bigger is not one.
-const MAX_CI_FILE: u64 = 1 << 20;
+/// A repository with more YAML files than this is read in part (path order).
 const MAX_CI_FILES: usize = 2000;
 
-fn is_ci_file(path: &str) -> bool {
-    // GitLab `include: local:` and local actions can live anywhere: every YAML file comes along.
-    path.starts_with(".github/") || path.ends_with(".yml") || path.ends_with(".yaml")
-}
-
-/// Analyses the pipelines at the mirror's HEAD. An empty repository has none.
+/// Analyses the pipelines at the mirror's HEAD, its files laid out under `scratch_parent` (in
+/// the cache: the files may hold secrets). An empty repository has none.
 pub fn analyze(
     name: &str,
     repo: &gix::Repository,
-    scratch: &Path,
+    scratch_parent: &Path,
 ) -> Result<Vec<PipelineUse>, String> {
     let Ok(commit) = repo.head_commit() else {
         return Ok(Vec::new());
     };
     let tree_id = commit.tree_id().map_err(|e| e.to_string())?.detach();
-    let mut files: Vec<(String, gix::ObjectId)> = tree::flatten(&repo.objects, &tree_id)?
-        .into_iter()
-        .filter(|(_, (_, leaf))| *leaf == tree::Leaf::Blob)
-        .map(|(p, (id, _))| (String::from_utf8_lossy(&p).into_owned(), id))
-        .filter(|(p, _)| is_ci_file(p) && !p.split('/').any(|c| c == ".." || c.is_empty()))
-        .collect();
-    files.sort();
-    files.truncate(MAX_CI_FILES);
-    let _ = std::fs::remove_dir_all(scratch);
-    let result = extract_and_analyze(name, repo, scratch, &files);
-    let _ = std::fs::remove_dir_all(scratch);
-    result
-}
-
-fn extract_and_analyze(
-    name: &str,
-    repo: &gix::Repository,
-    scratch: &Path,
-    files: &[(String, gix::ObjectId)],
-) -> Result<Vec<PipelineUse>, String> {
-    std::fs::create_dir_all(scratch).map_err(|e| e.to_string())?;
+    let leaves = tree::flatten(&repo.objects, &tree_id)?;
+    let files = tree::yaml_blobs(leaves.into_iter().map(|(p, (id, leaf))| (p, id, leaf)));
+    let scratch = Scratch::new(Some(scratch_parent)).map_err(|e| e.to_string())?;
     let mut any = false;
-    for (path, id) in files {
+    for (path, id) in files.iter().take(MAX_CI_FILES) {
         let blob = repo.find_object(*id).map_err(|e| format!("{path}: {e}"))?;
-        if blob.data.len() as u64 > MAX_CI_FILE {
-            continue;
-        }
-        let dest = scratch.join(path);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
-        std::fs::write(&dest, &blob.data).map_err(|e| e.to_string())?;
-        any = true;
+        any |= scratch.write(path, &blob.data).map_err(|e| e.to_string())?;
     }
     if !any {
         return Ok(Vec::new());
     }
-    let report = crate::pipeline::analyze(scratch);
+    let report = crate::pipeline::analyze(scratch.path());
     let inv = inventory::inventory(&report);
     let mut uses: Vec<PipelineUse> = inv
         .repositories

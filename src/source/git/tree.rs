@@ -180,3 +180,16 @@ pub fn lookup(odb: &impl Find, tree: &ObjectId, path: &[u8]) -> Option<ObjectId>
     }
     None
 }
+
+/// The YAML blobs among `leaves`, by `/`-separated path (paths that are not UTF-8 left out):
+/// the files a pipeline analysis of that revision reads.
+pub fn yaml_blobs(
+    leaves: impl IntoIterator<Item = (Vec<u8>, ObjectId, Leaf)>,
+) -> std::collections::BTreeMap<String, ObjectId> {
+    leaves
+        .into_iter()
+        .filter(|(_, _, leaf)| *leaf == Leaf::Blob)
+        .filter_map(|(p, id, _)| String::from_utf8(p).ok().map(|p| (p, id)))
+        .filter(|(p, _)| crate::pipeline::scratch::is_yaml(p))
+        .collect()
+}

@@ -30,6 +30,10 @@ Control (JSON bodies):
                    answer the next matching request(s) with this instead (still recorded)
   GET  /__requests  [{"method","path","query","body","status","violations"}] (API calls only)
   GET  /__state?repo=o/r   refs, pulls, comments, secrets, runs
+Extensions: every `gh_stub_*.py` beside this file is loaded at start; each may define
+  `route(stub, method, path, q, body)` and `control(stub, path, body, q)` returning a response
+  tuple like the ones below, or None to pass. `stub` is this module (its REPOS, T, err, now...).
+  They are tried before the core routes, so one area's routes live in one file.
 """
 import argparse
 import base64
@@ -50,6 +54,27 @@ RECORDS, FAILS, REPOS = [], [], {}
 OBJECTS = {}  # sha -> ("blob", bytes) | ("tree", {path: sha}) | ("commit", dict)
 T = {}  # templates from @octokit/fixtures
 VALIDATE = None
+EXTENSIONS = []
+
+
+def load_extensions():
+    import importlib.util
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(here)):
+        if name.startswith("gh_stub_") and name.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(here, name))
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            EXTENSIONS.append(mod)
+
+
+def extension(kind, *args):
+    for mod in EXTENSIONS:
+        fn = getattr(mod, kind, None)
+        res = fn(sys.modules[__name__], *args) if fn else None
+        if res is not None:
+            return res
+    return None
 
 
 def now():
@@ -197,6 +222,9 @@ def flat_of(sha):
 
 
 def route(method, path, q, body):
+    res = extension("route", method, path, q, body)
+    if res is not None:
+        return res
     m = re.match(r"^/repos/([^/]+)/([^/]+)(/.*)?$", path)
     if not m:
         if path == "/user":
@@ -406,6 +434,9 @@ def route(method, path, q, body):
 
 
 def control(path, body, q):
+    res = extension("control", path, body, q)
+    if res is not None:
+        return res
     if path == "/__seed":
         r = Repo(body)
         REPOS[r.full] = r
@@ -544,6 +575,7 @@ def main():
     ap.add_argument("--validate")
     a = ap.parse_args()
     load_templates(a.fixtures)
+    load_extensions()
     VALIDATE = a.validate
     http.server.ThreadingHTTPServer.daemon_threads = True
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), H)

@@ -55,6 +55,8 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("aws-workflow-env", "aws"),
     ("aws-terraform-env", "aws"),
     ("aws-role-chaining", "aws"),
+    ("aws-pinned-newer-major", "aws"),
+    ("gcp-project-env", "gcp"),
     ("gcp-deploy-key", "gcp"),
     ("gcp-gcloud-keyfile", "gcp"),
     ("azure-login-creds", "azure"),

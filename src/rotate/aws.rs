@@ -4,7 +4,7 @@ use serde_json::json;
 use yaml_serde::Value;
 
 use super::edit::{
-    first_reader, only_sites, pinned, remove_bindings, replace_key, step_path, BINDINGS,
+    first_reader, only_sites, pinned_noted, remove_bindings, replace_key, step_path, BINDINGS,
 };
 use super::facts::Lookup;
 use super::rewrite::{k, map, s, EditOp};
@@ -225,7 +225,7 @@ impl Target for Aws {
                 with.push(("aws-region", s(region(u.wf, job, Some(at), look))));
                 let step = map([
                     ("name", s("Configure AWS credentials (OIDC)")),
-                    ("uses", s(pinned(u.wf, ACTION))),
+                    ("uses", s(pinned_noted(u.wf, ACTION, &mut p))),
                     ("with", map(with)),
                 ]);
                 p.edits.push(super::edit::insert_step(

@@ -8,7 +8,7 @@ use keysweep::report::sweep::SweepReport;
 use keysweep::rules::RuleSet;
 use keysweep::scan::{ScanSettings, Scanner};
 use keysweep::source::fs::WalkOptions;
-use keysweep::sweep::{self, state::State, SweepOptions};
+use keysweep::sweep::{self, credentials::GitCredentials, state::State, SweepOptions};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,6 +20,27 @@ pub struct SweepArgs {
     /// One clone URL or local path a line.
     #[arg(long, value_name = "FILE")]
     pub repos: Option<PathBuf>,
+    /// Every repository of this GitHub organisation (repeatable; token from GITHUB_TOKEN).
+    #[arg(long, value_name = "ORG")]
+    pub org: Vec<String>,
+    /// Every repository this GitHub user owns (repeatable).
+    #[arg(long, value_name = "USER")]
+    pub user: Vec<String>,
+    /// With --org/--user: also archived repositories.
+    #[arg(long)]
+    pub include_archived: bool,
+    /// With --org/--user: also forks.
+    #[arg(long)]
+    pub include_forks: bool,
+    /// With --org/--user: only repositories carrying this topic (repeatable: every one).
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Vec<String>,
+    /// Leave out repositories whose full name matches this glob (repeatable; every source).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude_repo: Vec<String>,
+    /// GitHub API base (default GITHUB_API_URL, else https://api.github.com).
+    #[arg(long, value_name = "URL")]
+    pub github_url: Option<String>,
     /// The mirror cache (created readable by you only).
     #[arg(long, value_name = "DIR", default_value = ".keysweep-cache")]
     pub cache: PathBuf,
@@ -85,8 +106,8 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         html,
     }) = &args.command
     {
-        if args.repos.is_some() {
-            bail!("sweep merge combines states: it takes no --repos");
+        if args.repos.is_some() || !args.org.is_empty() || !args.user.is_empty() {
+            bail!("sweep merge combines states: it takes no --repos, --org or --user");
         }
         // Merging into a state that already holds rows would count transitions twice.
         if state.exists() {
@@ -110,12 +131,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         };
         return report(&out, &outputs, global);
     }
-    let Some(list) = &args.repos else {
-        bail!("say which repositories to sweep: --repos FILE");
-    };
-    let text =
-        std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
-    let repos = sweep::read_repo_list(&text);
+    let (repos, credentials) = sources(args)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     sweep::create_cache(&args.cache)
         .with_context(|| format!("creating {}", args.cache.display()))?;
@@ -139,7 +155,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         max_repo_size: args.max_repo_size,
         shard,
         prune: args.prune,
-        credentials: sweep::credentials::GitCredentials::from_env(),
+        credentials,
     };
     let total = match shard {
         Some((i, n)) => repos
@@ -174,6 +190,78 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(code)
+}
+
+/// Every source's repositories (`--repos`, `--org`, `--user`), without the excluded ones,
+/// and the git credentials their fetches use.
+fn sources(args: &SweepArgs) -> anyhow::Result<(Vec<sweep::RepoSpec>, GitCredentials)> {
+    if args.repos.is_none() && args.org.is_empty() && args.user.is_empty() {
+        bail!("say which repositories to sweep: --repos FILE, --org ORG or --user USER");
+    }
+    let mut globs = globset::GlobSetBuilder::new();
+    for g in &args.exclude_repo {
+        globs.add(globset::Glob::new(g).with_context(|| format!("--exclude-repo {g}"))?);
+    }
+    let globs = globs.build().context("--exclude-repo")?;
+    let mut repos = Vec::new();
+    if let Some(list) = &args.repos {
+        let text =
+            std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
+        repos.extend(sweep::read_repo_list(&text));
+    }
+    #[allow(unused_mut)]
+    let mut credentials = GitCredentials::from_env();
+    if !args.org.is_empty() || !args.user.is_empty() {
+        #[cfg(feature = "github")]
+        {
+            let listed = github_sources(args)?;
+            let (client_creds, listed) = listed;
+            sweep::github::add_api_token(&mut credentials, &client_creds, &listed);
+            repos.extend(listed);
+        }
+        #[cfg(not(feature = "github"))]
+        bail!("--org and --user need the `github` feature: cargo install keysweep --features full");
+    }
+    Ok((sweep::exclude(repos, &globs), credentials))
+}
+
+/// The repositories `--org` and `--user` list, and the API credentials that listed them.
+#[cfg(feature = "github")]
+fn github_sources(
+    args: &SweepArgs,
+) -> anyhow::Result<(keysweep::forge::Credentials, Vec<sweep::RepoSpec>)> {
+    use keysweep::sweep::github::{list, ListFilter, Owner};
+    let filter = ListFilter {
+        include_archived: args.include_archived,
+        include_forks: args.include_forks,
+        topics: args.topic.clone(),
+    };
+    let owners: Vec<Owner> = args
+        .org
+        .iter()
+        .map(|o| Owner::Org(o.clone()))
+        .chain(args.user.iter().map(|u| Owner::User(u.clone())))
+        .collect();
+    runtime()?.block_on(async {
+        let client = keysweep::forge::Client::from_env(args.github_url.as_deref())?;
+        let mut out = Vec::new();
+        for owner in &owners {
+            let who = match owner {
+                Owner::Org(o) => format!("--org {o}"),
+                Owner::User(u) => format!("--user {u}"),
+            };
+            out.extend(list(&client, owner, &filter).await.context(who)?);
+        }
+        Ok::<_, anyhow::Error>((client.credentials().clone(), out))
+    })
+}
+
+#[cfg(feature = "github")]
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")
 }
 
 fn report(state: &State, out: &Outputs<'_>, global: &GlobalArgs) -> anyhow::Result<i32> {

@@ -2,6 +2,8 @@
 //! objects not scanned before, and each finding's lifecycle in a SQLite state file.
 
 pub mod credentials;
+#[cfg(feature = "github")]
+pub mod github;
 pub mod mirror;
 pub mod pipelines;
 pub mod scan;
@@ -79,6 +81,16 @@ pub fn read_repo_list(text: &str) -> Vec<RepoSpec> {
                 source,
             }
         })
+        .collect()
+}
+
+/// Leaves out the repositories whose full name matches one of `globs` (`--exclude-repo`),
+/// and any repository listed twice (the first one stays).
+pub fn exclude(repos: Vec<RepoSpec>, globs: &globset::GlobSet) -> Vec<RepoSpec> {
+    let mut seen = HashSet::new();
+    repos
+        .into_iter()
+        .filter(|r| !globs.is_match(&r.name) && seen.insert(r.name.clone()))
         .collect()
 }
 

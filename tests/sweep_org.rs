@@ -1,0 +1,214 @@
+//! `keysweep sweep --org/--user` against the stateful GitHub stub (tests/support/gh_stub_org.py:
+//! paginated repository lists with `Link` headers, @octokit/fixtures bodies, every request
+//! replayed to Prism with GitHub's OpenAPI description), with two of the listed repositories
+//! served over HTTPS by `git http-backend` behind basic auth that only the API token opens.
+#![cfg(all(feature = "sweep", feature = "github"))]
+
+use crate::common::{github_pat, keysweep};
+use crate::support::gh_stub::Stub;
+use crate::sweep::{repo, walk};
+use crate::sweep_http::{contains, serve, tls};
+use serde_json::{json, Value};
+use std::path::Path;
+
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// `keysweep sweep ARGS --cache ROOT/CACHE --json ROOT/report.json` with the stub as the API.
+pub(crate) fn run(
+    stub: &Stub,
+    root: &Path,
+    cache: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Out {
+    let mut c = keysweep();
+    c.arg("sweep")
+        .args(args)
+        .arg("--cache")
+        .arg(root.join(cache))
+        .arg("--json")
+        .arg(root.join("report.json"))
+        .env("GITHUB_API_URL", &stub.url)
+        .env("GITHUB_TOKEN", "ghp_000000000000000000000000000000000000")
+        .env("KEYSWEEP_WRITE_SPACING_MS", "0")
+        .env("KEYSWEEP_RETRY_BASE_MS", "10")
+        .env_remove("GH_TOKEN")
+        .env_remove("KEYSWEEP_APP_ID")
+        .env_remove("KEYSWEEP_GIT_TOKEN")
+        .env_remove("KEYSWEEP_GIT_USERNAME");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().expect("keysweep runs");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+pub(crate) fn report(root: &Path) -> Value {
+    let text = std::fs::read_to_string(root.join("report.json")).expect("report");
+    serde_json::from_str(&text).expect("json")
+}
+
+/// The repositories of a report with their status.
+pub(crate) fn names(report: &Value) -> Vec<(String, String)> {
+    report["repos"]
+        .as_array()
+        .expect("repos")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or_default().to_string(),
+                r["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn org_and_user_listing_paginated_filtered_and_fetched_with_the_api_token() {
+    let Some(stub) = Stub::start() else { return };
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    let srv = root.join("srv");
+    std::fs::create_dir_all(&srv).expect("srv");
+    let secret = github_pat(51);
+    repo(&srv, "a", &format!("token = \"{secret}\"\n"));
+    repo(&srv, "b", "clean\n");
+    let local = root.join("local");
+    std::fs::create_dir_all(&local).expect("local");
+    let c = repo(&local, "c", "archived\n");
+    let d = repo(&local, "d", "a fork\n");
+    let e = repo(&local, "legacy-e", "excluded\n");
+    // the API token is the git password: generated for this run, so it is nowhere by accident
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let token = format!("ghp_{nanos:036x}");
+    let ca = tls(&root.join("tls"));
+    let server = serve(root, &root.join("tls"), "x-access-token", &token);
+    let url = |n: &str| format!("https://127.0.0.1:{}/{n}.git", server.port);
+    let path = |p: &Path| p.display().to_string();
+    stub.control(
+        "/__seed_org",
+        json!({"org": "acme", "page_size": 2, "repos": [
+            {"name": "a", "clone_url": url("a"), "topics": ["prod"]},
+            {"name": "b", "clone_url": url("b"), "topics": ["prod", "web"]},
+            {"name": "c", "clone_url": path(&c), "archived": true, "topics": ["web"]},
+            {"name": "d", "clone_url": path(&d), "fork": true},
+            {"name": "legacy-e", "clone_url": path(&e), "topics": ["prod"]},
+        ]}),
+    );
+    let ca = ca.to_str().expect("utf-8");
+    let env = [("SSL_CERT_FILE", ca), ("GITHUB_TOKEN", token.as_str())];
+
+    // archived, fork and excluded left out; three pages followed
+    let o = run(
+        &stub,
+        root,
+        "cache",
+        &["--org", "acme", "--exclude-repo", "acme/legacy-*"],
+        &env,
+    );
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let r = report(root);
+    assert_eq!(
+        names(&r),
+        pairs(&[("acme/a", "ok"), ("acme/b", "ok")]),
+        "{r}"
+    );
+    assert_eq!(r["open_findings"], 1);
+    let pages: Vec<String> = stub
+        .requests()
+        .iter()
+        .filter(|q| q["path"] == "/orgs/acme/repos")
+        .map(|q| q["query"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "type=all&per_page=100",
+            "per_page=2&page=2",
+            "per_page=2&page=3"
+        ]
+    );
+    // fetched with the API token, which is nowhere on disk and in no output
+    let log = std::fs::read_to_string(root.join("http.log")).expect("log");
+    assert!(
+        log.contains("POST /a.git/git-upload-pack auth=ok 200"),
+        "{log}"
+    );
+    for f in walk(&root.join("cache")) {
+        let bytes = std::fs::read(&f).expect("read");
+        assert!(
+            !contains(&bytes, token.as_bytes()),
+            "token in {}",
+            f.display()
+        );
+    }
+    assert!(!o.stdout.contains(&token) && !o.stderr.contains(&token));
+    let json = std::fs::read_to_string(root.join("report.json")).expect("report");
+    assert!(!json.contains(&token) && !json.contains(&secret));
+
+    // --topic keeps repositories carrying every topic given; --include-archived
+    let o = run(
+        &stub,
+        root,
+        "cache2",
+        &["--org", "acme", "--topic", "web", "--include-archived"],
+        &env,
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(
+        names(&report(root)),
+        pairs(&[("acme/b", "ok"), ("acme/c", "ok")])
+    );
+    let o = run(
+        &stub,
+        root,
+        "cache3",
+        &["--org", "acme", "--topic", "web", "--topic", "prod"],
+        &env,
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(names(&report(root)), pairs(&[("acme/b", "ok")]));
+
+    // a user's repositories; forks only with --include-forks
+    let f = repo(&local, "f", "forked\n");
+    stub.control(
+        "/__seed_org",
+        json!({"user": "octocat", "repos": [{"name": "f", "clone_url": path(&f), "fork": true}]}),
+    );
+    let o = run(&stub, root, "cache4", &["--user", "octocat"], &env);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(names(&report(root)), pairs(&[]));
+    let o = run(
+        &stub,
+        root,
+        "cache4",
+        &["--user", "octocat", "--include-forks"],
+        &env,
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(names(&report(root)), pairs(&[("octocat/f", "ok")]));
+
+    // an organisation the API does not know: one line, exit 2, nothing swept
+    let o = run(&stub, root, "cache5", &["--org", "nobody"], &env);
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("--org nobody"), "{}", o.stderr);
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
+    stub.assert_schema_valid();
+}

@@ -212,3 +212,107 @@ fn org_and_user_listing_paginated_filtered_and_fetched_with_the_api_token() {
     assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
     stub.assert_schema_valid();
 }
+
+pub(crate) const DEPLOY: &str =
+    include_str!("fixtures/pipelines/aws-deploy-static/.github/workflows/deploy.yml");
+pub(crate) const WF: &str = ".github/workflows/deploy.yml";
+const HARMLESS: &str =
+    "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n";
+const MARKER: &str = "<!-- keysweep:dashboard -->";
+
+/// Writes (anything but GET) on `repo`, as `METHOD /path`.
+pub(crate) fn writes_on(stub: &Stub, repo: &str) -> Vec<String> {
+    crate::support::gh_stub::writes(&stub.api_calls(repo))
+}
+
+fn issues(stub: &Stub, repo: &str) -> Vec<Value> {
+    stub.control("/__issues", json!({"repo": repo}))
+        .as_array()
+        .expect("issues")
+        .clone()
+}
+
+#[test]
+fn dashboard_issue_created_then_updated_in_place_then_says_nothing_open() {
+    let Some(stub) = Stub::start() else { return };
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    let secret = github_pat(52);
+    let a = repo(root, "a", &format!("token = \"{secret}\"\n"));
+    let b = repo(root, "b", "clean\n");
+    crate::sweep::commit(&root.join("b"), WF, DEPLOY);
+    let path = |p: &Path| p.display().to_string();
+    stub.control(
+        "/__seed_org",
+        json!({"org": "acme", "repos": [
+            {"name": "a", "clone_url": path(&a)}, {"name": "b", "clone_url": path(&b)}]}),
+    );
+    // someone else's issue that quotes the marker, and one of ours without it: neither is
+    // the dashboard
+    stub.control(
+        "/__seed_issues",
+        json!({"repo": "acme/security", "issues": [
+            {"title": "copied", "body": format!("{MARKER} pasted"), "user": "someone"},
+            {"title": "other", "body": "unrelated", "user": "keysweep-test-user"}]}),
+    );
+    let args = ["--org", "acme", "--dashboard", "acme/security"];
+    let confirm = ["--org", "acme", "--dashboard", "acme/security", "--confirm"];
+
+    // dry run: reads only, prints what it would send
+    let o = run(&stub, root, "cache", &args, &[]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("would create the issue"), "{}", o.stderr);
+    assert!(o.stdout.contains(MARKER), "{}", o.stdout);
+    assert_eq!(writes_on(&stub, "acme/security"), Vec::<String>::new());
+
+    // first confirmed run creates it: one line per repository, counts only
+    let o = run(&stub, root, "cache", &confirm, &[]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("issue #3 created"), "{}", o.stderr);
+    let all = issues(&stub, "acme/security");
+    assert_eq!(all.len(), 3);
+    let body = all[2]["body"].as_str().expect("body").to_string();
+    assert_eq!(all[2]["title"], "keysweep: secret sweep dashboard");
+    assert!(body.contains("- [ ] `acme/a`: 1 open finding ("), "{body}");
+    assert!(
+        body.contains("- [ ] `acme/b`: 2 pipeline credential uses migratable to OIDC now"),
+        "{body}"
+    );
+    let redacted = report(root)["findings"][0]["redacted"]
+        .as_str()
+        .expect("redacted")
+        .to_string();
+    assert!(
+        !body.contains(&secret) && !body.contains(&redacted),
+        "{body}"
+    );
+
+    // the secret removed, the workflow migrated: the same issue, now saying so
+    crate::sweep::commit(&root.join("a"), "config.txt", "clean now\n");
+    crate::sweep::commit(&root.join("b"), WF, HARMLESS);
+    let o = run(&stub, root, "cache", &confirm, &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("issue #3 updated"), "{}", o.stderr);
+    let all = issues(&stub, "acme/security");
+    assert_eq!(all.len(), 3, "never a second issue");
+    let body = all[2]["body"].as_str().expect("body");
+    assert!(body.contains("Nothing open"), "{body}");
+    assert!(!body.contains("- [ ]"), "{body}");
+    assert_eq!(all[0]["body"], format!("{MARKER} pasted"));
+
+    // nothing changed: nothing sent
+    let o = run(&stub, root, "cache", &confirm, &[]);
+    assert!(
+        o.stderr.contains("issue #3 already up to date"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        writes_on(&stub, "acme/security"),
+        [
+            "POST /repos/acme/security/issues",
+            "PATCH /repos/acme/security/issues/3"
+        ]
+    );
+    stub.assert_schema_valid();
+}

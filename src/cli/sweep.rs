@@ -38,9 +38,8 @@ pub struct SweepArgs {
     /// Leave out repositories whose full name matches this glob (repeatable; every source).
     #[arg(long, value_name = "GLOB")]
     pub exclude_repo: Vec<String>,
-    /// GitHub API base (default GITHUB_API_URL, else https://api.github.com).
-    #[arg(long, value_name = "URL")]
-    pub github_url: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// The mirror cache (created readable by you only).
     #[arg(long, value_name = "DIR", default_value = ".keysweep-cache")]
     pub cache: PathBuf,
@@ -73,6 +72,20 @@ pub struct SweepArgs {
     pub html: Option<PathBuf>,
 }
 
+/// What the sweep changes on GitHub afterwards (dry runs unless `--confirm`).
+#[derive(Debug, Args, Clone)]
+pub struct RemoteArgs {
+    /// Keep one tracking issue in OWNER/REPO up to date (found again by a hidden marker).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub dashboard: Option<String>,
+    /// Send the changes (the dashboard issue); without it they are only printed.
+    #[arg(long)]
+    pub confirm: bool,
+    /// GitHub API base (default GITHUB_API_URL, else https://api.github.com).
+    #[arg(long, value_name = "URL")]
+    pub github_url: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SweepCommand {
     /// Combine shard states into one (`--state OUT`).
@@ -87,6 +100,8 @@ pub enum SweepCommand {
         markdown: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        #[command(flatten)]
+        remote: RemoteArgs,
     },
 }
 
@@ -104,6 +119,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         json,
         markdown,
         html,
+        remote,
     }) = &args.command
     {
         if args.repos.is_some() || !args.org.is_empty() || !args.user.is_empty() {
@@ -129,7 +145,8 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
             markdown,
             html,
         };
-        return report(&out, &outputs, global);
+        let (code, rep) = report(&out, &outputs, global)?;
+        return Ok(code.max(after(&rep, remote, global)));
     }
     let (repos, credentials) = sources(args)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
@@ -174,7 +191,8 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         markdown: &args.markdown,
         html: &args.html,
     };
-    let code = report(&state, &outputs, global)?;
+    let (code, rep) = report(&state, &outputs, global)?;
+    let code = code.max(after(&rep, &args.remote, global));
     if !global.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
@@ -243,7 +261,7 @@ fn github_sources(
         .chain(args.user.iter().map(|u| Owner::User(u.clone())))
         .collect();
     runtime()?.block_on(async {
-        let client = keysweep::forge::Client::from_env(args.github_url.as_deref())?;
+        let client = keysweep::forge::Client::from_env(args.remote.github_url.as_deref())?;
         let mut out = Vec::new();
         for owner in &owners {
             let who = match owner {
@@ -264,7 +282,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("tokio runtime")
 }
 
-fn report(state: &State, out: &Outputs<'_>, global: &GlobalArgs) -> anyhow::Result<i32> {
+fn report(
+    state: &State,
+    out: &Outputs<'_>,
+    global: &GlobalArgs,
+) -> anyhow::Result<(i32, SweepReport)> {
     let rep = SweepReport::new(
         state.repos()?,
         state.findings()?,
@@ -286,7 +308,63 @@ fn report(state: &State, out: &Outputs<'_>, global: &GlobalArgs) -> anyhow::Resu
     if out.json.is_none() && out.markdown.is_none() && out.html.is_none() && !global.quiet {
         print!("{}", rep.markdown());
     }
-    Ok(if rep.open_findings > 0 { 1 } else { 0 })
+    Ok((if rep.open_findings > 0 { 1 } else { 0 }, rep))
+}
+
+/// The changes on GitHub after the reports: the dashboard issue. Their failure is named on
+/// stderr and makes the exit status 2; the reports are already written.
+fn after(rep: &SweepReport, remote: &RemoteArgs, global: &GlobalArgs) -> i32 {
+    let Some(slug) = &remote.dashboard else {
+        return 0;
+    };
+    match dashboard(rep, slug, remote, global) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("keysweep: --dashboard {slug}: {e:#}");
+            2
+        }
+    }
+}
+
+#[cfg(feature = "github")]
+fn dashboard(
+    rep: &SweepReport,
+    slug: &str,
+    remote: &RemoteArgs,
+    global: &GlobalArgs,
+) -> anyhow::Result<()> {
+    use keysweep::sweep::dashboard::{body, publish, Action};
+    if keysweep::forge::split_repo(slug).is_none() {
+        bail!("not OWNER/REPO");
+    }
+    let text = body(rep);
+    let action = runtime()?.block_on(async {
+        let client = keysweep::forge::Client::from_env(remote.github_url.as_deref())?;
+        let client = client.for_repository(slug).await?;
+        Ok::<_, anyhow::Error>(publish(&client, slug, &text, remote.confirm).await?)
+    })?;
+    if global.quiet {
+        return Ok(());
+    }
+    let what = match &action {
+        Action::Created { number } => format!("issue #{number} created"),
+        Action::Updated { number } => format!("issue #{number} updated"),
+        Action::Unchanged { number } => format!("issue #{number} already up to date"),
+        Action::WouldCreate => "would create the issue (dry run: --confirm sends it)".into(),
+        Action::WouldUpdate { number } => {
+            format!("would update issue #{number} (dry run: --confirm sends it)")
+        }
+    };
+    eprintln!("dashboard {slug}: {what}");
+    if matches!(action, Action::WouldCreate | Action::WouldUpdate { .. }) {
+        println!("{text}");
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "github"))]
+fn dashboard(_: &SweepReport, _: &str, _: &RemoteArgs, _: &GlobalArgs) -> anyhow::Result<()> {
+    bail!("needs the `github` feature: cargo install keysweep --features full")
 }
 
 /// The progress bar on a terminal (never in `--quiet` or when stderr is not a terminal):

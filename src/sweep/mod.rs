@@ -2,6 +2,7 @@
 //! objects not scanned before, and each finding's lifecycle in a SQLite state file.
 
 pub mod credentials;
+pub mod dashboard;
 #[cfg(feature = "github")]
 pub mod github;
 pub mod mirror;

@@ -316,3 +316,114 @@ fn dashboard_issue_created_then_updated_in_place_then_says_nothing_open() {
     );
     stub.assert_schema_valid();
 }
+
+fn pr_rows(report: &Value) -> Vec<(String, String)> {
+    report["pull_requests"]
+        .as_array()
+        .expect("pull_requests")
+        .iter()
+        .map(|p| {
+            (
+                p["repo"].as_str().unwrap_or_default().to_string(),
+                p["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn count(calls: &[String], call: &str) -> usize {
+    calls.iter().filter(|c| c.as_str() == call).count()
+}
+
+#[test]
+fn open_prs_at_most_max_new_per_run_never_a_duplicate() {
+    let Some(stub) = Stub::start() else { return };
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    let path = |p: &Path| p.display().to_string();
+    let mut listed = Vec::new();
+    for name in ["one", "two"] {
+        let bare = repo(root, name, "# demo\n");
+        crate::sweep::commit(&root.join(name), WF, DEPLOY);
+        listed.push(json!({"name": name, "clone_url": path(&bare)}));
+        stub.seed(json!({
+            "repo": format!("acme/{name}"),
+            "files": {WF: DEPLOY, "config.txt": "# demo\n"},
+            "environments": ["production"],
+            "env_secrets": {"production": ["AWS_SECRET_ACCESS_KEY"]},
+            "secrets": ["AWS_ACCESS_KEY_ID"],
+        }));
+    }
+    stub.control("/__seed_org", json!({"org": "acme", "repos": listed}));
+    let ledger = root.join("ledger.jsonl");
+    let ledger_arg = path(&ledger);
+    let base = [
+        "--org",
+        "acme",
+        "--open-prs",
+        "--max-prs",
+        "1",
+        "--aws-account-id",
+        "123456789012",
+        "--aws-role-name",
+        "deploy",
+        "--ledger",
+        ledger_arg.as_str(),
+    ];
+    let confirm: Vec<&str> = base.iter().copied().chain(["--confirm"]).collect();
+
+    // dry run: what it would open, nothing sent
+    let o = run(&stub, root, "cache", &base, &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr.contains("pull request acme/one: would be opened"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("pull request acme/two: deferred"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(writes_on(&stub, "acme/one"), Vec::<String>::new());
+    assert!(!ledger.exists(), "a dry run records nothing");
+
+    // one new pull request per run, recorded in the state and the report
+    let o = run(&stub, root, "cache", &confirm, &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(
+        pr_rows(&report(root)),
+        pairs(&[("acme/one", "opened"), ("acme/two", "deferred")])
+    );
+    assert_eq!(report(root)["pull_requests"][0]["targets"], "aws");
+    assert_eq!(writes_on(&stub, "acme/two"), Vec::<String>::new());
+    assert_eq!(stub.state("acme/one")["pulls"][0]["state"], "open");
+
+    // the open one does not count and is not duplicated: the next repository gets its own
+    let o = run(&stub, root, "cache", &confirm, &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(
+        pr_rows(&report(root)),
+        pairs(&[("acme/one", "unchanged"), ("acme/two", "opened")])
+    );
+    let o = run(&stub, root, "cache", &confirm, &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(
+        pr_rows(&report(root)),
+        pairs(&[("acme/one", "unchanged"), ("acme/two", "unchanged")])
+    );
+    for r in ["acme/one", "acme/two"] {
+        let calls = stub.api_calls(r);
+        assert_eq!(
+            count(&calls, &format!("POST /repos/{r}/pulls")),
+            1,
+            "{calls:#?}"
+        );
+        assert_eq!(stub.state(r)["pulls"].as_array().map(Vec::len), Some(1));
+    }
+    let text = std::fs::read_to_string(&ledger).expect("ledger");
+    assert_eq!(text.matches("\"pr-opened\"").count(), 2, "{text}");
+    let md = std::fs::read_to_string(root.join("report.json")).expect("report");
+    assert!(md.contains("/pull/"), "{md}");
+    stub.assert_schema_valid();
+}

@@ -78,7 +78,27 @@ pub struct RemoteArgs {
     /// Keep one tracking issue in OWNER/REPO up to date (found again by a hidden marker).
     #[arg(long, value_name = "OWNER/REPO")]
     pub dashboard: Option<String>,
-    /// Send the changes (the dashboard issue); without it they are only printed.
+    /// After the sweep, open the OIDC migration pull request of each repository with pipeline
+    /// credentials that can move now (as `rotate --open-pr`).
+    #[arg(long)]
+    pub open_prs: bool,
+    /// With --open-prs: at most this many new pull requests per run.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_prs: usize,
+    /// With --open-prs: the AWS account the migrated workflows assume a role in.
+    #[arg(long, value_name = "ID")]
+    pub aws_account_id: Option<String>,
+    /// With --open-prs: the IAM role the migrated workflows assume.
+    #[arg(long, value_name = "NAME")]
+    pub aws_role_name: Option<String>,
+    /// With --open-prs: the region a new configure-aws-credentials step uses.
+    #[arg(long, value_name = "REGION")]
+    pub aws_region: Option<String>,
+    /// The evidence ledger (default: $XDG_STATE_HOME/keysweep/ledger.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// Send the changes (the pull requests, the dashboard issue); without it they are only
+    /// printed.
     #[arg(long)]
     pub confirm: bool,
     /// GitHub API base (default GITHUB_API_URL, else https://api.github.com).
@@ -145,8 +165,10 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
             markdown,
             html,
         };
+        let latest = out.trend(1)?.last().map(|(id, _)| *id).unwrap_or(0);
+        let prs = pull_requests(&out, remote, global, latest);
         let (code, rep) = report(&out, &outputs, global)?;
-        return Ok(code.max(after(&rep, remote, global)));
+        return Ok(code.max(prs).max(after(&rep, remote, global)));
     }
     let (repos, credentials) = sources(args)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
@@ -186,13 +208,14 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let summary = sweep::run(&scanner, repos, &opts, &|done| progress.done(done))?;
     progress.finish();
     let state = State::open(&state_path)?;
+    let prs = pull_requests(&state, &args.remote, global, summary.sweep);
     let outputs = Outputs {
         json: &args.json,
         markdown: &args.markdown,
         html: &args.html,
     };
     let (code, rep) = report(&state, &outputs, global)?;
-    let code = code.max(after(&rep, &args.remote, global));
+    let code = code.max(prs).max(after(&rep, &args.remote, global));
     if !global.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
@@ -287,12 +310,13 @@ fn report(
     out: &Outputs<'_>,
     global: &GlobalArgs,
 ) -> anyhow::Result<(i32, SweepReport)> {
-    let rep = SweepReport::new(
+    let mut rep = SweepReport::new(
         state.repos()?,
         state.findings()?,
         state.pipeline_uses()?,
         state.trend(30)?,
     );
+    rep.pull_requests = state.pull_requests()?;
     let write = |p: &PathBuf, text: String| {
         std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))
     };
@@ -309,6 +333,122 @@ fn report(
         print!("{}", rep.markdown());
     }
     Ok((if rep.open_findings > 0 { 1 } else { 0 }, rep))
+}
+
+/// `--open-prs`: the migration pull requests, recorded in the state before the reports are
+/// written. A failure is named on stderr and makes the exit status 2.
+fn pull_requests(state: &State, remote: &RemoteArgs, global: &GlobalArgs, sweep: i64) -> i32 {
+    if !remote.open_prs {
+        return 0;
+    }
+    match open_prs(state, remote, global, sweep) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("keysweep: --open-prs: {e:#}");
+            2
+        }
+    }
+}
+
+#[cfg(feature = "github")]
+fn open_prs(
+    state: &State,
+    remote: &RemoteArgs,
+    global: &GlobalArgs,
+    sweep: i64,
+) -> anyhow::Result<i32> {
+    use keysweep::forge::pr::{PrOptions, DEFAULT_BRANCH};
+    use keysweep::sweep::prs::{is_merged, open_all, Candidate};
+    use std::collections::{BTreeMap, BTreeSet};
+    let ok: BTreeSet<String> = state
+        .repos()?
+        .into_iter()
+        .filter(|r| r.status == "ok")
+        .map(|r| r.name)
+        .collect();
+    let mut targets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for u in state.pipeline_uses()? {
+        if u.status == "migratable-now" && ok.contains(&u.repo) {
+            targets.entry(u.repo).or_default().insert(u.provider);
+        }
+    }
+    let known = state.pull_requests()?;
+    let opts = PrOptions {
+        branch: DEFAULT_BRANCH.to_string(),
+        confirm: remote.confirm,
+        flags: keysweep::rotate::facts::Facts {
+            aws_account_id: remote.aws_account_id.clone(),
+            aws_role_name: remote.aws_role_name.clone(),
+            aws_region: remote.aws_region.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let ledger = keysweep::ledger::Ledger::new(
+        remote
+            .ledger
+            .clone()
+            .unwrap_or_else(super::open_pr::default_ledger),
+    );
+    let rows = runtime()?.block_on(async {
+        let client = keysweep::forge::Client::from_env(remote.github_url.as_deref())?;
+        // a pull request an earlier sweep opened and a person merged since
+        let mut merged = BTreeSet::new();
+        for row in known.iter().filter(|r| r.number.is_some() && !r.merged) {
+            if is_merged(&client, row).await? {
+                state.set_merged(&row.repo)?;
+                merged.insert(row.repo.clone());
+            }
+        }
+        merged.extend(known.iter().filter(|r| r.merged).map(|r| r.repo.clone()));
+        let candidates: Vec<Candidate> = targets
+            .into_iter()
+            .filter(|(repo, _)| !merged.contains(repo))
+            .map(|(repo, t)| Candidate {
+                repo,
+                targets: t.into_iter().collect(),
+            })
+            .collect();
+        let rows = open_all(&client, &candidates, &opts, remote.max_prs, sweep, &ledger).await;
+        Ok::<_, anyhow::Error>(rows)
+    })?;
+    state.record_prs(&rows)?;
+    if !global.quiet {
+        for r in &rows {
+            eprintln!(
+                "pull request {}: {}{}{}{}",
+                r.repo,
+                if r.dry_run && r.status == "opened" {
+                    "would be opened"
+                } else {
+                    r.status.as_str()
+                },
+                r.detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default(),
+                r.url
+                    .as_deref()
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default(),
+                if r.dry_run {
+                    " (dry run: --confirm sends it)"
+                } else {
+                    ""
+                },
+            );
+        }
+    }
+    Ok(if rows.iter().any(|r| r.status == "failed") {
+        2
+    } else {
+        0
+    })
+}
+
+#[cfg(not(feature = "github"))]
+fn open_prs(_: &State, _: &RemoteArgs, _: &GlobalArgs, _: i64) -> anyhow::Result<i32> {
+    bail!("needs the `github` feature: cargo install keysweep --features full")
 }
 
 /// The changes on GitHub after the reports: the dashboard issue. Their failure is named on

@@ -7,6 +7,8 @@ pub mod dashboard;
 pub mod github;
 pub mod mirror;
 pub mod pipelines;
+#[cfg(feature = "github")]
+pub mod prs;
 pub mod scan;
 pub mod state;
 

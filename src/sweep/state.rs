@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS pipeline_uses (repo TEXT NOT NULL, sweep INTEGER NOT 
   provider TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, job TEXT, status TEXT NOT NULL,
   replacement TEXT NOT NULL, blocked_by TEXT);
 CREATE INDEX IF NOT EXISTS pipeline_uses_repo ON pipeline_uses (repo);
+CREATE TABLE IF NOT EXISTS pull_requests (repo TEXT PRIMARY KEY, sweep INTEGER NOT NULL, status TEXT NOT NULL,
+  url TEXT, number INTEGER, targets TEXT NOT NULL, dry_run INTEGER NOT NULL, detail TEXT,
+  merged INTEGER NOT NULL DEFAULT 0);
 ";
 
 /// A finding's place in its lifecycle.
@@ -97,6 +100,25 @@ pub struct RepoRow {
     pub objects: i64,
     /// Objects scanned by the repository's last sweep (0 when nothing was new).
     pub scanned_last: i64,
+}
+
+/// One repository's migration pull request as this sweep left it (or would, in a dry run).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PrRow {
+    pub repo: String,
+    pub sweep: i64,
+    /// `opened`, `updated`, `reopened`, `unchanged`, `closed`, `nothing-to-do`, `skipped`,
+    /// `stopped`, `deferred` (over `--max-prs`), `failed`.
+    pub status: String,
+    pub url: Option<String>,
+    pub number: Option<i64>,
+    /// The providers the migration moves to OIDC (`aws`, `gcp`...), comma-separated.
+    pub targets: String,
+    pub dry_run: bool,
+    /// Why it was skipped, stopped, deferred or failed.
+    pub detail: Option<String>,
+    /// GitHub reports the pull request merged.
+    pub merged: bool,
 }
 
 /// A newly found secret, before it is stored.
@@ -460,6 +482,55 @@ impl State {
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 
+    /// The `--open-prs` results of a sweep. A dry run never forgets a real pull request: the
+    /// number and URL an earlier run recorded stay until another one replaces them.
+    pub fn record_prs(&self, rows: &[PrRow]) -> Result<(), StateError> {
+        let mut q = self.conn.prepare_cached(
+            "INSERT INTO pull_requests (repo, sweep, status, url, number, targets, dry_run, detail, merged)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)
+             ON CONFLICT(repo) DO UPDATE SET sweep = ?2, status = ?3, url = COALESCE(?4, url),
+             number = COALESCE(?5, number), targets = ?6, dry_run = ?7, detail = ?8,
+             merged = merged OR ?9",
+        )?;
+        for r in rows {
+            q.execute(params![
+                r.repo, r.sweep, r.status, r.url, r.number, r.targets, r.dry_run, r.detail,
+                r.merged
+            ])?;
+        }
+        Ok(())
+    }
+
+    pub fn pull_requests(&self) -> Result<Vec<PrRow>, StateError> {
+        let mut q = self.conn.prepare(
+            "SELECT repo, sweep, status, url, number, targets, dry_run, detail, merged
+             FROM pull_requests ORDER BY repo",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(PrRow {
+                repo: r.get(0)?,
+                sweep: r.get(1)?,
+                status: r.get(2)?,
+                url: r.get(3)?,
+                number: r.get(4)?,
+                targets: r.get(5)?,
+                dry_run: r.get(6)?,
+                detail: r.get(7)?,
+                merged: r.get(8)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// GitHub reports the repository's migration pull request merged.
+    pub fn set_merged(&self, repo: &str) -> Result<(), StateError> {
+        self.conn.execute(
+            "UPDATE pull_requests SET merged = 1, status = 'merged' WHERE repo = ?1",
+            [repo],
+        )?;
+        Ok(())
+    }
+
     /// Open findings after each of the last `n` sweeps, oldest first.
     pub fn trend(&self, n: i64) -> Result<Vec<(i64, i64)>, StateError> {
         let mut q = self
@@ -484,6 +555,7 @@ impl State {
              INSERT INTO transitions SELECT * FROM shard.transitions;
              INSERT INTO pipeline_uses SELECT * FROM shard.pipeline_uses;
              INSERT OR IGNORE INTO sweeps SELECT * FROM shard.sweeps;
+             INSERT OR REPLACE INTO pull_requests SELECT * FROM shard.pull_requests;
              INSERT INTO trend (sweep, open) SELECT sweep, open FROM shard.trend WHERE true
                ON CONFLICT(sweep) DO UPDATE SET open = open + excluded.open;",
         )?;

@@ -4,7 +4,7 @@
 //! served over HTTPS by `git http-backend` behind basic auth that only the API token opens.
 #![cfg(all(feature = "sweep", feature = "github"))]
 
-use crate::common::{github_pat, keysweep};
+use crate::common::{aws_key_pair, github_pat, keysweep};
 use crate::support::gh_stub::Stub;
 use crate::sweep::{repo, walk};
 use crate::sweep_http::{contains, serve, tls};
@@ -342,8 +342,13 @@ fn open_prs_at_most_max_new_per_run_never_a_duplicate() {
     let root = t.path();
     let path = |p: &Path| p.display().to_string();
     let mut listed = Vec::new();
-    for name in ["one", "two"] {
-        let bare = repo(root, name, "# demo\n");
+    let mut key_ids = Vec::new();
+    for (seed, name) in [(61, "one"), (62, "two")] {
+        // an AWS key pair committed: the key the migration replaces
+        let (id, secret) = aws_key_pair(seed);
+        key_ids.push(id.clone());
+        let config = format!("aws_access_key_id = {id}\naws_secret_access_key = {secret}\n");
+        let bare = repo(root, name, &config);
         crate::sweep::commit(&root.join(name), WF, DEPLOY);
         listed.push(json!({"name": name, "clone_url": path(&bare)}));
         stub.seed(json!({
@@ -374,7 +379,7 @@ fn open_prs_at_most_max_new_per_run_never_a_duplicate() {
 
     // dry run: what it would open, nothing sent
     let o = run(&stub, root, "cache", &base, &[]);
-    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stderr.contains("pull request acme/one: would be opened"),
         "{}",
@@ -390,7 +395,7 @@ fn open_prs_at_most_max_new_per_run_never_a_duplicate() {
 
     // one new pull request per run, recorded in the state and the report
     let o = run(&stub, root, "cache", &confirm, &[]);
-    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert_eq!(
         pr_rows(&report(root)),
         pairs(&[("acme/one", "opened"), ("acme/two", "deferred")])
@@ -401,13 +406,13 @@ fn open_prs_at_most_max_new_per_run_never_a_duplicate() {
 
     // the open one does not count and is not duplicated: the next repository gets its own
     let o = run(&stub, root, "cache", &confirm, &[]);
-    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert_eq!(
         pr_rows(&report(root)),
         pairs(&[("acme/one", "unchanged"), ("acme/two", "opened")])
     );
     let o = run(&stub, root, "cache", &confirm, &[]);
-    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert_eq!(
         pr_rows(&report(root)),
         pairs(&[("acme/one", "unchanged"), ("acme/two", "unchanged")])
@@ -425,5 +430,87 @@ fn open_prs_at_most_max_new_per_run_never_a_duplicate() {
     assert_eq!(text.matches("\"pr-opened\"").count(), 2, "{text}");
     let md = std::fs::read_to_string(root.join("report.json")).expect("report");
     assert!(md.contains("/pull/"), "{md}");
+
+    // acme/one's pull request merged, acme/two's key deleted by retire (as its ledger records
+    // it): rotated and retired, each transition with this sweep's id, nothing open
+    stub.merge("acme/one", 1);
+    let hint = format!("…{}", &key_ids[1][16..]);
+    keysweep::ledger::Ledger::new(&ledger)
+        .append(keysweep::ledger::Record {
+            actor: "someone".into(),
+            repository: "acme/two".into(),
+            secret: Some("AWS_ACCESS_KEY_ID".into()),
+            action: "key-deleted".into(),
+            result: "ok".into(),
+            evidence: [
+                ("key".to_string(), hint),
+                ("iam-user".to_string(), "deploy".to_string()),
+            ]
+            .into(),
+        })
+        .expect("ledger");
+    let o = run(&stub, root, "cache", &confirm, &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let r = report(root);
+    let statuses: Vec<(String, String, String)> = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["repo"].as_str().unwrap_or_default().to_string(),
+                f["rule_id"].as_str().unwrap_or_default().to_string(),
+                f["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut statuses = statuses;
+    statuses.sort();
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        statuses,
+        [
+            s("acme/one", "aws-access-key-id", "rotated"),
+            s("acme/one", "aws-secret-access-key", "rotated"),
+            s("acme/two", "aws-access-key-id", "retired"),
+            s("acme/two", "aws-secret-access-key", "retired"),
+        ]
+    );
+    assert_eq!(
+        pr_rows(&r),
+        pairs(&[("acme/one", "merged"), ("acme/two", "unchanged")])
+    );
+    let sweep = r["trend"].as_array().and_then(|t| t.last()).expect("trend")[0]
+        .as_i64()
+        .expect("sweep id");
+    assert_eq!(
+        r["trend"][r["trend"].as_array().map_or(0, Vec::len) - 1][1],
+        0
+    );
+    let db = rusqlite::Connection::open(root.join("cache/sweep.db")).expect("state");
+    let moved: Vec<(String, String, i64)> = db
+        .prepare("SELECT repo, to_status, sweep FROM transitions WHERE to_status IN ('rotated','retired') ORDER BY repo")
+        .expect("sql")
+        .query_map([], |q| Ok((q.get(0)?, q.get(1)?, q.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let t = |a: &str, b: &str| (a.to_string(), b.to_string(), sweep);
+    assert_eq!(
+        moved,
+        [
+            t("acme/one", "rotated"),
+            t("acme/one", "rotated"),
+            t("acme/two", "retired"),
+            t("acme/two", "retired")
+        ]
+    );
+    // final: a later sweep keeps them so and sends nothing new
+    let before = stub.requests().len();
+    let o = run(&stub, root, "cache", &confirm, &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(report(root)["open_findings"], 0);
+    let after: Vec<Value> = stub.requests()[before..].to_vec();
+    assert!(after.iter().all(|q| q["method"] == "GET"), "{after:#?}");
     stub.assert_schema_valid();
 }

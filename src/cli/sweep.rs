@@ -166,7 +166,8 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
             html,
         };
         let latest = out.trend(1)?.last().map(|(id, _)| *id).unwrap_or(0);
-        let prs = pull_requests(&out, remote, global, latest);
+        let prs =
+            pull_requests(&out, remote, global, latest).max(statuses(&mut out, remote, latest));
         let (code, rep) = report(&out, &outputs, global)?;
         return Ok(code.max(prs).max(after(&rep, remote, global)));
     }
@@ -207,8 +208,12 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let summary = sweep::run(&scanner, repos, &opts, &|done| progress.done(done))?;
     progress.finish();
-    let state = State::open(&state_path)?;
-    let prs = pull_requests(&state, &args.remote, global, summary.sweep);
+    let mut state = State::open(&state_path)?;
+    let prs = pull_requests(&state, &args.remote, global, summary.sweep).max(statuses(
+        &mut state,
+        &args.remote,
+        summary.sweep,
+    ));
     let outputs = Outputs {
         json: &args.json,
         markdown: &args.markdown,
@@ -449,6 +454,38 @@ fn open_prs(
 #[cfg(not(feature = "github"))]
 fn open_prs(_: &State, _: &RemoteArgs, _: &GlobalArgs, _: i64) -> anyhow::Result<i32> {
     bail!("needs the `github` feature: cargo install keysweep --features full")
+}
+
+/// `rotated` and `retired` from the ledger and the merged migration pull requests. An
+/// unreadable ledger is named on stderr and makes the exit status 2.
+fn statuses(state: &mut State, remote: &RemoteArgs, sweep: i64) -> i32 {
+    #[cfg(feature = "github")]
+    let path = Some(
+        remote
+            .ledger
+            .clone()
+            .unwrap_or_else(super::open_pr::default_ledger),
+    );
+    #[cfg(not(feature = "github"))]
+    let path = remote.ledger.clone();
+    let entries = match path {
+        Some(p) if p.exists() => match keysweep::ledger::Ledger::new(&p).entries() {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("keysweep: --ledger: {e}");
+                return 2;
+            }
+        },
+        _ => Vec::new(),
+    };
+    let ev = keysweep::sweep::evidence::Evidence::from_entries(&entries);
+    match state.apply_evidence(sweep, &ev) {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("keysweep: {e}");
+            2
+        }
+    }
 }
 
 /// The changes on GitHub after the reports: the dashboard issue. Their failure is named on

@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod dashboard;
+pub mod evidence;
 #[cfg(feature = "github")]
 pub mod github;
 pub mod mirror;

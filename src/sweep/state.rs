@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS scanned (repo TEXT NOT NULL, oid BLOB NOT NULL, PRIMA
 CREATE TABLE IF NOT EXISTS findings (
   repo TEXT NOT NULL, fingerprint TEXT NOT NULL, rule_id TEXT NOT NULL, confidence TEXT NOT NULL,
   redacted TEXT NOT NULL, path TEXT NOT NULL, commit_id TEXT NOT NULL, status TEXT NOT NULL,
-  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (repo, fingerprint));
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, key_hint TEXT, PRIMARY KEY (repo, fingerprint));
 CREATE TABLE IF NOT EXISTS finding_blobs (repo TEXT NOT NULL, fingerprint TEXT NOT NULL, blob BLOB NOT NULL,
   PRIMARY KEY (repo, fingerprint, blob)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS transitions (repo TEXT NOT NULL, fingerprint TEXT NOT NULL, sweep INTEGER NOT NULL,
@@ -130,6 +130,9 @@ pub struct NewFinding {
     pub path: String,
     pub commit: String,
     pub blobs: Vec<Vec<u8>>,
+    /// An AWS access key id's last four characters (`…WXYZ`), as retire's ledger records
+    /// name the key: how a finding is matched to its key's deletion.
+    pub key_hint: Option<String>,
 }
 
 /// What one repository's sweep learned, written at once.
@@ -167,6 +170,15 @@ impl State {
         if has_refs == 0 {
             conn.execute_batch("ALTER TABLE repos ADD COLUMN refs_hash TEXT")?;
         }
+        // states from before the ledger statuses: the AWS key hint of each finding
+        let has_hint: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('findings') WHERE name = 'key_hint'",
+            [],
+            |r| r.get(0),
+        )?;
+        if has_hint == 0 {
+            conn.execute_batch("ALTER TABLE findings ADD COLUMN key_hint TEXT")?;
+        }
         Ok(State { conn })
     }
 
@@ -190,6 +202,16 @@ impl State {
 
     /// Closes the sweep and records its open-findings total for the trend.
     pub fn finish_sweep(&self, sweep: i64, now: &str) -> Result<(), StateError> {
+        self.record_trend(sweep)?;
+        self.conn.execute(
+            "UPDATE sweeps SET finished = ?2 WHERE id = ?1",
+            params![sweep, now],
+        )?;
+        Ok(())
+    }
+
+    /// The open-findings total after `sweep`, for the trend.
+    pub fn record_trend(&self, sweep: i64) -> Result<(), StateError> {
         let open: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM findings WHERE status IN ('new','open')",
             [],
@@ -199,11 +221,96 @@ impl State {
             "INSERT OR REPLACE INTO trend (sweep, open) VALUES (?1, ?2)",
             params![sweep, open],
         )?;
-        self.conn.execute(
-            "UPDATE sweeps SET finished = ?2 WHERE id = ?1",
-            params![sweep, now],
-        )?;
         Ok(())
+    }
+
+    /// Moves findings to `retired` (their key's deletion is in the ledger) and `rotated`
+    /// (their repository's migration to OIDC for their provider is merged), each transition
+    /// kept with `sweep`; both are final. Returns how many moved, then refreshes the trend.
+    pub fn apply_evidence(
+        &mut self,
+        sweep: i64,
+        evidence: &super::evidence::Evidence,
+    ) -> Result<usize, StateError> {
+        let migrated: Vec<(String, Vec<String>)> = self
+            .pull_requests()?
+            .into_iter()
+            .filter(|p| p.merged || evidence.verified.contains(&p.repo))
+            .map(|p| (p.repo, p.targets.split(',').map(str::to_string).collect()))
+            .collect();
+        let tx = self.conn.transaction()?;
+        let rows: Vec<(String, String, String, String, Option<String>)> = {
+            let mut q = tx.prepare(
+                "SELECT repo, fingerprint, rule_id, status, key_hint FROM findings
+                 WHERE status NOT IN ('rotated','retired')",
+            )?;
+            let rows = q.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        // a key id whose deletion the ledger records, and the AWS secrets found in the same
+        // blobs as it (the deleted key's own secret access key)
+        let mut retired: HashSet<(String, String)> = HashSet::new();
+        {
+            let mut partners = tx.prepare_cached(
+                "SELECT DISTINCT b2.fingerprint FROM finding_blobs b1 JOIN finding_blobs b2
+                 ON b1.repo = b2.repo AND b1.blob = b2.blob
+                 WHERE b1.repo = ?1 AND b1.fingerprint = ?2",
+            )?;
+            for (repo, fp, _, _, hint) in &rows {
+                let Some(h) = hint else { continue };
+                if !evidence.deleted_keys.contains(&(repo.clone(), h.clone())) {
+                    continue;
+                }
+                retired.insert((repo.clone(), fp.clone()));
+                for p in partners.query_map(params![repo, fp], |r| r.get::<_, String>(0))? {
+                    retired.insert((repo.clone(), p?));
+                }
+            }
+        }
+        let mut moved = 0;
+        for (repo, fp, rule, status, _) in rows {
+            let key = (repo.clone(), fp.clone());
+            let rotated = migrated.iter().any(|(r, targets)| {
+                *r == repo
+                    && targets
+                        .iter()
+                        .any(|t| !t.is_empty() && rule.starts_with(&format!("{t}-")))
+            });
+            let to = if retired.contains(&key) && rule.starts_with("aws-") {
+                Status::Retired
+            } else if rotated {
+                Status::Rotated
+            } else {
+                continue;
+            };
+            tx.execute(
+                "UPDATE findings SET status = ?3 WHERE repo = ?1 AND fingerprint = ?2",
+                params![repo, fp, to.as_str()],
+            )?;
+            tx.execute(
+                "INSERT INTO transitions (repo, fingerprint, sweep, from_status, to_status) VALUES (?1,?2,?3,?4,?5)",
+                params![repo, fp, sweep, status, to.as_str()],
+            )?;
+            moved += 1;
+        }
+        tx.commit()?;
+        self.record_trend(sweep)?;
+        Ok(moved)
+    }
+
+    /// Every transition of one repository's findings: (fingerprint, sweep, from, to).
+    pub fn transitions(
+        &self,
+        repo: &str,
+    ) -> Result<Vec<(String, i64, Option<String>, String)>, StateError> {
+        let mut q = self.conn.prepare(
+            "SELECT fingerprint, sweep, from_status, to_status FROM transitions WHERE repo = ?1
+             ORDER BY rowid",
+        )?;
+        let rows = q.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 
     /// Whether this sweep already completed the repository (resume).
@@ -297,7 +404,7 @@ impl State {
             )?;
             let mut add = tx.prepare_cached(
                 "INSERT OR IGNORE INTO findings (repo, fingerprint, rule_id, confidence, redacted, path,
-                 commit_id, status, first_seen, last_seen) VALUES (?1,?2,?3,?4,?5,?6,?7,'',?8,?8)",
+                 commit_id, status, first_seen, last_seen, key_hint) VALUES (?1,?2,?3,?4,?5,?6,?7,'',?8,?8,?9)",
             )?;
             for f in &out.found {
                 add.execute(params![
@@ -308,7 +415,8 @@ impl State {
                     f.redacted,
                     f.path,
                     f.commit,
-                    sweep
+                    sweep,
+                    f.key_hint
                 ])?;
                 for b in &f.blobs {
                     blob.execute(params![out.name, f.fingerprint, b])?;

@@ -70,6 +70,9 @@ pub struct SweepArgs {
     /// Write the one-file HTML report here (no external resource, secrets redacted).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Write one SARIF log per repository into this directory (`OWNER_REPO.sarif`).
+    #[arg(long, value_name = "DIR")]
+    pub sarif: Option<PathBuf>,
 }
 
 /// What the sweep changes on GitHub afterwards (dry runs unless `--confirm`).
@@ -120,6 +123,8 @@ pub enum SweepCommand {
         markdown: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        sarif: Option<PathBuf>,
         #[command(flatten)]
         remote: RemoteArgs,
     },
@@ -130,6 +135,7 @@ struct Outputs<'a> {
     json: &'a Option<PathBuf>,
     markdown: &'a Option<PathBuf>,
     html: &'a Option<PathBuf>,
+    sarif: &'a Option<PathBuf>,
 }
 
 pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
@@ -139,6 +145,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         json,
         markdown,
         html,
+        sarif,
         remote,
     }) = &args.command
     {
@@ -164,6 +171,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
             json,
             markdown,
             html,
+            sarif,
         };
         let latest = out.trend(1)?.last().map(|(id, _)| *id).unwrap_or(0);
         let prs =
@@ -218,6 +226,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         json: &args.json,
         markdown: &args.markdown,
         html: &args.html,
+        sarif: &args.sarif,
     };
     let (code, rep) = report(&state, &outputs, global)?;
     let code = code.max(prs).max(after(&rep, &args.remote, global));
@@ -334,10 +343,37 @@ fn report(
     if let Some(p) = out.html {
         write(p, rep.html())?;
     }
-    if out.json.is_none() && out.markdown.is_none() && out.html.is_none() && !global.quiet {
+    if let Some(dir) = out.sarif {
+        write_sarif(dir, &rep)?;
+    }
+    let none = out.json.is_none() && out.markdown.is_none() && out.html.is_none();
+    if none && out.sarif.is_none() && !global.quiet {
         print!("{}", rep.markdown());
     }
     Ok((if rep.open_findings > 0 { 1 } else { 0 }, rep))
+}
+
+/// One SARIF log per repository still listed (an empty one clears its alerts in code
+/// scanning); two names that map to the same file name get a hash suffix each after the first.
+fn write_sarif(dir: &std::path::Path, rep: &SweepReport) -> anyhow::Result<()> {
+    use keysweep::sweep::sarif::{document, file_name};
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let rules = RuleSet::builtin().context("built-in rules")?;
+    let mut used = std::collections::HashSet::new();
+    for r in rep.repos.iter().filter(|r| r.status != "gone") {
+        let mine: Vec<_> = rep.findings.iter().filter(|f| f.repo == r.name).collect();
+        let mut name = file_name(&r.name);
+        if !used.insert(name.clone()) {
+            let fp = keysweep::finding::fingerprint("sarif", r.name.as_bytes());
+            name = format!("{}-{}.sarif", name.trim_end_matches(".sarif"), &fp[..8]);
+            used.insert(name.clone());
+        }
+        let path = dir.join(name);
+        let text = serde_json::to_string_pretty(&document(&rules, &mine))?;
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// `--open-prs`: the migration pull requests, recorded in the state before the reports are

@@ -10,6 +10,7 @@ pub mod mirror;
 pub mod pipelines;
 #[cfg(feature = "github")]
 pub mod prs;
+pub mod sarif;
 pub mod scan;
 pub mod state;
 

@@ -10,8 +10,13 @@ use std::collections::HashSet;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
-#[error("sweep state: {0}")]
-pub struct StateError(#[from] rusqlite::Error);
+pub enum StateError {
+    #[error("sweep state: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The cache's scratch space cannot be created.
+    #[error("sweep scratch space: {0}")]
+    Scratch(String),
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT);

@@ -231,7 +231,7 @@ impl State {
 
     /// Moves findings to `retired` (their key's deletion is in the ledger) and `rotated`
     /// (their repository's migration to OIDC for their provider is merged), each transition
-    /// kept with `sweep`; both are final. Returns how many moved, then refreshes the trend.
+    /// kept with `sweep`; both are final. Returns how many moved; the trend is refreshed if any.
     pub fn apply_evidence(
         &mut self,
         sweep: i64,
@@ -301,7 +301,10 @@ impl State {
             moved += 1;
         }
         tx.commit()?;
-        self.record_trend(sweep)?;
+        // (a merge's trend is the shards' sums: left alone when nothing moved)
+        if moved > 0 {
+            self.record_trend(sweep)?;
+        }
         Ok(moved)
     }
 

@@ -105,9 +105,11 @@ mod remote {
     ) -> Result<Action, ForgeError> {
         let actor = client.actor().await;
         // `token` (an Actions GITHUB_TOKEN) and `app:ID` are not logins: the marker alone
-        let creator = (actor != "token" && !actor.starts_with("app:"))
-            .then(|| format!("&creator={actor}"))
-            .unwrap_or_default();
+        let creator = if actor != "token" && !actor.starts_with("app:") {
+            format!("&creator={actor}")
+        } else {
+            String::new()
+        };
         let issues = client
             .get_all(&format!(
                 "/repos/{slug}/issues?state=open{creator}&per_page=100"

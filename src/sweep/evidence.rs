@@ -148,14 +148,15 @@ mod tests {
             ]
         );
         let t = st.transitions("acme/a").expect("transitions");
+        let last = t.last().expect("a transition");
         assert_eq!(
-            t.last(),
-            Some(&(
-                "f1".to_string(),
-                sweep,
-                Some("new".to_string()),
-                "rotated".to_string()
-            ))
+            (
+                last.fingerprint.as_str(),
+                last.sweep,
+                last.from.as_deref(),
+                last.to.as_str()
+            ),
+            ("f1", sweep, Some("new"), "rotated")
         );
     }
 }

@@ -126,6 +126,15 @@ pub struct PrRow {
     pub merged: bool,
 }
 
+/// One lifecycle step of a finding, and the sweep that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub fingerprint: String,
+    pub sweep: i64,
+    pub from: Option<String>,
+    pub to: String,
+}
+
 /// A newly found secret, before it is stored.
 pub struct NewFinding {
     pub fingerprint: String,
@@ -308,16 +317,20 @@ impl State {
         Ok(moved)
     }
 
-    /// Every transition of one repository's findings: (fingerprint, sweep, from, to).
-    pub fn transitions(
-        &self,
-        repo: &str,
-    ) -> Result<Vec<(String, i64, Option<String>, String)>, StateError> {
+    /// Every transition of one repository's findings, oldest first.
+    pub fn transitions(&self, repo: &str) -> Result<Vec<Transition>, StateError> {
         let mut q = self.conn.prepare(
             "SELECT fingerprint, sweep, from_status, to_status FROM transitions WHERE repo = ?1
              ORDER BY rowid",
         )?;
-        let rows = q.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = q.query_map([repo], |r| {
+            Ok(Transition {
+                fingerprint: r.get(0)?,
+                sweep: r.get(1)?,
+                from: r.get(2)?,
+                to: r.get(3)?,
+            })
+        })?;
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 

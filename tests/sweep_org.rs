@@ -300,13 +300,29 @@ fn dashboard_issue_created_then_updated_in_place_then_says_nothing_open() {
     assert!(!body.contains("- [ ]"), "{body}");
     assert_eq!(all[0]["body"], format!("{MARKER} pasted"));
 
-    // nothing changed: nothing sent
+    // nothing changed: nothing sent, nor from a merge of the state (as the merge job does)
     let o = run(&stub, root, "cache", &confirm, &[]);
     assert!(
         o.stderr.contains("issue #3 already up to date"),
         "{}",
         o.stderr
     );
+    let merged = keysweep()
+        .args(["sweep", "merge"])
+        .arg(root.join("cache/sweep.db"))
+        .arg("--state")
+        .arg(root.join("merged.db"))
+        .args(["--dashboard", "acme/security", "--confirm"])
+        .env("GITHUB_API_URL", &stub.url)
+        .env("GITHUB_TOKEN", "ghp_000000000000000000000000000000000000")
+        .env("KEYSWEEP_WRITE_SPACING_MS", "0")
+        .env_remove("GH_TOKEN")
+        .env_remove("KEYSWEEP_APP_ID")
+        .output()
+        .expect("keysweep runs");
+    let err = String::from_utf8_lossy(&merged.stderr);
+    assert_eq!(merged.status.code(), Some(0), "{err}");
+    assert!(err.contains("issue #3 already up to date"), "{err}");
     assert_eq!(
         writes_on(&stub, "acme/security"),
         [

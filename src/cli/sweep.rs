@@ -299,6 +299,13 @@ fn github_sources(
         .collect();
     runtime()?.block_on(async {
         let client = keysweep::forge::Client::from_env(args.remote.github_url.as_deref())?;
+        // an App's own JWT may not list an organisation's repositories (its installation
+        // may, but which one is not known before the listing)
+        if client.credentials().app_actor().is_some() {
+            bail!(
+                "--org and --user list with a token (GITHUB_TOKEN or GH_TOKEN), not a GitHub App"
+            );
+        }
         let mut out = Vec::new();
         for owner in &owners {
             let who = match owner {

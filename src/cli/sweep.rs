@@ -442,10 +442,19 @@ fn open_prs(
         let client = keysweep::forge::Client::from_env(remote.github_url.as_deref())?;
         // a pull request an earlier sweep opened and a person merged since
         let mut merged = BTreeSet::new();
+        let mut unreadable = 0;
         for row in known.iter().filter(|r| r.number.is_some() && !r.merged) {
-            if is_merged(&client, row).await? {
-                state.set_merged(&row.repo)?;
-                merged.insert(row.repo.clone());
+            // one repository's answer never stops the others
+            match is_merged(&client, row).await {
+                Ok(true) => {
+                    state.set_merged(&row.repo)?;
+                    merged.insert(row.repo.clone());
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    eprintln!("keysweep: --open-prs: {}: {e}", row.repo);
+                    unreadable += 1;
+                }
             }
         }
         merged.extend(known.iter().filter(|r| r.merged).map(|r| r.repo.clone()));
@@ -458,8 +467,9 @@ fn open_prs(
             })
             .collect();
         let rows = open_all(&client, &candidates, &opts, remote.max_prs, sweep, &ledger).await;
-        Ok::<_, anyhow::Error>(rows)
+        Ok::<_, anyhow::Error>((rows, unreadable))
     })?;
+    let (rows, unreadable) = rows;
     state.record_prs(&rows)?;
     if !global.quiet {
         for r in &rows {
@@ -487,11 +497,13 @@ fn open_prs(
             );
         }
     }
-    Ok(if rows.iter().any(|r| r.status == "failed") {
-        2
-    } else {
-        0
-    })
+    Ok(
+        if unreadable > 0 || rows.iter().any(|r| r.status == "failed") {
+            2
+        } else {
+            0
+        },
+    )
 }
 
 #[cfg(not(feature = "github"))]

@@ -210,6 +210,27 @@ fn org_and_user_listing_paginated_filtered_and_fetched_with_the_api_token() {
     assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
     assert!(o.stderr.contains("--org nobody"), "{}", o.stderr);
     assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
+
+    // a GitHub App's JWT cannot list an organisation: refused in one line, nothing sent
+    let key = std::process::Command::new("openssl")
+        .args(["genrsa", "2048"])
+        .output()
+        .expect("openssl runs");
+    let pem = String::from_utf8(key.stdout).expect("pem");
+    let before = stub.requests().len();
+    let o = run(
+        &stub,
+        root,
+        "cache6",
+        &["--org", "acme"],
+        &[
+            ("KEYSWEEP_APP_ID", "1"),
+            ("KEYSWEEP_APP_PRIVATE_KEY", pem.as_str()),
+        ],
+    );
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("not a GitHub App"), "{}", o.stderr);
+    assert_eq!(stub.requests().len(), before);
     stub.assert_schema_valid();
 }
 

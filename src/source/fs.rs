@@ -208,6 +208,23 @@ fn walk_skip(err: ignore::Error) -> Skip {
     }
 }
 
+/// `p` relative to `base`, `/`-separated, as every report shows a path below the root it was
+/// asked about: the file's own name when `p` is `base`, `p` itself when it is not under `base`.
+pub fn relative_display(base: &Path, p: &Path) -> String {
+    let rel = p.strip_prefix(base).unwrap_or(p);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string())
+    } else {
+        parts.join("/")
+    }
+}
+
 /// The path as shown to users: as walked, without a leading `./`.
 pub fn display_path(p: &Path) -> String {
     let s = p.to_string_lossy();

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 pub struct WalkOptions {
     /// Scan files that .gitignore / .ignore would hide.
     pub no_ignore: bool,
-    /// Path globs (relative to the scanned root) never to scan.
-    pub exclude: Vec<String>,
+    /// Path globs (relative to the scanned root) never to scan, compiled once
+    /// ([`build_globs`]) for the walk, the pipeline analysis and git modes alike.
+    pub exclude: GlobSet,
     pub max_file_size: u64,
 }
 
@@ -52,7 +53,7 @@ pub fn walk(
     roots: &[PathBuf],
     opts: &WalkOptions,
 ) -> Result<(Vec<FileEntry>, Vec<Skip>), WalkError> {
-    let excludes = build_globs(&opts.exclude)?;
+    let excludes = &opts.exclude;
     let mut files = Vec::new();
     let mut skips = Vec::new();
     for root in roots {

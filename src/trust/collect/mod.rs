@@ -204,7 +204,6 @@ fn kind_of(p: &Path) -> Option<Kind> {
     }
 }
 
-
 pub(super) fn text(src: &SrcFile, n: &Node) -> Option<Text> {
     n.text().map(|v| Text {
         value: v.to_string(),

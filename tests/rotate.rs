@@ -584,6 +584,33 @@ fn unmigratable_uses_are_reported_and_left_untouched() {
 }
 
 #[test]
+fn every_decline_says_what_kind_of_obstacle_it_is() {
+    for (name, blocker) in [
+        ("npm-yarn-classic", "analysis"),
+        ("gcp-setup-gcloud-legacy", "not-rewritten"),
+        ("gitlab-anchors-extends", "anchor"),
+        ("pypi-reusable", "analysis"),
+        ("aws-reusable-callee", "platform"),
+        ("npm-private-registry", "analysis"),
+    ] {
+        let d = fixture(name);
+        let plan = plan_json(d.path(), &["--allow-placeholders"]);
+        let skipped: Vec<&serde_json::Value> = plan["repositories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["skipped"].as_array().unwrap())
+            .collect();
+        assert!(!skipped.is_empty(), "{name}: nothing declined");
+        assert!(
+            skipped.iter().any(|s| s["blocker"] == blocker),
+            "{name}: no `{blocker}` among {skipped:#?}"
+        );
+        assert!(skipped.iter().all(|s| s["reason"].as_str().unwrap().len() > 10));
+    }
+}
+
+#[test]
 fn placeholders_are_named_and_block_write() {
     let d = fixture("aws-deploy-static");
     let o = keysweep()

@@ -1,5 +1,6 @@
 //! AWS: static IAM user keys -> `role-to-assume` through GitHub's OIDC provider.
 
+use crate::rotate::target::Blocker;
 use serde_json::json;
 use yaml_serde::Value;
 
@@ -132,6 +133,7 @@ impl Target for Aws {
         };
         if u.jobs.is_empty() {
             return Err(Unmigratable::new(
+                Blocker::Missing,
                 "no job reads the keys recognisably; remove them by hand",
             ));
         }
@@ -151,12 +153,15 @@ impl Target for Aws {
         for (job, i) in &steps {
             let st =
                 u.wf.step(job, *i)
-                    .ok_or_else(|| Unmigratable::new("step not found"))?;
+                    .ok_or_else(|| Unmigratable::new(Blocker::Missing, "step not found"))?;
             if Workflow::uses_slug(st).as_deref() != Some(ACTION) {
-                return Err(Unmigratable::new(format!(
-                    "the keys are inputs of `{}`, not of {ACTION}",
-                    st.get("uses").and_then(Value::as_str).unwrap_or("?")
-                )));
+                return Err(Unmigratable::new(
+                    Blocker::NotRewritten,
+                    format!(
+                        "the keys are inputs of `{}`, not of {ACTION}",
+                        st.get("uses").and_then(Value::as_str).unwrap_or("?")
+                    ),
+                ));
             }
             let with = st.get("with").and_then(Value::as_mapping);
             let wp = {

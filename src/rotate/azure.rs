@@ -1,5 +1,6 @@
 //! Azure: `azure/login` `creds` (a client secret) -> federated identity credentials.
 
+use crate::rotate::target::Blocker;
 use serde_json::json;
 use yaml_serde::Value;
 
@@ -188,7 +189,7 @@ impl Target for Azure {
                 .iter()
                 .any(|t| cmd == *t || cmd.starts_with(&format!("{t} ")));
             if site.key != "ARM_CLIENT_SECRET" || !tf {
-                return Err(Unmigratable::new(format!(
+                return Err(Unmigratable::new(Blocker::NotRewritten, format!(
                     "`{}` is read {}; only Terraform's ARM_CLIENT_SECRET is rewritten (to ARM_USE_OIDC)",
                     site.key,
                     if cmd.is_empty() { "by a step keysweep cannot tell".to_string() } else { format!("by `{cmd}`") }
@@ -198,9 +199,10 @@ impl Target for Azure {
             let env = super::edit::value_at(&u.wf.value, parent).and_then(Value::as_mapping);
             for need in ["ARM_CLIENT_ID", "ARM_TENANT_ID"] {
                 if !env.is_some_and(|e| e.contains_key(need)) {
-                    return Err(Unmigratable::new(format!(
-                        "`{need}` is not set next to ARM_CLIENT_SECRET; set the ids first"
-                    )));
+                    return Err(Unmigratable::new(
+                        Blocker::Missing,
+                        format!("`{need}` is not set next to ARM_CLIENT_SECRET; set the ids first"),
+                    ));
                 }
             }
             for op in replace_key(&site.path, vec![("ARM_USE_OIDC".into(), s("true"))]) {
@@ -224,7 +226,7 @@ impl Target for Azure {
             };
             let with = st.get("with").and_then(Value::as_mapping);
             if with.is_some_and(|w| IDS.iter().any(|(i, _, _)| w.contains_key(*i))) {
-                return Err(Unmigratable::new(
+                return Err(Unmigratable::new(Blocker::PartlyMigrated,
                     "the step already has client-id/tenant-id/subscription-id next to `creds`; finish that migration by hand",
                 ));
             }

@@ -1,6 +1,7 @@
 //! Workflow edits the targets share: removing bindings, inserting steps, pinned action
 //! references, reading a minted token.
 
+use crate::rotate::target::Blocker;
 use std::collections::BTreeMap;
 
 use yaml_serde::Value;
@@ -204,7 +205,10 @@ pub fn only_sites(u: &Use, kinds: &[SiteKind], what: &str) -> Result<(), Unmigra
                 SiteKind::JobEnv => "it is bound in a job-level `env:`".to_string(),
                 _ => format!("it is bound at `{}`", show(&s.path)),
             };
-            return Err(Unmigratable::new(format!("`{}`: {how}; {what}", f.secret)));
+            return Err(Unmigratable::new(
+                Blocker::NotRewritten,
+                format!("`{}`: {how}; {what}", f.secret),
+            ));
         }
     }
     Ok(())

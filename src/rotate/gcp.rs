@@ -1,5 +1,6 @@
 //! GCP: a service-account JSON key -> Workload Identity Federation.
 
+use crate::rotate::target::Blocker;
 use yaml_serde::Value;
 
 use super::edit::{
@@ -189,11 +190,14 @@ impl Gcp {
             .iter()
             .find(|s| !KEY_ENV.contains(&s.key.as_str()))
         {
-            return Err(Unmigratable::new(format!(
-                "the key is bound to `{}`; keysweep moves {} (the key JSON) only",
-                s.key,
-                KEY_ENV.join(" and ")
-            )));
+            return Err(Unmigratable::new(
+                Blocker::NotRewritten,
+                format!(
+                    "the key is bound to `{}`; keysweep moves {} (the key JSON) only",
+                    s.key,
+                    KEY_ENV.join(" and ")
+                ),
+            ));
         }
         let with_jobs: Vec<&str> = u
             .sites
@@ -208,7 +212,7 @@ impl Gcp {
                 .iter()
                 .any(|st| Workflow::uses_slug(st).as_deref() == Some(ACTION))
             {
-                return Err(Unmigratable::new(format!(
+                return Err(Unmigratable::new(Blocker::PartlyMigrated, format!(
                     "job `{job}` runs {ACTION} already before the key is read; finish that migration by hand"
                 )));
             }
@@ -278,7 +282,7 @@ impl Target for Gcp {
             };
             let with = st.get("with").and_then(Value::as_mapping);
             if with.is_some_and(|w| w.contains_key("workload_identity_provider")) {
-                return Err(Unmigratable::new(
+                return Err(Unmigratable::new(Blocker::PartlyMigrated,
                     "the step already names a workload identity provider; finish that migration by hand",
                 ));
             }

@@ -45,7 +45,8 @@ use rewrite::Edit;
 pub use error::RotateError;
 pub use plan::permissions_edit;
 pub use target::{
-    Site, SiteKind, Target, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan, Workflow,
+    Blocker, Site, SiteKind, Target, TrustArtifact, TrustInput, Unmigratable, Use, UsePlan,
+    Workflow,
 };
 
 /// Options of one planning run.
@@ -110,6 +111,8 @@ pub struct Skipped {
     pub secret: String,
     pub line: usize,
     pub consumer: String,
+    /// What kind of obstacle it is (what to do next).
+    pub blocker: Blocker,
     pub reason: String,
 }
 

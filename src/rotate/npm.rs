@@ -1,5 +1,6 @@
 //! npm: `NODE_AUTH_TOKEN` for `npm publish` -> a trusted publisher (npm >= 11.5.1).
 
+use crate::rotate::target::Blocker;
 use yaml_serde::Value;
 
 use super::edit::{is_self_hosted, only_sites, remove_bindings, step_path};
@@ -50,13 +51,13 @@ impl Target for Npm {
         for (f, site) in u.findings.iter().zip(&u.sites) {
             let job = site.job.as_deref().unwrap_or("");
             if is_self_hosted(u.wf, job) {
-                return Err(Unmigratable::new(
+                return Err(Unmigratable::new(Blocker::SelfHostedRunner,
                     "npm trusted publishing needs a GitHub-hosted runner; this job runs on a self-hosted one",
                 ));
             }
             let cmd = f.consumer.command.as_deref().unwrap_or("");
             if site.key != "NODE_AUTH_TOKEN" || cmd != "npm publish" {
-                return Err(Unmigratable::new(format!(
+                return Err(Unmigratable::new(Blocker::NotRewritten, format!(
                     "`{}` is read by `{}`; trusted publishing is done by the npm CLI's `npm publish` (>= 11.5.1) only",
                     site.key,
                     if cmd.is_empty() { "a step keysweep cannot tell" } else { cmd }
@@ -70,6 +71,7 @@ impl Target for Npm {
                 .find(|(_, s)| Workflow::uses_slug(s).as_deref() == Some("actions/setup-node"))
             else {
                 return Err(Unmigratable::new(
+                    Blocker::Missing,
                     "the job has no actions/setup-node step with `registry-url`",
                 ));
             };
@@ -79,7 +81,7 @@ impl Target for Npm {
                 .and_then(Value::as_str)
                 .unwrap_or("");
             if !registry.contains("registry.npmjs.org") {
-                return Err(Unmigratable::new(format!(
+                return Err(Unmigratable::new(Blocker::Platform, format!(
                     "setup-node `registry-url` is `{registry}`; trusted publishing exists for registry.npmjs.org only"
                 )));
             }

@@ -1,6 +1,7 @@
 //! GitHub PAT -> octo-sts: a short-lived installation token minted from the job's OIDC
 //! token against a trust policy in the target repository.
 
+use crate::rotate::target::Blocker;
 use yaml_serde::Value;
 
 use super::edit::{free_step_id, only_sites, pinned_noted, read_from_minted_token};
@@ -36,7 +37,7 @@ impl Target for OctoSts {
             .iter()
             .any(|f| f.replacement.contains("octo-sts") && f.blocked_by.is_none());
         if !cross_repo {
-            return Err(Unmigratable::new(format!(
+            return Err(Unmigratable::new(Blocker::Platform, format!(
                 "not a cross-repository use, so not an octo-sts migration; the analysis suggests {} (keysweep does not rewrite that)",
                 u.findings.first().map_or("", |f| f.replacement.as_str())
             )));
@@ -72,14 +73,20 @@ impl Target for OctoSts {
             scopes.sort();
             scopes.dedup();
             if scopes.len() > 1 {
-                return Err(Unmigratable::new(format!(
+                return Err(Unmigratable::new(
+                    Blocker::Platform,
+                    format!(
                     "the token reaches several repositories ({}); one octo-sts token has one scope",
                     scopes.join(", ")
-                )));
+                ),
+                ));
             }
             let scope = scopes.pop().unwrap_or_else(|| u.repo_slug.to_string());
             if scope.contains("${{") {
-                return Err(Unmigratable::new("the target repository is an expression"));
+                return Err(Unmigratable::new(
+                    Blocker::Platform,
+                    "the target repository is an expression",
+                ));
             }
             p.trust_info.push(("scope".into(), scope.clone()));
             for i in &idx {

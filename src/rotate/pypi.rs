@@ -1,5 +1,6 @@
 //! PyPI: an API token -> a trusted publisher (no password at all).
 
+use crate::rotate::target::Blocker;
 use serde_json::json;
 use yaml_serde::Value;
 
@@ -88,7 +89,7 @@ impl Target for Pypi {
             .and_then(|o| o.get("workflow_call"))
             .is_some()
         {
-            return Err(Unmigratable::new(
+            return Err(Unmigratable::new(Blocker::Platform,
                 "PyPI trusted publishing does not work from inside a reusable workflow; move the upload into the calling workflow",
             ));
         }
@@ -105,10 +106,10 @@ impl Target for Pypi {
                 SiteKind::With => {
                     let st =
                         u.wf.step(job, i)
-                            .ok_or_else(|| Unmigratable::new("step not found"))?;
+                            .ok_or_else(|| Unmigratable::new(Blocker::Missing, "step not found"))?;
                     if Workflow::uses_slug(st).as_deref() != Some(ACTION) || site.key != "password"
                     {
-                        return Err(Unmigratable::new(format!(
+                        return Err(Unmigratable::new(Blocker::NotRewritten, format!(
                             "the token feeds `{}` input `{}`; only {ACTION} `password` is rewritten",
                             st.get("uses").and_then(Value::as_str).unwrap_or("?"),
                             site.key
@@ -138,7 +139,7 @@ impl Target for Pypi {
                     // only `uv publish` exchanges the OIDC token by itself
                     let cmd = f.consumer.command.as_deref().unwrap_or("");
                     if !cmd.starts_with("uv publish") || !site.key.starts_with("UV_PUBLISH_") {
-                        return Err(Unmigratable::new(format!(
+                        return Err(Unmigratable::new(Blocker::Platform, format!(
                             "`{}` reads `{}` from the environment and cannot exchange an OIDC token itself; switch the upload to {ACTION} (or `uv publish`) by hand",
                             if cmd.is_empty() { "the step" } else { cmd },
                             site.key

@@ -43,15 +43,44 @@ pub trait Target: Sync {
     }
 }
 
+/// What kind of obstacle leaves a use as it is: what the person reading the plan does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Blocker {
+    /// keysweep does not rewrite this shape (a script, another action, another binding):
+    /// migrate it by hand.
+    NotRewritten,
+    /// The workflow is already half-way to OIDC: finish that migration by hand.
+    PartlyMigrated,
+    /// The provider's OIDC path needs a GitHub-hosted runner.
+    SelfHostedRunner,
+    /// Something the rewrite needs is absent (a step, an id, a list to add to).
+    Missing,
+    /// The platform offers no OIDC path here (another registry, a reusable workflow, a scope).
+    Platform,
+    /// The analysis itself reports the use as blocked or without an OIDC alternative.
+    Analysis,
+    /// No rotate target exists for this kind of use yet.
+    NoTarget,
+    /// The use moves together with another one that is left as it is.
+    Together,
+    /// The node is written in a YAML anchor other nodes may share.
+    Anchor,
+    /// keysweep could not find the node the use is written in.
+    NotFound,
+}
+
 /// Why a use is left as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unmigratable {
+    pub blocker: Blocker,
     pub reason: String,
 }
 
 impl Unmigratable {
-    pub fn new(reason: impl Into<String>) -> Self {
+    pub fn new(blocker: Blocker, reason: impl Into<String>) -> Self {
         Unmigratable {
+            blocker,
             reason: reason.into(),
         }
     }
@@ -159,13 +188,16 @@ impl Use<'_> {
         let st = self
             .wf
             .step(job, i)
-            .ok_or_else(|| Unmigratable::new("step not found"))?;
+            .ok_or_else(|| Unmigratable::new(Blocker::Missing, "step not found"))?;
         if Workflow::uses_slug(st).as_deref() != Some(action) || site.key != key {
-            return Err(Unmigratable::new(format!(
-                "the secret feeds `{}` input `{}`; only {action} `{key}` is rewritten",
-                st.get("uses").and_then(Value::as_str).unwrap_or("?"),
-                site.key
-            )));
+            return Err(Unmigratable::new(
+                Blocker::NotRewritten,
+                format!(
+                    "the secret feeds `{}` input `{}`; only {action} `{key}` is rewritten",
+                    st.get("uses").and_then(Value::as_str).unwrap_or("?"),
+                    site.key
+                ),
+            ));
         }
         Ok(Some((job, i, st)))
     }

@@ -1,5 +1,6 @@
 //! Vault: a static token for `hashicorp/vault-action` -> JWT auth with GitHub's OIDC token.
 
+use crate::rotate::target::Blocker;
 use serde_json::json;
 use yaml_serde::Value;
 
@@ -40,6 +41,7 @@ impl Target for Vault {
             let with = st.get("with").and_then(Value::as_mapping);
             if with.is_some_and(|w| w.contains_key("method") || w.contains_key("role")) {
                 return Err(Unmigratable::new(
+                    Blocker::PartlyMigrated,
                     "the step already sets `method`/`role`; finish that migration by hand",
                 ));
             }

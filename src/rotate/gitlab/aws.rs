@@ -1,6 +1,7 @@
 //! GitLab CI: static AWS keys in a job's (or template's) `variables:` -> `id_tokens:` and the
 //! AWS SDKs' own web-identity login (`AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`).
 
+use crate::rotate::target::Blocker;
 use yaml_serde::Value;
 
 use super::super::aws::{trust_policy_for, AUDIENCE};
@@ -32,7 +33,7 @@ impl Target for GitlabAws {
     fn plan(&self, u: &Use, look: &mut Lookup) -> Result<UsePlan, Unmigratable> {
         for (f, s) in u.findings.iter().zip(&u.sites) {
             if s.kind != SiteKind::JobEnv {
-                return Err(Unmigratable::new(format!(
+                return Err(Unmigratable::new(Blocker::NotRewritten, format!(
                     "`{}`: {}; keysweep rewrites AWS keys bound in a job's or template's `variables:` only",
                     f.secret,
                     match s.kind {
@@ -60,7 +61,7 @@ impl Target for GitlabAws {
                 .find(|s| s.key == "AWS_ACCESS_KEY_ID")
                 .or(sites.first())
                 .copied()
-                .ok_or_else(|| Unmigratable::new("no binding"))?;
+                .ok_or_else(|| Unmigratable::new(Blocker::Missing, "no binding"))?;
             for op in replace_key(
                 &first.path,
                 vec![
@@ -110,16 +111,17 @@ impl Target for GitlabAws {
                     ));
                 }
                 Some(_) => {
-                    return Err(Unmigratable::new(format!(
-                        "`{c}` has a `before_script:` that is not a list"
-                    )))
+                    return Err(Unmigratable::new(
+                        Blocker::Missing,
+                        format!("`{c}` has a `before_script:` that is not a list"),
+                    ))
                 }
                 None => {
                     // a job that extends this template and has its own before_script replaces it
                     for f in &u.findings {
                         if let Some(j) = f.job.as_deref().filter(|j| j != c) {
                             if find_job(u, j).is_some_and(|jv| jv.get("before_script").is_some()) {
-                                return Err(Unmigratable::new(format!(
+                                return Err(Unmigratable::new(Blocker::Missing, format!(
                                     "job `{j}` has its own `before_script:`, which replaces `{c}`'s; add the token line there by hand"
                                 )));
                             }

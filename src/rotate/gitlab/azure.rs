@@ -4,6 +4,7 @@
 //! `ARM_USE_OIDC` with the token declared under the name the azurerm provider reads
 //! (`ARM_OIDC_TOKEN`).
 
+use crate::rotate::target::Blocker;
 use regex::Regex;
 
 use super::super::azure::{federated_trust, Federation, AUDIENCE};
@@ -72,10 +73,13 @@ impl Target for GitlabAzure {
                 SiteKind::Run => {
                     let (idx, line) =
                         script_item(u.wf, site, f.location.line).ok_or_else(|| {
-                            Unmigratable::new("the command is not a plain script item")
+                            Unmigratable::new(
+                                Blocker::NotRewritten,
+                                "the command is not a plain script item",
+                            )
                         })?;
                     let new = federated_login(&line, &f.secret).map_err(|why| {
-                        Unmigratable::new(format!(
+                        Unmigratable::new(Blocker::NotRewritten, format!(
                             "`{}`: {why}; keysweep rewrites `az login --service-principal -u ID -p \"${}\" --tenant ID` lines",
                             f.secret, f.secret
                         ))
@@ -141,7 +145,7 @@ impl Target for GitlabAzure {
                     }
                 }
                 _ => {
-                    return Err(Unmigratable::new(format!(
+                    return Err(Unmigratable::new(Blocker::NotRewritten, format!(
                         "`{}` is read as `{}`{}; keysweep rewrites `az login --service-principal` lines and Terraform's ARM_CLIENT_SECRET only",
                         f.secret,
                         site.key,

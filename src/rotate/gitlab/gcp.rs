@@ -13,6 +13,7 @@ use super::{
 };
 use crate::pipeline::shell::words;
 use crate::pipeline::{CiSystem, PipelineFinding};
+use crate::rotate::target::Blocker;
 
 pub struct GitlabGcp;
 
@@ -73,7 +74,7 @@ impl Target for GitlabGcp {
         let aud = format!("https://iam.googleapis.com/{provider}");
         for (f, site) in u.findings.iter().zip(&u.sites) {
             let refuse = |why: String| {
-                Unmigratable::new(format!(
+                Unmigratable::new(Blocker::NotRewritten, format!(
                     "`{}`: {why}; keysweep rewrites a script line that is exactly `gcloud auth activate-service-account --key-file \"${}\"`",
                     f.secret, f.secret
                 ))

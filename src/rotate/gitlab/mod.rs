@@ -15,6 +15,7 @@ pub use gcp::GitlabGcp;
 pub use pypi::GitlabPypi;
 pub use vault::GitlabVault;
 
+use crate::rotate::target::Blocker;
 use regex::Regex;
 use yaml_serde::Value;
 
@@ -208,9 +209,12 @@ pub(super) fn find_job(u: &Use, name: &str) -> Option<Value> {
 
 /// The job or template `c` of the file being rewritten.
 pub fn container<'u>(u: &'u Use, c: &str) -> Result<&'u Value, Unmigratable> {
-    u.wf.value
-        .get(c)
-        .ok_or_else(|| Unmigratable::new(format!("`{c}` is not in {}", u.wf.path)))
+    u.wf.value.get(c).ok_or_else(|| {
+        Unmigratable::new(
+            Blocker::NotRewritten,
+            format!("`{c}` is not in {}", u.wf.path),
+        )
+    })
 }
 
 /// The edit that declares OIDC token `var` (audience `aud`) in job or template `c`; `None`
@@ -227,7 +231,7 @@ pub fn id_token_edit(
     match body.get("id_tokens") {
         Some(Value::Mapping(m)) => match m.get(var) {
             Some(have) if have.get("aud").and_then(Value::as_str) == Some(aud) => Ok(None),
-            Some(_) => Err(Unmigratable::new(format!(
+            Some(_) => Err(Unmigratable::new(Blocker::PartlyMigrated, format!(
                 "`{c}` declares `id_tokens: {var}` with another audience; finish that migration by hand"
             ))),
             None => Ok(Some((
@@ -239,7 +243,7 @@ pub fn id_token_edit(
                 },
             ))),
         },
-        Some(_) => Err(Unmigratable::new(format!(
+        Some(_) => Err(Unmigratable::new(Blocker::Missing, format!(
             "`{c}` has an `id_tokens:` that is not a mapping"
         ))),
         None => {

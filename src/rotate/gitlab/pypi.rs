@@ -1,6 +1,7 @@
 //! GitLab CI: a PyPI token for `twine upload` -> `id_tokens` (aud `pypi`) exchanged for a
 //! short-lived upload token right before the upload.
 
+use crate::rotate::target::Blocker;
 use yaml_serde::Value;
 
 use super::super::edit::replace_key;
@@ -35,7 +36,7 @@ impl Target for GitlabPypi {
                 || site.key != "TWINE_PASSWORD"
                 || cmd != "twine upload"
             {
-                return Err(Unmigratable::new(format!(
+                return Err(Unmigratable::new(Blocker::NotRewritten, format!(
                     "`{}`: keysweep rewrites `TWINE_PASSWORD` in a job's `variables:` read by `twine upload` only",
                     f.secret
                 )));
@@ -43,17 +44,19 @@ impl Target for GitlabPypi {
             let c = site.job.clone().unwrap_or_default();
             let body = container(u, &c)?;
             let Some(script) = body.get("script").and_then(Value::as_sequence) else {
-                return Err(Unmigratable::new(format!(
-                    "`{c}` has no `script:` list here"
-                )));
+                return Err(Unmigratable::new(
+                    Blocker::Missing,
+                    format!("`{c}` has no `script:` list here"),
+                ));
             };
             let Some(at) = script
                 .iter()
                 .position(|l| l.as_str().is_some_and(|l| l.contains("twine upload")))
             else {
-                return Err(Unmigratable::new(format!(
-                    "`{c}`'s own `script:` has no `twine upload` line"
-                )));
+                return Err(Unmigratable::new(
+                    Blocker::Missing,
+                    format!("`{c}`'s own `script:` has no `twine upload` line"),
+                ));
             };
             let vars = body.get("variables").and_then(Value::as_mapping);
             if vars.is_some_and(|v| v.contains_key("TWINE_USERNAME")) {

@@ -1,6 +1,7 @@
 //! GitLab CI: a static Vault token in a CI/CD variable -> JWT auth with the job's own token
 //! (`id_tokens:` with the Vault audience, `vault write auth/jwt/login`), as GitLab documents it.
 
+use crate::rotate::target::Blocker;
 use yaml_serde::Value;
 
 use super::super::facts::Lookup;
@@ -92,10 +93,13 @@ impl Target for GitlabVault {
                 SiteKind::Run => {
                     let (idx, line) =
                         script_item(u.wf, site, f.location.line).ok_or_else(|| {
-                            Unmigratable::new("the command is not a plain script item")
+                            Unmigratable::new(
+                                Blocker::NotRewritten,
+                                "the command is not a plain script item",
+                            )
                         })?;
                     is_token_login(&line, &f.secret).map_err(|why| {
-                        Unmigratable::new(format!(
+                        Unmigratable::new(Blocker::NotRewritten, format!(
                             "`{}`: {why}; keysweep rewrites a script line that is exactly `vault login \"${}\"`",
                             f.secret, f.secret
                         ))
@@ -121,7 +125,10 @@ impl Target for GitlabVault {
                         .into_iter()
                         .find(|k2| body.get(*k2).is_some_and(Value::is_sequence))
                         .ok_or_else(|| {
-                            Unmigratable::new(format!("`{c}` has no script list of its own"))
+                            Unmigratable::new(
+                                Blocker::Missing,
+                                format!("`{c}` has no script list of its own"),
+                            )
                         })?;
                     p.edits.push((
                         format!("`{c}` {sect}: log in with the job's OIDC token first (JWT auth, role `{role}`)"),
@@ -133,7 +140,7 @@ impl Target for GitlabVault {
                     ));
                 }
                 _ => {
-                    return Err(Unmigratable::new(format!(
+                    return Err(Unmigratable::new(Blocker::NotRewritten, format!(
                         "`{}` is read as `{}`{}; keysweep rewrites `vault login \"$TOKEN\"` lines and a `VAULT_TOKEN` the `vault` CLI reads",
                         f.secret,
                         site.key,

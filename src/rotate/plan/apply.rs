@@ -7,7 +7,7 @@ use super::permissions::permissions_edit;
 use crate::pipeline::CiSystem;
 use crate::rotate::facts::Lookup;
 use crate::rotate::rewrite::{self, EditOp};
-use crate::rotate::target::{Target, Unmigratable, Use, UsePlan, Workflow};
+use crate::rotate::target::{Blocker, Target, Unmigratable, Use, UsePlan, Workflow};
 use crate::rotate::{gitlab, FileChange, RotateError};
 
 /// The edits accepted so far, per file (relative to the repository root).
@@ -19,16 +19,17 @@ pub(super) fn try_use(
     u: &Use,
     look: &mut Lookup,
     accepted: Option<&Vec<(String, EditOp)>>,
-) -> Result<UsePlan, String> {
-    let mut p = target.plan(u, look).map_err(|e| e.reason.clone())?;
+) -> Result<UsePlan, Unmigratable> {
+    let not_rewritten = |e: String| Unmigratable::new(Blocker::NotRewritten, e);
+    let mut p = target.plan(u, look)?;
     // The permissions edit is made against the file as the accepted edits leave it: when an
     // earlier target of the same job already grants `id-token: write`, there is none to add.
     let edited;
     let current: &Workflow = match accepted.filter(|a| !a.is_empty()) {
         Some(ops) => {
             let text = rewrite::apply(&u.wf.text, &ops.iter().map(|(_, o)| o).collect::<Vec<_>>())
-                .map_err(|e| e.to_string())?;
-            let value = yaml_serde::from_str(&text).map_err(|e| e.to_string())?;
+                .map_err(|e| not_rewritten(e.to_string()))?;
+            let value = yaml_serde::from_str(&text).map_err(|e| not_rewritten(e.to_string()))?;
             edited = Workflow {
                 path: u.wf.path.clone(),
                 text,
@@ -39,9 +40,8 @@ pub(super) fn try_use(
         None => u.wf,
     };
     for j in &p.id_token_jobs {
-        if let Some(op) = permissions_edit(current, j)
-            .map_err(Unmigratable::new)
-            .map_err(|e| e.reason)?
+        if let Some(op) =
+            permissions_edit(current, j).map_err(|e| Unmigratable::new(Blocker::NotRewritten, e))?
         {
             p.edits.push((
                 format!("job `{j}`: add `id-token: write` to its permissions, keeping its grants"),
@@ -64,7 +64,7 @@ pub(super) fn try_use(
                 leftover(&after, &u.secrets())
             }
         })
-        .map_err(|reason| format!("left untouched: {reason}"))?;
+        .map_err(|reason| not_rewritten(format!("left untouched: {reason}")))?;
     Ok(p)
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::skipped;
 use crate::pipeline::{CiSystem, MigrationStatus, PipelineFinding};
 use crate::rotate::registry;
+use crate::rotate::target::{Blocker, Unmigratable};
 use crate::rotate::Skipped;
 
 /// The uses of one target in one file (a GitLab include, or the workflow itself).
@@ -29,7 +30,10 @@ pub(super) fn group<'f>(
                 out.push(skipped(
                     f,
                     None,
-                    format!("no rotate target for this use yet ({})", f.replacement),
+                    Unmigratable::new(
+                        Blocker::NoTarget,
+                        format!("no rotate target for this use yet ({})", f.replacement),
+                    ),
                 ));
             }
             continue;
@@ -41,8 +45,10 @@ pub(super) fn group<'f>(
             out.push(skipped(
                 f,
                 Some(t.id()),
-                "GitLab CI `id_tokens` rewrites are implemented for AWS, GCP, Azure, PyPI and Vault only so far"
-                    .into(),
+                Unmigratable::new(
+                    Blocker::NoTarget,
+                    "GitLab CI `id_tokens` rewrites are implemented for AWS, GCP, Azure, PyPI and Vault only so far",
+                ),
             ));
             continue;
         }
@@ -51,7 +57,10 @@ pub(super) fn group<'f>(
                 out.push(skipped(
                     f,
                     Some(t.id()),
-                    format!("no OIDC alternative here: {}", f.replacement),
+                    Unmigratable::new(
+                        Blocker::Analysis,
+                        format!("no OIDC alternative here: {}", f.replacement),
+                    ),
                 ));
                 continue;
             }
@@ -60,7 +69,7 @@ pub(super) fn group<'f>(
                 out.push(skipped(
                     f,
                     Some(t.id()),
-                    f.blocked_by.clone().unwrap_or_default(),
+                    Unmigratable::new(Blocker::Analysis, f.blocked_by.clone().unwrap_or_default()),
                 ));
                 continue;
             }

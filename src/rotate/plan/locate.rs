@@ -10,7 +10,7 @@ use super::skipped;
 use crate::pipeline::{CiSystem, ConsumerKind, PipelineFinding};
 use crate::rotate::edit::value_at;
 use crate::rotate::rewrite::{k, Seg};
-use crate::rotate::target::{Site, SiteKind, Target, Workflow};
+use crate::rotate::target::{Blocker, Site, SiteKind, Target, Unmigratable, Workflow};
 use crate::rotate::{gitlab, RotateError, Skipped};
 
 /// Load `wf_path` (relative to the analysed root) into `workflows` under `rel`; `false` (and
@@ -39,7 +39,10 @@ pub(super) fn load(
                 out.push(skipped(
                     f,
                     Some(tid),
-                    format!("the file does not parse: {e}"),
+                    Unmigratable::new(
+                        Blocker::NotRewritten,
+                        format!("the file does not parse: {e}"),
+                    ),
                 ));
             }
             return Ok(false);
@@ -65,14 +68,15 @@ pub(super) fn sites<'f>(
     out: &mut Vec<Skipped>,
 ) -> Option<Vec<(&'f PipelineFinding, Site)>> {
     let tid = target.id();
-    let skip_all = |out: &mut Vec<Skipped>, why: &str| {
+    let skip_all = |out: &mut Vec<Skipped>, blocker: Blocker, why: &str| {
         for f in fs {
-            out.push(skipped(f, Some(tid), why.into()));
+            out.push(skipped(f, Some(tid), Unmigratable::new(blocker, why)));
         }
     };
     if wf.path.ends_with("action.yml") || wf.path.ends_with("action.yaml") {
         skip_all(
             out,
+            Blocker::NotRewritten,
             "the secret is an input of a composite action: migrate the workflows that pass it",
         );
         return None;
@@ -84,7 +88,7 @@ pub(super) fn sites<'f>(
             .and_then(|o| o.get("workflow_call"))
             .is_some()
     {
-        skip_all(out, "the credential is used inside a reusable workflow: its callers must grant `id-token: write` and the token's subject is the caller's; migrate the callers and the reusable workflow together, by hand for now");
+        skip_all(out, Blocker::Platform, "the credential is used inside a reusable workflow: its callers must grant `id-token: write` and the token's subject is the caller's; migrate the callers and the reusable workflow together, by hand for now");
         return None;
     }
     let mut located: Vec<(&PipelineFinding, Site)> = Vec::new();
@@ -97,23 +101,30 @@ pub(super) fn sites<'f>(
         };
         match site {
             Some(s) if written_elsewhere(wf, &s) => {
-                out.push(skipped(f, Some(tid), "the binding is written in a YAML anchor (`&name`, used through `*name` or `<<:`) that other nodes may share; keysweep does not rewrite anchors: move the credential out of the anchor, or migrate by hand".into()));
+                out.push(skipped(f, Some(tid), Unmigratable::new(Blocker::Anchor, "the binding is written in a YAML anchor (`&name`, used through `*name` or `<<:`) that other nodes may share; keysweep does not rewrite anchors: move the credential out of the anchor, or migrate by hand")));
                 bad = true;
             }
             Some(s) => {
                 if let Some(why) = chooses_between_secrets(wf, &s) {
-                    out.push(skipped(f, Some(tid), why));
+                    out.push(skipped(
+                        f,
+                        Some(tid),
+                        Unmigratable::new(Blocker::NotRewritten, why),
+                    ));
                     bad = true;
                 }
                 located.push((f, s));
             }
             None => {
                 let why = if f.consumer.kind == ConsumerKind::ReusableWorkflow {
-                    "the secret is passed to a reusable workflow; it is read there (migrate the reusable workflow and its callers together, by hand for now)"
+                    Unmigratable::new(Blocker::Platform, "the secret is passed to a reusable workflow; it is read there (migrate the reusable workflow and its callers together, by hand for now)")
                 } else {
-                    "keysweep could not find the node this use is written in"
+                    Unmigratable::new(
+                        Blocker::NotFound,
+                        "keysweep could not find the node this use is written in",
+                    )
                 };
-                out.push(skipped(f, Some(tid), why.into()));
+                out.push(skipped(f, Some(tid), why));
                 bad = true;
             }
         }
@@ -127,7 +138,7 @@ pub(super) fn sites<'f>(
                 out.push(skipped(
                     f,
                     Some(tid),
-                    "another use of the same credential in this workflow cannot be migrated; the plan never half-applies".into(),
+                    Unmigratable::new(Blocker::Together, "another use of the same credential in this workflow cannot be migrated; the plan never half-applies"),
                 ));
             }
         }

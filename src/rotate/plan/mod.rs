@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub use permissions::permissions_edit;
 
 use super::facts::{self, Facts, Lookup};
-use super::target::{Use, Workflow};
+use super::target::{Blocker, Unmigratable, Use, Workflow};
 use super::{registry, subject, Options, RepoPlan, RotateError, Skipped};
 use crate::pipeline::{CiSystem, PipelineFinding};
 
@@ -52,7 +52,7 @@ pub(super) fn file_of(f: &PipelineFinding) -> &str {
 pub(super) fn skipped(
     f: &PipelineFinding,
     target: Option<&'static str>,
-    reason: String,
+    why: Unmigratable,
 ) -> Skipped {
     Skipped {
         target,
@@ -62,7 +62,8 @@ pub(super) fn skipped(
         secret: f.secret.clone(),
         line: f.location.line,
         consumer: f.consumer.description.clone(),
-        reason,
+        blocker: why.blocker,
+        reason: why.reason,
     }
 }
 
@@ -74,12 +75,12 @@ fn attribute<'f>(
     u: &Use<'f>,
     facts: &Facts,
     accepted: Option<&Vec<(String, crate::rotate::rewrite::EditOp)>>,
-    reason: String,
-) -> Vec<(&'f PipelineFinding, String)> {
+    reason: Unmigratable,
+) -> Vec<(&'f PipelineFinding, Unmigratable)> {
     if u.findings.len() < 2 {
         return u.findings.iter().map(|f| (*f, reason.clone())).collect();
     }
-    let alone: Vec<Option<String>> = u
+    let alone: Vec<Option<Unmigratable>> = u
         .findings
         .iter()
         .zip(&u.sites)
@@ -106,16 +107,20 @@ fn attribute<'f>(
         .map(|(f, own)| {
             let why = match (own, &culprit) {
                 (Some(own), _) => own,
-                (None, Some((c, r))) => format!(
-                    "moves together with `{}` ({}, {}:{}{}), which is left untouched: {r}",
-                    c.secret,
-                    c.consumer.description,
-                    c.location.path,
-                    c.location.line,
-                    c.job
-                        .as_deref()
-                        .map(|j| format!(", job `{j}`"))
-                        .unwrap_or_default(),
+                (None, Some((c, r))) => Unmigratable::new(
+                    Blocker::Together,
+                    format!(
+                        "moves together with `{}` ({}, {}:{}{}), which is left untouched: {}",
+                        c.secret,
+                        c.consumer.description,
+                        c.location.path,
+                        c.location.line,
+                        c.job
+                            .as_deref()
+                            .map(|j| format!(", job `{j}`"))
+                            .unwrap_or_default(),
+                        r.reason
+                    ),
                 ),
                 (None, None) => reason.clone(),
             };

@@ -5,6 +5,7 @@ mod git;
 mod pipeline_changes;
 
 use crate::ci_findings::{analyze_roots, link_literals, CiResult};
+use crate::decode;
 use crate::detect::{Detection, Detector};
 use crate::finding::{redact, Finding, FindingSet, Location};
 use crate::source::fs::{walk, FileEntry, WalkError, WalkOptions};
@@ -28,6 +29,8 @@ pub struct ScanSettings {
     pub allow_secrets: Vec<regex::Regex>,
     /// Show a progress bar on stderr (only if it is a terminal).
     pub progress: bool,
+    /// Report only findings at or above this confidence (`--min-confidence`).
+    pub min_confidence: Option<crate::rules::Confidence>,
 }
 
 /// How many of each kind of suppression applied.
@@ -142,6 +145,16 @@ impl ScanResult {
 /// Per-blob results before grouping: (rule index, secret bytes, location).
 pub type BlobHits = Vec<(usize, Vec<u8>, Location)>;
 
+/// A detection placed in the original blob: `span` is where the secret (or its encoded form)
+/// is, `secret` the value itself (decoded when `decoded` says how).
+struct Placed {
+    rule: usize,
+    whole: Range<usize>,
+    span: Range<usize>,
+    secret: Vec<u8>,
+    decoded: Option<String>,
+}
+
 pub struct Scanner {
     detector: Detector,
     settings: ScanSettings,
@@ -171,10 +184,54 @@ impl Scanner {
             return Err(SkipReason::Binary);
         }
         let detections = self.detector.detect(bytes);
-        if detections.is_empty() {
+        let mut placed: Vec<Placed> = detections
+            .iter()
+            .map(|d| Placed {
+                rule: d.rule,
+                whole: d.whole.clone(),
+                span: d.secret.clone(),
+                secret: bytes[d.secret.clone()].to_vec(),
+                decoded: None,
+            })
+            .collect();
+        placed.extend(self.decoded_detections(bytes, &detections));
+        if placed.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.locate(path, bytes, &detections, suppressed))
+        placed.sort_by(|a, b| {
+            (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule))
+        });
+        Ok(self.locate(path, bytes, &placed, suppressed))
+    }
+
+    /// Detections in the decoded views of a blob (base64, percent, escapes, joined literals)
+    /// that the plain scan did not make, placed at their encoded span.
+    fn decoded_detections(&self, bytes: &[u8], plain: &[Detection]) -> Vec<Placed> {
+        let mut out: Vec<Placed> = Vec::new();
+        for view in decode::views(bytes) {
+            for d in self.detector.detect(&view.text) {
+                if !view.is_decoded(&d.secret) {
+                    continue;
+                }
+                let span = view.origin(&d.secret);
+                let whole = view.origin(&d.whole);
+                let whole = whole.start.min(span.start)..whole.end.max(span.end);
+                let overlaps = |r: &Range<usize>| r.start < span.end && span.start < r.end;
+                if plain.iter().any(|p| overlaps(&p.secret))
+                    || out.iter().any(|o| overlaps(&o.span) && o.rule == d.rule)
+                {
+                    continue;
+                }
+                out.push(Placed {
+                    rule: d.rule,
+                    whole,
+                    span,
+                    secret: view.text[d.secret.clone()].to_vec(),
+                    decoded: Some(view.how.clone()),
+                });
+            }
+        }
+        out
     }
 
     /// Turns detections into located hits, applying inline allows and the allowlist.
@@ -182,17 +239,17 @@ impl Scanner {
         &self,
         path: &str,
         bytes: &[u8],
-        detections: &[Detection],
+        detections: &[Placed],
         suppressed: &mut Suppressed,
     ) -> BlobHits {
         let mut lines = LineCursor::new(bytes);
-        let secrets: Vec<Range<usize>> = detections.iter().map(|d| d.secret.clone()).collect();
+        let secrets: Vec<Range<usize>> = detections.iter().map(|d| d.span.clone()).collect();
         let mut out = Vec::new();
         for d in detections {
-            let secret = &bytes[d.secret.clone()];
+            let secret = &d.secret;
             let first_line = line_range(bytes, d.whole.start);
             let last_line = line_range(bytes, d.whole.end.saturating_sub(1).max(d.whole.start));
-            let secret_line = line_range(bytes, d.secret.start);
+            let secret_line = line_range(bytes, d.span.start);
             let lines_to_check = [&first_line, &last_line, &secret_line];
             let rule = self.detector.rules().get(d.rule).id();
             if lines_to_check
@@ -212,11 +269,11 @@ impl Scanner {
                 suppressed.allowlist += 1;
                 continue;
             }
-            let (line, column) = lines.position(d.secret.start);
-            let (end_line, end_column) = lines.position_after(d.secret.start, d.secret.end);
+            let (line, column) = lines.position(d.span.start);
+            let (end_line, end_column) = lines.position_after(d.span.start, d.span.end);
             out.push((
                 d.rule,
-                secret.to_vec(),
+                secret.clone(),
                 Location {
                     path: path.to_string(),
                     line,
@@ -226,10 +283,11 @@ impl Scanner {
                     snippet: snippet(
                         bytes,
                         secret_line,
-                        &d.secret,
+                        &d.span,
                         &secrets,
                         self.settings.show_secrets,
                     ),
+                    decoded: d.decoded.clone(),
                     context: None,
                     blob: None,
                     provenance: None,
@@ -246,6 +304,9 @@ impl Scanner {
             for (rule, secret, loc) in blob {
                 set.add(self.detector.rules().get(rule), &secret, loc);
             }
+        }
+        if let Some(min) = self.settings.min_confidence {
+            set.retain_confidence(min);
         }
         set.into_sorted()
     }

@@ -1,0 +1,142 @@
+//! Base64 runs (standard or URL-safe alphabet, padded or not) long enough to hold a secret,
+//! kept only when they decode to text.
+
+use super::{mostly_printable, replace_in_line, Builder};
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+use std::ops::Range;
+
+/// Shorter runs decode to fewer than 15 bytes: too little for a credential worth decoding.
+const MIN_RUN: usize = 20;
+/// Longer runs are data (images, archives), not a wrapped secret.
+const MAX_RUN: usize = 64 * 1024;
+
+const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, CONFIG);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, CONFIG);
+
+/// Byte classes: 1 both alphabets, 2 standard only (`+/`), 4 URL-safe only (`-_`).
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_alphanumeric() {
+            1
+        } else if c == b'+' || c == b'/' {
+            2
+        } else if c == b'-' || c == b'_' {
+            4
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+pub(super) fn views(
+    input: &[u8],
+    want: &dyn Fn(&Range<usize>) -> bool,
+    out: &mut Vec<(Builder, &'static str)>,
+) {
+    let mut i = 0;
+    let n = input.len();
+    while i < n {
+        if CLASS[input[i] as usize] == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut kinds = 0u8;
+        while i < n && CLASS[input[i] as usize] != 0 {
+            kinds |= CLASS[input[i] as usize];
+            i += 1;
+        }
+        let body = start..i;
+        while i < n && input[i] == b'=' && i - body.end < 2 {
+            i += 1;
+        }
+        let span = start..i;
+        if body.len() < MIN_RUN || body.len() > MAX_RUN || kinds & 6 == 6 || !want(&span) {
+            continue;
+        }
+        if let Some(text) = decode(input, body.clone(), kinds) {
+            let mut b = replace_in_line(input, span, &text);
+            b.text.shrink_to_fit();
+            out.push((b, "base64"));
+        }
+    }
+}
+
+/// The decoded text of a run, if it plausibly is base64 of text.
+fn decode(input: &[u8], body: Range<usize>, kinds: u8) -> Option<Vec<u8>> {
+    let run = &input[body.clone()];
+    if run.len() % 4 == 1 || !text_shaped(run) || is_jwt_segment(input, &body) {
+        return None;
+    }
+    let engine = if kinds & 4 != 0 { &URL_SAFE } else { &STANDARD };
+    let bytes = engine.decode(run).ok()?;
+    mostly_printable(&bytes).then_some(bytes)
+}
+
+/// Base64 of printable ASCII starts every 4-character group with one of `I-Za-f` (the top
+/// six bits of a byte in 0x20..0x7f): identifiers, hex and words almost never do.
+fn text_shaped(run: &[u8]) -> bool {
+    let groups = run.chunks(4).take(16);
+    let (mut total, mut good) = (0, 0);
+    for g in groups {
+        total += 1;
+        if matches!(g[0], b'I'..=b'Z' | b'a'..=b'f') {
+            good += 1;
+        }
+    }
+    // Case and digits mixed, as base64 of text always is.
+    let upper = run.iter().any(u8::is_ascii_uppercase);
+    let lower = run.iter().any(u8::is_ascii_lowercase);
+    upper && lower && good * 10 >= total * 9
+}
+
+/// The header or claims of a JWT decode to JSON that holds no secret: the token is for the
+/// JWT rules.
+fn is_jwt_segment(input: &[u8], body: &Range<usize>) -> bool {
+    let before = body.start.checked_sub(1).map(|i| input[i]);
+    let after = input.get(body.end).copied();
+    before == Some(b'.') || (after == Some(b'.') && input[body.clone()].starts_with(b"eyJ"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(s: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        views(s.as_bytes(), &|_| true, &mut out);
+        out.into_iter()
+            .map(|(b, _)| String::from_utf8_lossy(&b.text).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn decodes_padded_unpadded_and_url_safe() {
+        let plain = "svc:Zk3pQ9wV2mLr8sYb4nHq?>";
+        let std = base64::engine::general_purpose::STANDARD.encode(plain);
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(plain);
+        assert_eq!(run(&format!("auth: {std}")), [format!("auth: {plain}")]);
+        assert_eq!(run(&format!("auth: {url}")), [format!("auth: {plain}")]);
+    }
+
+    #[test]
+    fn leaves_binary_identifiers_and_hex_alone() {
+        assert!(run("AbstractSingletonProxyFactoryBean extends Base").is_empty());
+        assert!(run("sha = e2d2edcd081bedf05361dad0a7355a1f2ab34c88").is_empty());
+        let bin = base64::engine::general_purpose::STANDARD.encode([
+            0x89u8, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        ]);
+        assert!(run(&format!("img: {bin}")).is_empty());
+        assert!(run("x = eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig").is_empty());
+    }
+}

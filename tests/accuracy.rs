@@ -15,6 +15,8 @@
 
 #[path = "../bench/corpus.rs"]
 mod corpus;
+#[path = "../bench/depth.rs"]
+mod depth;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -117,14 +119,20 @@ fn accuracy_against_planted_corpus() {
         .unwrap_or(false);
     let tmp = tempfile::tempdir().expect("create temp dir");
     let root = tmp.path().join("corpus");
-    let planted = corpus::accuracy_corpus(&root, seed).expect("generate accuracy corpus");
+    let mut planted = corpus::accuracy_corpus(&root, seed).expect("generate accuracy corpus");
+    planted.extend(depth::depth_corpus(&root, seed).expect("generate depth corpus"));
     if let Ok(keep) = std::env::var("KEYSWEEP_ACCURACY_KEEP") {
         corpus::accuracy_corpus(Path::new(&keep), seed)
             .expect("write KEYSWEEP_ACCURACY_KEEP corpus");
+        depth::depth_corpus(Path::new(&keep), seed).expect("write KEYSWEEP_ACCURACY_KEEP corpus");
     }
     assert!(!planted.is_empty(), "the generator planted nothing");
-    // Self-check of the generator: every planted secret is in its file, verbatim.
-    for p in &planted {
+    // Self-check of the generator: every planted secret is in its file, verbatim (encoded
+    // and split ones, in the depth corpus, are not: their file must exist).
+    for p in planted
+        .iter()
+        .filter(|p| depth::class_of(&p.path).is_none())
+    {
         let bytes = std::fs::read(root.join(&p.path)).expect("read a planted file");
         assert!(
             String::from_utf8_lossy(&bytes).contains(&p.secret),
@@ -219,13 +227,14 @@ fn accuracy_against_planted_corpus() {
 
     // Per-family table.
     let mut fams: BTreeMap<usize, (&str, usize, usize, usize)> = BTreeMap::new();
-    let order = |fam: &str| {
-        corpus::FAMILIES
-            .iter()
-            .position(|f| *f == fam)
-            .unwrap_or(corpus::FAMILIES.len())
-    };
-    for f in corpus::FAMILIES {
+    // Rows: the rule families, then the depth corpus's classes (encoded, split, wrapped).
+    let rows: Vec<&str> = corpus::FAMILIES
+        .iter()
+        .chain(depth::CLASSES.iter())
+        .copied()
+        .collect();
+    let order = |fam: &str| rows.iter().position(|f| *f == fam).unwrap_or(rows.len());
+    for f in &rows {
         fams.insert(order(f), (f, 0, 0, 0));
     }
     for (i, p) in planted.iter().enumerate() {
@@ -236,7 +245,8 @@ fn accuracy_against_planted_corpus() {
         }
     }
     for r in &false_pos {
-        fams.entry(order(&r.family)).or_insert(("other", 0, 0, 0)).3 += 1;
+        let row = depth::class_of(&r.path).unwrap_or(&r.family);
+        fams.entry(order(row)).or_insert(("other", 0, 0, 0)).3 += 1;
     }
     let n_found = found.iter().filter(|x| **x).count();
     let recall = n_found as f64 / planted.len() as f64;
@@ -312,4 +322,86 @@ fn accuracy_against_planted_corpus() {
         "accuracy below thresholds:\n  {}",
         failures.join("\n  ")
     );
+}
+
+/// Runs `keysweep scan DIR --format json --show-secrets` plus `extra`, returns the findings.
+fn scan_json(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let output = assert_cmd::Command::cargo_bin("keysweep")
+        .expect("keysweep binary")
+        .arg("scan")
+        .arg(dir)
+        .args(["--format", "json", "--show-secrets", "--no-ignore"])
+        .args(extra)
+        .output()
+        .expect("run keysweep");
+    assert!(
+        matches!(output.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    report["findings"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn decoded_findings_point_at_the_encoded_span_and_say_how() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = corpus::Rng::new(7);
+    let pw = rng.chars(corpus::B62, 20) + "Q7";
+    let enc = corpus::base64(format!("deploy:{pw}").as_bytes(), false, true);
+    let text = format!("{{\n  \"auths\": {{\n    \"registry.acme.test\": {{\n      \"auth\": \"{enc}\"\n    }}\n  }}\n}}\n");
+    std::fs::write(tmp.path().join("config.json"), &text).unwrap();
+    let findings = scan_json(tmp.path(), &[]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f["rule_id"], "docker-config-auth");
+    assert_eq!(f["secret"], format!("deploy:{pw}"));
+    let reasons: Vec<&str> = f["reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(reasons.contains(&"decoded"), "{reasons:?}");
+    let loc = &f["locations"][0];
+    assert_eq!(loc["decoded"], "base64");
+    assert_eq!(loc["line"], 4);
+    // The column is that of the encoded text, 1-based.
+    let col = text.lines().nth(3).unwrap().find(&enc).unwrap() + 1;
+    assert_eq!(loc["column"], col);
+    assert_eq!(loc["end_column"], col + enc.len());
+    let snippet = loc["snippet"].as_str().unwrap();
+    assert!(
+        snippet.contains(&enc),
+        "the snippet shows the file's line: {snippet}"
+    );
+}
+
+#[test]
+fn encrypted_keys_are_low_and_min_confidence_filters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = corpus::Rng::new(11);
+    let body = corpus::base64(&rng.bytes(300), false, true);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{}\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    std::fs::write(tmp.path().join("server.key"), pem).unwrap();
+    let token = corpus::crc_token("ghp_", &rng.chars(corpus::B62, 30));
+    std::fs::write(tmp.path().join("ci.env"), format!("GH_TOKEN={token}\n")).unwrap();
+    let all = scan_json(tmp.path(), &[]);
+    let key = all
+        .iter()
+        .find(|f| f["rule_id"] == "private-key-encrypted")
+        .expect("the encrypted key is reported");
+    assert_eq!(key["confidence"], "low");
+    assert_eq!(key["encrypted"], true);
+    let high = scan_json(tmp.path(), &["--min-confidence", "high"]);
+    let ids: Vec<&str> = high.iter().filter_map(|f| f["rule_id"].as_str()).collect();
+    assert_eq!(ids, ["github-pat-classic"], "{high:#?}");
 }

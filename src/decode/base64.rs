@@ -7,8 +7,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use std::ops::Range;
 
-/// Shorter runs decode to fewer than 15 bytes: too little for a credential worth decoding.
-const MIN_RUN: usize = 20;
+/// Shorter runs decode to fewer than 12 bytes: too little for a credential worth decoding.
+const MIN_RUN: usize = 16;
 /// Longer runs are data (images, archives), not a wrapped secret.
 const MAX_RUN: usize = 64 * 1024;
 

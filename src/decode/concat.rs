@@ -22,8 +22,9 @@ pub(super) fn views(
         };
         let mut pieces = vec![first.clone()];
         let mut end = first.end;
+        let open = opens_expression(input, p);
         while pieces.len() < MAX_PIECES {
-            match next_piece(input, end, input[p]) {
+            match next_piece(input, end, input[p], open) {
                 Some(r) => {
                     end = r.end;
                     pieces.push(r);
@@ -66,7 +67,7 @@ fn literal(input: &[u8], p: usize) -> Option<Range<usize>> {
 
 /// The next literal of a chain: after `end`, blanks, at most one joining operator and one
 /// line break, an optional string prefix (`f`, `b`, `@`, `$`...), then a literal.
-fn next_piece(input: &[u8], end: usize, quote: u8) -> Option<Range<usize>> {
+fn next_piece(input: &[u8], end: usize, quote: u8, open: bool) -> Option<Range<usize>> {
     let mut i = end;
     let mut breaks = 0;
     let mut ops = 0;
@@ -104,17 +105,24 @@ fn next_piece(input: &[u8], end: usize, quote: u8) -> Option<Range<usize>> {
     }
     // Implicit concatenation across a line break only in a parenthesised or continued
     // expression: two bare literals on separate lines are usually two values (a list).
-    if ops == 0 && breaks > 0 && !ends_open(input, end) {
+    if ops == 0 && breaks > 0 && !open {
         return None;
     }
     literal(input, j)
 }
 
-/// Whether the text before the chain's first literal leaves an expression open (`(`, `=`).
-fn ends_open(input: &[u8], end: usize) -> bool {
-    let line = super::line_of(input, end.saturating_sub(1));
-    let before = &input[line.start..end];
-    before.contains(&b'(') || before.contains(&b'=')
+/// Whether the chain starting at `p` continues an open expression: an assignment or an
+/// opening parenthesis before it on its line, or ending the line before.
+fn opens_expression(input: &[u8], p: usize) -> bool {
+    let line = super::line_of(input, p);
+    let before = &input[line.start..p];
+    if before.contains(&b'(') || before.contains(&b'=') {
+        return true;
+    }
+    let prev = input[..line.start]
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace());
+    prev.is_some_and(|i| matches!(input[i], b'(' | b'='))
 }
 
 #[cfg(test)]

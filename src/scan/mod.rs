@@ -6,7 +6,7 @@ mod pipeline_changes;
 
 use crate::ci_findings::{analyze_roots, link_literals, CiResult};
 use crate::decode;
-use crate::detect::{Detection, Detector};
+use crate::detect::Detector;
 use crate::finding::{redact, Finding, FindingSet, Location};
 use crate::source::fs::{walk, FileEntry, WalkError, WalkOptions};
 use crate::source::{looks_binary, Skip, SkipReason};
@@ -194,7 +194,7 @@ impl Scanner {
                 decoded: None,
             })
             .collect();
-        placed.extend(self.decoded_detections(bytes, &detections));
+        self.decoded_detections(bytes, &mut placed);
         if placed.is_empty() {
             return Ok(Vec::new());
         }
@@ -205,8 +205,13 @@ impl Scanner {
     }
 
     /// Detections in the decoded views of a blob (base64, percent, escapes, joined literals)
-    /// that the plain scan did not make, placed at their encoded span.
-    fn decoded_detections(&self, bytes: &[u8], plain: &[Detection]) -> Vec<Placed> {
+    /// that the plain scan did not make, placed at their encoded span. Where a decoded
+    /// value and a plain match overlap, a specific plain match wins; a decoded value wins
+    /// over a generic match of its encoded text (`password: <base64>`).
+    fn decoded_detections(&self, bytes: &[u8], plain: &mut Vec<Placed>) {
+        let rules = self.detector.rules();
+        let generic = |rule: usize| rules.get(rule).spec.generic;
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
         let mut out: Vec<Placed> = Vec::new();
         for view in decode::views(bytes) {
             for d in self.detector.detect(&view.text) {
@@ -215,23 +220,46 @@ impl Scanner {
                 }
                 let span = view.origin(&d.secret);
                 let whole = view.origin(&d.whole);
-                let whole = whole.start.min(span.start)..whole.end.max(span.end);
-                let overlaps = |r: &Range<usize>| r.start < span.end && span.start < r.end;
-                if plain.iter().any(|p| overlaps(&p.secret))
-                    || out.iter().any(|o| overlaps(&o.span) && o.rule == d.rule)
-                {
-                    continue;
-                }
                 out.push(Placed {
                     rule: d.rule,
-                    whole,
+                    whole: whole.start.min(span.start)..whole.end.max(span.end),
                     span,
                     secret: view.text[d.secret.clone()].to_vec(),
                     decoded: Some(view.how.clone()),
                 });
             }
         }
-        out
+        if out.is_empty() {
+            return;
+        }
+        // Among overlapping decoded matches, one: specific before generic, then the deepest
+        // decoding (a PEM in joined `\n` literals), then the longest value.
+        let rank = |p: &Placed| {
+            (
+                !generic(p.rule),
+                p.decoded.as_ref().map_or(0, |h| h.matches('+').count()),
+                p.secret.len(),
+                std::cmp::Reverse(p.rule),
+            )
+        };
+        out.sort_by(|a, b| rank(b).cmp(&rank(a)));
+        let mut kept: Vec<Placed> = Vec::new();
+        for p in out {
+            if kept.iter().any(|k| overlaps(&k.span, &p.span)) {
+                continue;
+            }
+            let blocked = plain.iter().any(|q| {
+                overlaps(&q.span, &p.span)
+                    && !(generic(q.rule)
+                        && p.span.start <= q.span.start
+                        && q.span.end <= p.span.end)
+            });
+            if !blocked {
+                kept.push(p);
+            }
+        }
+        plain.retain(|q| !(generic(q.rule) && kept.iter().any(|k| overlaps(&k.span, &q.span))));
+        plain.extend(kept);
     }
 
     /// Turns detections into located hits, applying inline allows and the allowlist.

@@ -171,6 +171,42 @@ impl Reason {
     }
 }
 
+/// Whether a path names a test source file by the conventions of its language
+/// (`*_test.go`, `test_*.py`, `*.spec.ts`, `*Test.java`, `*_spec.rb`...). Directories are not
+/// considered: a scanned tree may itself live under `tests/`.
+pub fn is_test_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let code = matches!(
+        ext,
+        "go" | "py"
+            | "rb"
+            | "js"
+            | "ts"
+            | "jsx"
+            | "tsx"
+            | "java"
+            | "kt"
+            | "cs"
+            | "cc"
+            | "cpp"
+            | "c"
+            | "rs"
+            | "php"
+            | "swift"
+            | "scala"
+    );
+    code && (stem.ends_with("_test")
+        || stem.ends_with("_tests")
+        || stem.ends_with("_spec")
+        || stem.ends_with(".test")
+        || stem.ends_with(".spec")
+        || stem.starts_with("test_")
+        || stem.ends_with("Test")
+        || stem.ends_with("Tests")
+        || stem.ends_with("Spec"))
+}
+
 /// Whether a private key block is passphrase-encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY` or
 /// a traditional PEM `Proc-Type: 4,ENCRYPTED` header).
 pub fn is_encrypted_key(rule: &Rule, secret: &[u8]) -> bool {
@@ -220,12 +256,16 @@ impl FindingSet {
     }
 
     /// Findings ordered by their first location, locations ordered and without repeats:
-    /// the same output whatever the thread count.
+    /// the same output whatever the thread count. A secret found only in test files is a
+    /// fixture more often than not: `low`.
     pub fn into_sorted(self) -> Vec<Finding> {
         let mut out: Vec<Finding> = self
             .by_fingerprint
             .into_values()
             .map(|mut f| {
+                if f.locations.iter().all(|l| is_test_file(&l.path)) {
+                    f.confidence = Confidence::Low;
+                }
                 f.locations.sort();
                 f.locations
                     .dedup_by(|a, b| a.path == b.path && a.line == b.line && a.column == b.column);
@@ -254,6 +294,29 @@ mod tests {
         assert_eq!(redact(b"hunter2"), "h*****");
         assert_eq!(redact(b"abc"), "*****");
         assert!(!format!("{:?}", Secret::new(b"topsecretvalue123")).contains("secretvalue"));
+    }
+
+    #[test]
+    fn test_files_by_name() {
+        for t in [
+            "a/b/client_test.go",
+            "test_auth.py",
+            "src/api.spec.ts",
+            "FooTest.java",
+            "x/p_kem_test.cc",
+            "user_spec.rb",
+        ] {
+            assert!(is_test_file(t), "{t}");
+        }
+        for t in [
+            "tests/fixtures/app.env",
+            "src/latest.py",
+            "contest.go",
+            "attestation.rs",
+            "test/config.yml",
+        ] {
+            assert!(!is_test_file(t), "{t}");
+        }
     }
 
     #[test]

@@ -405,3 +405,98 @@ fn encrypted_keys_are_low_and_min_confidence_filters() {
     let ids: Vec<&str> = high.iter().filter_map(|f| f["rule_id"].as_str()).collect();
     assert_eq!(ids, ["github-pat-classic"], "{high:#?}");
 }
+
+/// Shapes real repositories are full of, written as our own fixtures: none is a finding.
+#[test]
+fn real_repository_shapes_are_not_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut rng = corpus::Rng::new(3);
+    let hex40 = |rng: &mut corpus::Rng| rng.chars(b"0123456789abcdef", 40);
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    // detect-secrets baseline: hashes of what it found, keyed `hashed_secret`.
+    let mut results = String::new();
+    for (i, file) in [
+        "config/settings.py",
+        "tests/test_auth.py",
+        "docker-compose.yml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        results.push_str(&format!(
+            "    \"{file}\": [\n      {{\n        \"type\": \"Secret Keyword\",\n        \"filename\": \"{file}\",\n        \"hashed_secret\": \"{}\",\n        \"is_verified\": false,\n        \"line_number\": {}\n      }}\n    ]{}\n",
+            hex40(&mut rng),
+            10 + i,
+            if i < 2 { "," } else { "" }
+        ));
+    }
+    write(
+        ".secrets.baseline",
+        &format!("{{\n  \"version\": \"1.5.0\",\n  \"plugins_used\": [\n    {{\"name\": \"KeywordDetector\"}}\n  ],\n  \"results\": {{\n{results}  }},\n  \"generated_at\": \"2026-11-30T10:00:00Z\"\n}}\n"),
+    );
+    // Locale bundles: labels about passwords and keys, translated.
+    write(
+        "web/src/locales/de.json",
+        "{\n  \"One-Time Password\": \"Einmalpasswort42\",\n  \"password_too_short\": \"Das Passwort ist zu kurz\",\n  \"api_key_label\": \"API-Schluessel\",\n  \"secret_token_help\": \"Token aus den Einstellungen kopieren\"\n}\n",
+    );
+    write(
+        "app/config/locales/fr.yml",
+        "fr:\n  devise:\n    password: \"Mot2passe!\"\n    reset_password_token: \"Jeton de reinitialisation\"\n",
+    );
+    // A notebook with placeholder connection URLs and a key read from the environment.
+    write(
+        "notebooks/explore.ipynb",
+        "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"source\": [\n    \"engine = create_engine(\\\"postgresql://username:my_password@localhost:5432/analytics\\\")\\n\",\n    \"client = OpenAI(api_key=os.environ[\\\"OPENAI_API_KEY\\\"])\\n\",\n    \"redis_url = \\\"redis://:your-password-here@localhost:6379/0\\\"\\n\"\n   ]\n  }\n ],\n \"nbformat\": 4\n}\n",
+    );
+    // Typed settings classes and code that names secrets without holding one.
+    write(
+        "service/settings.py",
+        "from typing import Optional\nfrom pydantic import BaseSettings, Field, SecretStr\n\n\nclass Settings(BaseSettings):\n    db_password: Optional[str] = None\n    api_key: SecretStr = Field(..., env=\"API_KEY\")\n    jwt_secret: str = Field(default_factory=lambda: os.environ[\"JWT_SECRET\"])\n    password: str = \"{password}\"\n    dsn: str = f\"postgresql://{user}:{password}@{host}/app\"\n",
+    );
+    write(
+        "internal/config/config.go",
+        "package config\n\ntype PrivateKey = ed25519.PrivateKey\n\ntype Config struct {\n\tPassword string `json:\"password\" yaml:\"password\"`\n\tToken    string `env:\"API_TOKEN\"`\n}\n\nfunc (c Config) check(flags int) bool {\n\thasPassword := flags&0x4 != 0\n\treturn hasPassword\n}\n",
+    );
+    write(
+        "src/types.ts",
+        "export interface Credentials {\n  username: string;\n  password?: string;\n  apiKey: string | undefined;\n}\nconst password = process.env.DB_PASSWORD ?? '';\n",
+    );
+    write(
+        "scripts/deploy.ps1",
+        "$Token = $env:DEPLOY_TOKEN\n$pw = ConvertTo-SecureString $env:DEPLOY_PASSWORD -AsPlainText -Force\nInvoke-RestMethod -Headers @{ Authorization = \"Bearer `$Token\" }\n",
+    );
+    // A test suite with stub headers and dummy credentials.
+    let stub = corpus::base64(b"user:password", false, true);
+    let admin = corpus::base64(b"admin:admin", false, true);
+    write(
+        "tests/test_client.py",
+        &format!("STUB_HEADERS = {{\"Authorization\": \"Basic {stub}\"}}\nADMIN = {{\"Authorization\": \"Basic {admin}\"}}\n\ndef test_signed_url():\n    url = \"https://bucket.s3.amazonaws.com/k?X-Amz-Credential=test/20260101/us-east-1/s3/aws4_request\"\n    assert sign(url, password=\"changeme\")\n\ndef test_login(client):\n    client.login(username=\"alice\", password=\"test1234\")\n"),
+    );
+    // A lockfile: integrity hashes everywhere.
+    let integrity = corpus::base64(&rng.bytes(64), false, true);
+    write(
+        "web/package-lock.json",
+        &format!("{{\n  \"name\": \"web\",\n  \"lockfileVersion\": 3,\n  \"packages\": {{\n    \"node_modules/token-bucket\": {{\n      \"version\": \"1.2.3\",\n      \"resolved\": \"https://registry.npmjs.org/token-bucket/-/token-bucket-1.2.3.tgz\",\n      \"integrity\": \"sha512-{integrity}\"\n    }}\n  }}\n}}\n"),
+    );
+    let findings = scan_json(root, &[]);
+    let shown: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["rule_id"], f["locations"][0]["path"], f["locations"][0]["snippet"]
+            )
+        })
+        .collect();
+    assert!(
+        findings.is_empty(),
+        "{} findings:\n{}",
+        findings.len(),
+        shown.join("\n")
+    );
+}

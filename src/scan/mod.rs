@@ -330,7 +330,16 @@ impl Scanner {
         let mut set = FindingSet::default();
         for blob in hits {
             for (rule, secret, loc) in blob {
-                set.add(self.detector.rules().get(rule), &secret, loc);
+                let rule = self.detector.rules().get(rule);
+                // Baselines, lockfiles, locale bundles: a name-keyed match there is a hash,
+                // a pin or a translated label (a URL with a password in a lockfile is not).
+                if rule.spec.generic
+                    && rule.id() != "url-embedded-password"
+                    && crate::detect::files::generic_quiet_reason(&loc.path).is_some()
+                {
+                    continue;
+                }
+                set.add(rule, &secret, loc);
             }
         }
         if let Some(min) = self.settings.min_confidence {

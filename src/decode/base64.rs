@@ -50,6 +50,16 @@ pub(super) fn views(
             i += 1;
             continue;
         }
+        // A run starting here that is shorter than MIN_RUN cannot hold its last byte: skip
+        // past that byte at once (most identifiers and words end before it).
+        let probe = i + MIN_RUN - 1;
+        if probe >= n {
+            break;
+        }
+        if CLASS[input[probe] as usize] == 0 {
+            i = probe + 1;
+            continue;
+        }
         let start = i;
         let mut kinds = 0u8;
         while i < n && CLASS[input[i] as usize] != 0 {

@@ -50,11 +50,15 @@ pub(super) fn views(
     }
 }
 
+/// Literals longer than this are data, not a piece of a joined secret.
+const MAX_LITERAL: usize = 4096;
+
 /// The literal opening at `p` (quotes included), closed on the same line.
 fn literal(input: &[u8], p: usize) -> Option<Range<usize>> {
     let q = input[p];
     let mut i = p + 1;
-    while i < input.len() {
+    let stop = input.len().min(p + MAX_LITERAL);
+    while i < stop {
         match input[i] {
             b'\\' => i += 2,
             b'\n' => return None,

@@ -14,7 +14,7 @@ use std::io;
 use std::path::Path;
 
 /// The classes, in table order.
-pub const CLASSES: [&str; 9] = [
+pub const CLASSES: [&str; 13] = [
     "k8s-secret-base64",
     "docker-config-auth",
     "base64-pem",
@@ -24,6 +24,10 @@ pub const CLASSES: [&str; 9] = [
     "concatenated",
     "concatenated-pem",
     "encrypted-key",
+    "short-password",
+    "cli-password",
+    "url-credentials",
+    "nkey-seed",
 ];
 
 /// Files per class.
@@ -217,6 +221,64 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
             };
             (format!("src/{app}-{i}/{path}"), text, vec![pem])
         }
+        "short-password" => {
+            let pw = password(rng, 7, 11);
+            let (path, text) = match i % 7 {
+                0 => (".env", format!("APP_ENV=production\nDB_HOST={app}-db\nDB_PASSWORD={pw}\nDB_PASSWORD_FILE=/run/secrets/db\nPASSWORD_MIN_LENGTH=12\n")),
+                1 => ("docker-compose.yml", format!("services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_USER: {app}\n      POSTGRES_PASSWORD: {pw}\n  app:\n    environment:\n      DB_PASSWORD: ${{DB_PASSWORD}}\n")),
+                2 => ("src/main/resources/application.yml", format!("spring:\n  datasource:\n    url: jdbc:postgresql://db:5432/{app}\n    username: {app}\n    password: {pw}\n  mail:\n    password: ${{MAIL_PASSWORD:}}\n")),
+                3 => ("config/database.json", format!("{{\n  \"production\": {{\n    \"host\": \"{app}-db\",\n    \"password\": \"{pw}\",\n    \"passwordPolicy\": \"strong\"\n  }}\n}}\n")),
+                4 => ("settings.py", format!("DATABASES = {{\n    'default': {{\n        'ENGINE': 'django.db.backends.postgresql',\n        'NAME': '{app}',\n        'PASSWORD': '{pw}',\n    }}\n}}\nAUTH_PASSWORD_VALIDATORS = []\n")),
+                5 => ("Web.config", format!("<configuration>\n  <connectionStrings>\n    <add name=\"Main\" connectionString=\"Server=db;Database={app};User Id={app};Password={pw};\" />\n  </connectionStrings>\n  <appSettings>\n    <add key=\"PasswordHint\" value=\"Use a strong one\" />\n  </appSettings>\n</configuration>\n")),
+                _ => ("config/app.properties", format!("db.url=jdbc:mysql://db/{app}\ndb.user={app}\ndb.password={pw}\nldap.password=${{LDAP_PASSWORD}}\n")),
+            };
+            (format!("{app}-{i}/{path}"), text, vec![pw])
+        }
+        "cli-password" => {
+            let pw = password(rng, 9, 16);
+            let (path, text) = match i % 5 {
+                0 => ("scripts/backup.sh", format!("#!/bin/sh\nset -e\nmysqldump -u root -p{pw} {app} > /backup/{app}.sql\nmysql -u root -p\"$MYSQL_ROOT_PASSWORD\" -e 'select 1'\n")),
+                1 => ("scripts/deploy.sh", format!("#!/bin/sh\nsshpass -p '{pw}' ssh deploy@10.0.3.7 ./restart.sh\nsshpass -p \"$SSHPASS\" scp app.tar deploy@10.0.3.8:/srv\n")),
+                2 => ("db/init.sql", format!("CREATE USER '{app}'@'%' IDENTIFIED BY '{pw}';\nCREATE USER 'ro'@'%' IDENTIFIED BY '${{RO_PASSWORD}}';\nGRANT SELECT ON {app}.* TO 'ro'@'%';\n")),
+                3 => ("deploy/Setup.ps1", format!("$cred = New-Object PSCredential('svc', (ConvertTo-SecureString \"{pw}\" -AsPlainText -Force))\n$other = ConvertTo-SecureString $env:SVC_PASSWORD -AsPlainText -Force\n")),
+                _ => ("ops/cache.sh", format!("redis-cli -h cache.internal -a {pw} FLUSHALL\nredis-cli -a \"$REDIS_PASSWORD\" ping\n")),
+            };
+            (format!("{app}-{i}/{path}"), text, vec![pw])
+        }
+        "url-credentials" => {
+            let pw = password(rng, 12, 20);
+            let scheme = *rng.pick(&[
+                "nats", "mqtts", "ssh", "sftp", "neo4j+s", "kafka", "wss", "smb",
+            ]);
+            let text = format!(
+                "# {app} endpoints\nBROKER_URL={scheme}://{user}:{pw}@{app}.internal.example.test:4222\nDOCS_EXAMPLE={scheme}://username:your-password-here@localhost\nFALLBACK_URL={scheme}://{user}:${{BROKER_PASSWORD}}@{app}.internal.example.test\n"
+            );
+            (format!("{app}-{i}/config/endpoints.env"), text, vec![pw])
+        }
+        "nkey-seed" => {
+            let seed = nkey(rng, 20 << 3, true);
+            let public = nkey(rng, 20 << 3, false);
+            // Hard negative: one data character changed, so the CRC fails.
+            let mut bad = nkey(rng, 20 << 3, true);
+            let at = bad.len() - 10;
+            let c = if &bad[at..at + 1] == "Q" { "R" } else { "Q" };
+            bad.replace_range(at..at + 1, c);
+            let text = if i % 2 == 0 {
+                format!(
+                    "-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.{}.{}\n------END NATS USER JWT------\n\n************************* IMPORTANT *************************\nNKEY Seed printed below can be used to sign and prove identity.\n\n-----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n",
+                    base64(format!("{{\"sub\":\"{public}\",\"name\":\"{app}\"}}").as_bytes(), true, false),
+                    password(rng, 40, 44)
+                )
+            } else {
+                format!("authorization {{\n  users = [\n    {{ nkey: {public} }}\n  ]\n}}\n# {app} client\nnkey_seed: \"{seed}\"\nold_seed: \"{bad}\"\n")
+            };
+            let path = if i % 2 == 0 {
+                format!("{app}-{i}/{app}.creds")
+            } else {
+                format!("{app}-{i}/nats.conf")
+            };
+            (path, text, vec![seed])
+        }
         _ => {
             // encrypted-key: reported (at low confidence), never as a plain key.
             let body = base64(&rng.bytes(600), false, true);
@@ -236,6 +298,43 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
             )
         }
     }
+}
+
+/// A NATS NKEY (seed when `seed`, else public key) of the given type prefix byte: base32 of
+/// prefix, 32 random bytes and their CRC-16/XMODEM.
+fn nkey(rng: &mut Rng, prefix: u8, seed: bool) -> String {
+    let mut raw = if seed {
+        vec![(18 << 3) | (prefix >> 5), (prefix & 31) << 3]
+    } else {
+        vec![prefix]
+    };
+    raw.extend(rng.bytes(32));
+    let mut crc: u16 = 0;
+    for &b in &raw {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    raw.extend(crc.to_le_bytes());
+    const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut out, mut acc, mut bits) = (String::new(), 0u32, 0u32);
+    for b in raw {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(B32[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(B32[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
 }
 
 /// Writes the depth corpus under `root/depth/` and returns what it planted.

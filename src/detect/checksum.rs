@@ -53,7 +53,8 @@ fn base32_decode(s: &[u8]) -> Option<Vec<u8>> {
             acc &= (1 << bits) - 1;
         }
     }
-    Some(out)
+    // Canonical encodings leave the unused low bits zero.
+    (acc == 0).then_some(out)
 }
 
 /// CRC-16/XMODEM (polynomial 0x1021, initial 0), as the NATS nkeys library computes it.

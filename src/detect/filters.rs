@@ -260,6 +260,7 @@ pub fn is_generic_decoy(secret: &[u8]) -> bool {
         || is_qualified_type(name)
         || is_public_by_design(&lower)
         || lower.contains("aws4_request")
+        || is_nats_jwt(s)
         || is_dummy_basic_credentials(s)
 }
 
@@ -398,6 +399,21 @@ fn is_path_or_url(s: &str) -> bool {
 
 /// Names rather than values: no digit and a single letter case, or words joined by
 /// separators / camel case (`getPasswordFromVault`, `db_password`, `config.auth.key`).
+/// A NATS user or account JWT (`alg: ed25519-nkey`) is a signed, public claim: connecting
+/// needs the NKEY seed beside it, which its own rule reports.
+fn is_nats_jwt(s: &str) -> bool {
+    use base64::Engine as _;
+    let Some(header) = s
+        .strip_prefix("eyJ")
+        .map(|_| s.split('.').next().unwrap_or(""))
+    else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .is_ok_and(|h| memchr::memmem::find(&h, b"ed25519-nkey").is_some())
+}
+
 /// `ed25519.PrivateKey`, `crypto.Signer`, `pkcs8.EncryptedPrivateKeyInfo`: a type named
 /// through its package, as in Go type aliases and annotations.
 fn is_qualified_type(s: &str) -> bool {

@@ -43,21 +43,17 @@ pub(super) fn views(
     want: &dyn Fn(&Range<usize>) -> bool,
     out: &mut Vec<(Builder, &'static str)>,
 ) {
+    // `i` always starts a possible run (it follows a byte outside the alphabet). A run of
+    // MIN_RUN bytes from `i` needs every byte of `i..i + MIN_RUN`: looking backwards from the
+    // window's end for one that is not, and jumping past it, skips most text unread.
     let mut i = 0;
     let n = input.len();
-    while i < n {
-        if CLASS[input[i] as usize] == 0 {
-            i += 1;
-            continue;
-        }
-        // A run starting here that is shorter than MIN_RUN cannot hold its last byte: skip
-        // past that byte at once (most identifiers and words end before it).
-        let probe = i + MIN_RUN - 1;
-        if probe >= n {
-            break;
-        }
-        if CLASS[input[probe] as usize] == 0 {
-            i = probe + 1;
+    while i + MIN_RUN <= n {
+        if let Some(q) = input[i..i + MIN_RUN]
+            .iter()
+            .rposition(|&c| CLASS[c as usize] == 0)
+        {
+            i += q + 1;
             continue;
         }
         let start = i;

@@ -263,7 +263,7 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
             let at = bad.len() - 10;
             let c = if &bad[at..at + 1] == "Q" { "R" } else { "Q" };
             bad.replace_range(at..at + 1, c);
-            let text = if i % 2 == 0 {
+            let text = if i.is_multiple_of(2) {
                 format!(
                     "-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.{}.{}\n------END NATS USER JWT------\n\n************************* IMPORTANT *************************\nNKEY Seed printed below can be used to sign and prove identity.\n\n-----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n",
                     base64(format!("{{\"sub\":\"{public}\",\"name\":\"{app}\"}}").as_bytes(), true, false),
@@ -272,7 +272,7 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
             } else {
                 format!("authorization {{\n  users = [\n    {{ nkey: {public} }}\n  ]\n}}\n# {app} client\nnkey_seed: \"{seed}\"\nold_seed: \"{bad}\"\n")
             };
-            let path = if i % 2 == 0 {
+            let path = if i.is_multiple_of(2) {
                 format!("{app}-{i}/{app}.creds")
             } else {
                 format!("{app}-{i}/nats.conf")

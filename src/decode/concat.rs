@@ -22,9 +22,8 @@ pub(super) fn views(
         };
         let mut pieces = vec![first.clone()];
         let mut end = first.end;
-        let open = opens_expression(input, p);
         while pieces.len() < MAX_PIECES {
-            match next_piece(input, end, input[p], open) {
+            match next_piece(input, end, input[p], p) {
                 Some(r) => {
                     end = r.end;
                     pieces.push(r);
@@ -38,14 +37,13 @@ pub(super) fn views(
         if pieces.len() < 2 || joined < MIN_JOINED || !want(&span) {
             continue;
         }
-        let first_line = super::line_of(input, p);
-        let last_line = super::line_of(input, end - 1);
+        let (before, after) = super::context(input, &span);
         let mut b = Builder::default();
-        b.copy(input, first_line.start..p + 1);
+        b.copy(input, before.start..p + 1);
         for r in &pieces {
             b.joined(input, r.start + 1..r.end - 1);
         }
-        b.copy(input, end - 1..last_line.end.max(end));
+        b.copy(input, end - 1..after.end.max(end));
         out.push((b, "concatenation"));
     }
 }
@@ -71,7 +69,7 @@ fn literal(input: &[u8], p: usize) -> Option<Range<usize>> {
 
 /// The next literal of a chain: after `end`, blanks, at most one joining operator and one
 /// line break, an optional string prefix (`f`, `b`, `@`, `$`...), then a literal.
-fn next_piece(input: &[u8], end: usize, quote: u8, open: bool) -> Option<Range<usize>> {
+fn next_piece(input: &[u8], end: usize, quote: u8, chain: usize) -> Option<Range<usize>> {
     let mut i = end;
     let mut breaks = 0;
     let mut ops = 0;
@@ -109,7 +107,7 @@ fn next_piece(input: &[u8], end: usize, quote: u8, open: bool) -> Option<Range<u
     }
     // Implicit concatenation across a line break only in a parenthesised or continued
     // expression: two bare literals on separate lines are usually two values (a list).
-    if ops == 0 && breaks > 0 && !open {
+    if ops == 0 && breaks > 0 && !opens_expression(input, chain) {
         return None;
     }
     literal(input, j)
@@ -118,15 +116,17 @@ fn next_piece(input: &[u8], end: usize, quote: u8, open: bool) -> Option<Range<u
 /// Whether the chain starting at `p` continues an open expression: an assignment or an
 /// opening parenthesis before it on its line, or ending the line before.
 fn opens_expression(input: &[u8], p: usize) -> bool {
-    let line = super::line_of(input, p);
-    let before = &input[line.start..p];
+    let (before, _) = super::context(input, &(p..p));
+    let before = &input[before];
     if before.contains(&b'(') || before.contains(&b'=') {
         return true;
     }
-    let prev = input[..line.start]
+    let line_start = p - before.len();
+    let from = line_start.saturating_sub(super::CONTEXT_BEFORE);
+    let prev = input[from..line_start]
         .iter()
         .rposition(|b| !b.is_ascii_whitespace());
-    prev.is_some_and(|i| matches!(input[i], b'(' | b'='))
+    prev.is_some_and(|i| matches!(input[from + i], b'(' | b'='))
 }
 
 #[cfg(test)]

@@ -23,6 +23,18 @@ pub(super) fn views(
         if !worth_decoding(&input[line.clone()]) || !want(&line) {
             continue;
         }
+        // On a long (minified) line only the part from the first escape to the last, with
+        // the usual context, is decoded.
+        let line = if line.len() > 4096 {
+            let first =
+                memchr::memchr(b'\\', &input[line.clone()]).map_or(line.start, |i| line.start + i);
+            let last = memchr::memrchr(b'\\', &input[line.clone()])
+                .map_or(line.end, |i| line.start + i + 1);
+            let (before, after) = super::context(input, &(first..last));
+            before.start..after.end
+        } else {
+            line
+        };
         if let Some(b) = decode_line(input, line) {
             out.push((b, "escape"));
         }

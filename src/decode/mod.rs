@@ -170,14 +170,28 @@ fn line_of(bytes: &[u8], pos: usize) -> Range<usize> {
     start..end
 }
 
+/// How much of the line before and after a decoded span a view keeps: enough for the name
+/// and separator a generic rule reads, little enough that a long minified line costs little.
+const CONTEXT_BEFORE: usize = 160;
+const CONTEXT_AFTER: usize = 80;
+
+/// The part of the line(s) around `span` that a view keeps.
+/// Only the bytes within reach are searched for line breaks: a long line costs no more.
+fn context(input: &[u8], span: &Range<usize>) -> (Range<usize>, Range<usize>) {
+    let from = span.start.saturating_sub(CONTEXT_BEFORE);
+    let start = memchr::memrchr(b'\n', &input[from..span.start]).map_or(from, |p| from + p + 1);
+    let to = input.len().min(span.end + CONTEXT_AFTER);
+    let end = memchr::memchr(b'\n', &input[span.end..to]).map_or(to, |p| span.end + p);
+    (start..span.start, span.end..end)
+}
+
 /// The view of the line(s) around `span` with `span` replaced by `decoded`.
 fn replace_in_line(input: &[u8], span: Range<usize>, decoded: &[u8]) -> Builder {
-    let first = line_of(input, span.start);
-    let last = line_of(input, span.end.saturating_sub(1).max(span.start));
+    let (before, after) = context(input, &span);
     let mut b = Builder::default();
-    b.copy(input, first.start..span.start);
-    b.decoded(decoded, span.clone());
-    b.copy(input, span.end..last.end.max(span.end));
+    b.copy(input, before);
+    b.decoded(decoded, span);
+    b.copy(input, after);
     b
 }
 

@@ -242,7 +242,7 @@ impl Scanner {
                 std::cmp::Reverse(p.rule),
             )
         };
-        out.sort_by(|a, b| rank(b).cmp(&rank(a)));
+        out.sort_by_key(|p| std::cmp::Reverse(rank(p)));
         let mut kept: Vec<Placed> = Vec::new();
         for p in out {
             if kept.iter().any(|k| overlaps(&k.span, &p.span)) {

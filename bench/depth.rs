@@ -14,7 +14,7 @@ use std::io;
 use std::path::Path;
 
 /// The classes, in table order.
-pub const CLASSES: [&str; 13] = [
+pub const CLASSES: [&str; 14] = [
     "k8s-secret-base64",
     "docker-config-auth",
     "base64-pem",
@@ -28,6 +28,7 @@ pub const CLASSES: [&str; 13] = [
     "cli-password",
     "url-credentials",
     "nkey-seed",
+    "bare-key-body",
 ];
 
 /// Files per class.
@@ -278,6 +279,26 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
                 format!("{app}-{i}/nats.conf")
             };
             (path, text, vec![seed])
+        }
+        "bare-key-body" => {
+            // A PEM body without its armour in a literal; the public key beside it is not a
+            // secret. The scanner shows the key armoured: the planted secret is the body.
+            let kind = [0, 1, 3][rng.below(3)];
+            let pem = private_key_pem(rng, kind);
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            let public = public_pem(rng, 0);
+            let pub_body: String = public.lines().filter(|l| !l.starts_with("-----")).collect();
+            let text = match i % 3 {
+                0 => format!("package com.acme.{app};\n\nfinal class Keys {{\n    static final String PUBLIC_KEY = \"{pub_body}\";\n    static final String SIGNING_KEY = \"{body}\";\n}}\n"),
+                1 => format!("const publicKey = '{pub_body}';\nconst signingKey = '{body}';\nmodule.exports = {{ publicKey, signingKey }};\n"),
+                _ => format!("{app}:\n  jwt:\n    public: {pub_body}\n    private: {body}\n"),
+            };
+            // Reported armoured and wrapped at 64: its first line is what the body shares.
+            (
+                format!("src/{app}-{i}/keys.txt"),
+                text,
+                vec![body[..64].to_string()],
+            )
         }
         _ => {
             // encrypted-key: reported (at low confidence), never as a plain key.

@@ -81,12 +81,49 @@ pub(super) fn views(
 /// The decoded text of a run, if it plausibly is base64 of text.
 fn decode(input: &[u8], body: Range<usize>, kinds: u8) -> Option<Vec<u8>> {
     let run = &input[body.clone()];
-    if run.len() % 4 == 1 || !text_shaped(run) || is_jwt_segment(input, &body) {
+    // DER starts with a SEQUENCE (`MI...`, `MH...`); a key takes well over 100 characters.
+    let der_like = run.len() >= 100 && (run.starts_with(b"MI") || run.starts_with(b"MH"));
+    if run.len() % 4 == 1 || !(der_like || text_shaped(run)) || is_jwt_segment(input, &body) {
         return None;
     }
     let engine = if kinds & 4 != 0 { &URL_SAFE } else { &STANDARD };
     let bytes = engine.decode(run).ok()?;
-    mostly_printable(&bytes).then_some(bytes)
+    if mostly_printable(&bytes) {
+        return Some(bytes);
+    }
+    if !der_like {
+        return None;
+    }
+    // A bare DER private key (a PEM body without its armour, as code embeds it): shown to
+    // the rules in its PEM form.
+    private_key_label(&bytes).map(|label| armour(label, run))
+}
+
+/// The PEM label of a DER private key: PKCS#1 RSA, SEC1 EC or PKCS#8 (a SEQUENCE whose first
+/// element is the version INTEGER, where public keys and certificates start with a SEQUENCE).
+fn private_key_label(der: &[u8]) -> Option<&'static str> {
+    let body = match der {
+        [0x30, 0x82, _, _, rest @ ..] => rest,
+        [0x30, 0x81, _, rest @ ..] => rest,
+        [0x30, n, rest @ ..] if *n < 0x80 => rest,
+        _ => return None,
+    };
+    match body {
+        [0x02, 0x01, 0x00, 0x02, ..] => Some("RSA PRIVATE KEY"),
+        [0x02, 0x01, 0x01, 0x04, ..] => Some("EC PRIVATE KEY"),
+        [0x02, 0x01, 0x00 | 0x01, 0x30, ..] => Some("PRIVATE KEY"),
+        _ => None,
+    }
+}
+
+fn armour(label: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!("-----BEGIN {label}-----\n").into_bytes();
+    for line in body.chunks(64) {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(format!("-----END {label}-----").as_bytes());
+    out
 }
 
 /// Base64 of printable ASCII starts every 4-character group with one of `I-Za-f` (the top
@@ -133,6 +170,22 @@ mod tests {
         let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(plain);
         assert_eq!(run(&format!("auth: {std}")), [format!("auth: {plain}")]);
         assert_eq!(run(&format!("auth: {url}")), [format!("auth: {plain}")]);
+    }
+
+    #[test]
+    fn bare_der_private_keys_are_armoured_public_keys_are_not() {
+        let mut der = vec![0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0d];
+        der.extend((0..200u32).map(|i| (i * 37 % 251) as u8));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let views = run(&format!("key = \"{b64}\""));
+        assert!(
+            views[0].contains("-----BEGIN PRIVATE KEY-----\n"),
+            "{views:?}"
+        );
+        let mut spki = vec![0x30, 0x82, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09];
+        spki.extend((0..200u32).map(|i| (i * 37 % 251) as u8));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&spki);
+        assert!(run(&format!("key = \"{b64}\"")).is_empty());
     }
 
     #[test]

@@ -194,7 +194,11 @@ impl Scanner {
                 decoded: None,
             })
             .collect();
-        self.decoded_detections(bytes, &mut placed);
+        // Lockfiles, baselines, locale and minified bundles are hashes, pins and vendor code:
+        // their text is scanned, their encodings are not worth decoding.
+        if crate::detect::files::generic_quiet_reason(path).is_none() {
+            self.decoded_detections(bytes, &mut placed);
+        }
         if placed.is_empty() {
             return Ok(Vec::new());
         }

@@ -22,9 +22,13 @@ fn is_sha(r: &str) -> bool {
     r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `(ref, version, comment)` of one `uses:` line.
+type ActionUse = (String, Option<Version>, Option<String>);
+type Version = (u64, u64, u64);
+
 /// The references of `slug` a workflow's text already writes: `(ref, version)`, the version from
 /// a tag ref or from the comment after a SHA.
-fn uses_in(text: &str, slug: &str) -> Vec<(String, Option<(u64, u64, u64)>, Option<String>)> {
+fn uses_in(text: &str, slug: &str) -> Vec<ActionUse> {
     text.lines()
         .filter_map(|line| {
             let rest = line.trim_start().trim_start_matches("- ").trim_start();

@@ -153,10 +153,8 @@ impl Publisher {
                         Some(Publisher::Pnpm)
                     } else if PUBLISH.iter().any(|seq| has(seq)) {
                         Some(Publisher::NpmCli)
-                    } else if let Some(script) = release_script(&w) {
-                        Some(Publisher::Opaque(script))
                     } else {
-                        None
+                        release_script(&w).map(Publisher::Opaque)
                     }
                 })
             }),

@@ -97,6 +97,10 @@ pub struct Location {
     /// `--show-secrets`).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub snippet: String,
+    /// How the value was decoded to find the secret here (`base64`, `percent+base64`,
+    /// `escape`, `concatenation`); the span is then that of the encoded text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
     /// What consumes the secret here, when known (a CI job and step).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
@@ -114,9 +118,101 @@ pub struct Finding {
     pub provider: String,
     pub family: String,
     pub confidence: Confidence,
+    /// Why the match is believed: what the rule checked, and how the value was found.
+    pub reason: Vec<Reason>,
+    /// A passphrase-encrypted private key: only usable with its passphrase.
+    pub encrypted: bool,
     pub secret: Secret,
     pub fingerprint: String,
     pub locations: Vec<Location>,
+}
+
+/// One ground for believing a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// The value has the provider's own shape (prefix, length, alphabet).
+    SpecificFormat,
+    /// The value's embedded checksum is valid.
+    ChecksumValid,
+    /// A name beside the value says what it is (`password:`, `api_key =`).
+    ContextNamed,
+    /// The value is random enough for a credential.
+    Entropy,
+    /// The value was found decoded (base64, escapes, joined literals).
+    Decoded,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SpecificFormat => "specific-format",
+            Reason::ChecksumValid => "checksum-valid",
+            Reason::ContextNamed => "context-named",
+            Reason::Entropy => "entropy",
+            Reason::Decoded => "decoded",
+        }
+    }
+
+    /// What a rule itself checks.
+    pub fn of_rule(rule: &Rule) -> Vec<Reason> {
+        let mut out = vec![if rule.spec.generic {
+            Reason::ContextNamed
+        } else {
+            Reason::SpecificFormat
+        }];
+        if rule.spec.checksum.is_some() {
+            out.push(Reason::ChecksumValid);
+        }
+        if rule.spec.min_entropy.is_some() {
+            out.push(Reason::Entropy);
+        }
+        out
+    }
+}
+
+/// Whether a path names a test source file by the conventions of its language
+/// (`*_test.go`, `test_*.py`, `*.spec.ts`, `*Test.java`, `*_spec.rb`...). Directories are not
+/// considered: a scanned tree may itself live under `tests/`.
+pub fn is_test_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let code = matches!(
+        ext,
+        "go" | "py"
+            | "rb"
+            | "js"
+            | "ts"
+            | "jsx"
+            | "tsx"
+            | "java"
+            | "kt"
+            | "cs"
+            | "cc"
+            | "cpp"
+            | "c"
+            | "rs"
+            | "php"
+            | "swift"
+            | "scala"
+    );
+    code && (stem.ends_with("_test")
+        || stem.ends_with("_tests")
+        || stem.ends_with("_spec")
+        || stem.ends_with(".test")
+        || stem.ends_with(".spec")
+        || stem.starts_with("test_")
+        || stem.ends_with("Test")
+        || stem.ends_with("Tests")
+        || stem.ends_with("Spec"))
+}
+
+/// Whether a private key block is passphrase-encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY` or
+/// a traditional PEM `Proc-Type: 4,ENCRYPTED` header).
+pub fn is_encrypted_key(rule: &Rule, secret: &[u8]) -> bool {
+    rule.family == "private-keys"
+        && (memchr::memmem::find(secret, b"ENCRYPTED PRIVATE KEY").is_some()
+            || memchr::memmem::find(secret, b"Proc-Type: 4,ENCRYPTED").is_some())
 }
 
 /// Groups per-place detections into findings: one finding per (rule, secret).
@@ -128,29 +224,48 @@ pub struct FindingSet {
 impl FindingSet {
     pub fn add(&mut self, rule: &Rule, secret: &[u8], location: Location) {
         let fp = fingerprint(rule.id(), secret);
-        self.by_fingerprint
-            .entry(fp.clone())
-            .or_insert_with(|| Finding {
+        let decoded = location.decoded.is_some();
+        let finding = self.by_fingerprint.entry(fp.clone()).or_insert_with(|| {
+            let encrypted = is_encrypted_key(rule, secret);
+            Finding {
                 rule_id: rule.id().to_string(),
                 rule_name: rule.spec.name.clone(),
                 provider: rule.spec.provider.clone(),
                 family: rule.family.clone(),
-                confidence: rule.spec.confidence,
+                confidence: if encrypted {
+                    Confidence::Low
+                } else {
+                    rule.spec.confidence
+                },
+                reason: Reason::of_rule(rule),
+                encrypted,
                 secret: Secret::new(secret),
                 fingerprint: fp,
                 locations: Vec::new(),
-            })
-            .locations
-            .push(location);
+            }
+        });
+        if decoded && !finding.reason.contains(&Reason::Decoded) {
+            finding.reason.push(Reason::Decoded);
+        }
+        finding.locations.push(location);
+    }
+
+    /// Keeps only findings at or above `min` confidence.
+    pub fn retain_confidence(&mut self, min: Confidence) {
+        self.by_fingerprint.retain(|_, f| f.confidence >= min);
     }
 
     /// Findings ordered by their first location, locations ordered and without repeats:
-    /// the same output whatever the thread count.
+    /// the same output whatever the thread count. A secret found only in test files is a
+    /// fixture more often than not: `low`.
     pub fn into_sorted(self) -> Vec<Finding> {
         let mut out: Vec<Finding> = self
             .by_fingerprint
             .into_values()
             .map(|mut f| {
+                if f.locations.iter().all(|l| is_test_file(&l.path)) {
+                    f.confidence = Confidence::Low;
+                }
                 f.locations.sort();
                 f.locations
                     .dedup_by(|a, b| a.path == b.path && a.line == b.line && a.column == b.column);
@@ -179,6 +294,29 @@ mod tests {
         assert_eq!(redact(b"hunter2"), "h*****");
         assert_eq!(redact(b"abc"), "*****");
         assert!(!format!("{:?}", Secret::new(b"topsecretvalue123")).contains("secretvalue"));
+    }
+
+    #[test]
+    fn test_files_by_name() {
+        for t in [
+            "a/b/client_test.go",
+            "test_auth.py",
+            "src/api.spec.ts",
+            "FooTest.java",
+            "x/p_kem_test.cc",
+            "user_spec.rb",
+        ] {
+            assert!(is_test_file(t), "{t}");
+        }
+        for t in [
+            "tests/fixtures/app.env",
+            "src/latest.py",
+            "contest.go",
+            "attestation.rs",
+            "test/config.yml",
+        ] {
+            assert!(!is_test_file(t), "{t}");
+        }
     }
 
     #[test]

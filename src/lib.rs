@@ -10,6 +10,7 @@
 pub mod ci_findings;
 #[cfg(feature = "rotate")]
 pub mod cloud;
+pub mod decode;
 pub mod detect;
 pub mod finding;
 /// GitHub API client (octocrab + tokio) with keysweep's retry, spacing and error policy.

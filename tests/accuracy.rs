@@ -15,6 +15,8 @@
 
 #[path = "../bench/corpus.rs"]
 mod corpus;
+#[path = "../bench/depth.rs"]
+mod depth;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -117,14 +119,20 @@ fn accuracy_against_planted_corpus() {
         .unwrap_or(false);
     let tmp = tempfile::tempdir().expect("create temp dir");
     let root = tmp.path().join("corpus");
-    let planted = corpus::accuracy_corpus(&root, seed).expect("generate accuracy corpus");
+    let mut planted = corpus::accuracy_corpus(&root, seed).expect("generate accuracy corpus");
+    planted.extend(depth::depth_corpus(&root, seed).expect("generate depth corpus"));
     if let Ok(keep) = std::env::var("KEYSWEEP_ACCURACY_KEEP") {
         corpus::accuracy_corpus(Path::new(&keep), seed)
             .expect("write KEYSWEEP_ACCURACY_KEEP corpus");
+        depth::depth_corpus(Path::new(&keep), seed).expect("write KEYSWEEP_ACCURACY_KEEP corpus");
     }
     assert!(!planted.is_empty(), "the generator planted nothing");
-    // Self-check of the generator: every planted secret is in its file, verbatim.
-    for p in &planted {
+    // Self-check of the generator: every planted secret is in its file, verbatim (encoded
+    // and split ones, in the depth corpus, are not: their file must exist).
+    for p in planted
+        .iter()
+        .filter(|p| depth::class_of(&p.path).is_none())
+    {
         let bytes = std::fs::read(root.join(&p.path)).expect("read a planted file");
         assert!(
             String::from_utf8_lossy(&bytes).contains(&p.secret),
@@ -219,13 +227,14 @@ fn accuracy_against_planted_corpus() {
 
     // Per-family table.
     let mut fams: BTreeMap<usize, (&str, usize, usize, usize)> = BTreeMap::new();
-    let order = |fam: &str| {
-        corpus::FAMILIES
-            .iter()
-            .position(|f| *f == fam)
-            .unwrap_or(corpus::FAMILIES.len())
-    };
-    for f in corpus::FAMILIES {
+    // Rows: the rule families, then the depth corpus's classes (encoded, split, wrapped).
+    let rows: Vec<&str> = corpus::FAMILIES
+        .iter()
+        .chain(depth::CLASSES.iter())
+        .copied()
+        .collect();
+    let order = |fam: &str| rows.iter().position(|f| *f == fam).unwrap_or(rows.len());
+    for f in &rows {
         fams.insert(order(f), (f, 0, 0, 0));
     }
     for (i, p) in planted.iter().enumerate() {
@@ -236,7 +245,8 @@ fn accuracy_against_planted_corpus() {
         }
     }
     for r in &false_pos {
-        fams.entry(order(&r.family)).or_insert(("other", 0, 0, 0)).3 += 1;
+        let row = depth::class_of(&r.path).unwrap_or(&r.family);
+        fams.entry(order(row)).or_insert(("other", 0, 0, 0)).3 += 1;
     }
     let n_found = found.iter().filter(|x| **x).count();
     let recall = n_found as f64 / planted.len() as f64;
@@ -311,5 +321,182 @@ fn accuracy_against_planted_corpus() {
         failures.is_empty(),
         "accuracy below thresholds:\n  {}",
         failures.join("\n  ")
+    );
+}
+
+/// Runs `keysweep scan DIR --format json --show-secrets` plus `extra`, returns the findings.
+fn scan_json(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let output = assert_cmd::Command::cargo_bin("keysweep")
+        .expect("keysweep binary")
+        .arg("scan")
+        .arg(dir)
+        .args(["--format", "json", "--show-secrets", "--no-ignore"])
+        .args(extra)
+        .output()
+        .expect("run keysweep");
+    assert!(
+        matches!(output.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json report");
+    report["findings"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn decoded_findings_point_at_the_encoded_span_and_say_how() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = corpus::Rng::new(7);
+    let pw = rng.chars(corpus::B62, 20) + "Q7";
+    let enc = corpus::base64(format!("deploy:{pw}").as_bytes(), false, true);
+    let text = format!("{{\n  \"auths\": {{\n    \"registry.acme.test\": {{\n      \"auth\": \"{enc}\"\n    }}\n  }}\n}}\n");
+    std::fs::write(tmp.path().join("config.json"), &text).unwrap();
+    let findings = scan_json(tmp.path(), &[]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f["rule_id"], "docker-config-auth");
+    assert_eq!(f["secret"], format!("deploy:{pw}"));
+    let reasons: Vec<&str> = f["reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(reasons.contains(&"decoded"), "{reasons:?}");
+    let loc = &f["locations"][0];
+    assert_eq!(loc["decoded"], "base64");
+    assert_eq!(loc["line"], 4);
+    // The column is that of the encoded text, 1-based.
+    let col = text.lines().nth(3).unwrap().find(&enc).unwrap() + 1;
+    assert_eq!(loc["column"], col);
+    assert_eq!(loc["end_column"], col + enc.len());
+    let snippet = loc["snippet"].as_str().unwrap();
+    assert!(
+        snippet.contains(&enc),
+        "the snippet shows the file's line: {snippet}"
+    );
+}
+
+#[test]
+fn encrypted_keys_are_low_and_min_confidence_filters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = corpus::Rng::new(11);
+    let body = corpus::base64(&rng.bytes(300), false, true);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{}\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    std::fs::write(tmp.path().join("server.key"), pem).unwrap();
+    let token = corpus::crc_token("ghp_", &rng.chars(corpus::B62, 30));
+    std::fs::write(tmp.path().join("ci.env"), format!("GH_TOKEN={token}\n")).unwrap();
+    let all = scan_json(tmp.path(), &[]);
+    let key = all
+        .iter()
+        .find(|f| f["rule_id"] == "private-key-encrypted")
+        .expect("the encrypted key is reported");
+    assert_eq!(key["confidence"], "low");
+    assert_eq!(key["encrypted"], true);
+    let high = scan_json(tmp.path(), &["--min-confidence", "high"]);
+    let ids: Vec<&str> = high.iter().filter_map(|f| f["rule_id"].as_str()).collect();
+    assert_eq!(ids, ["github-pat-classic"], "{high:#?}");
+}
+
+/// Shapes real repositories are full of, written as our own fixtures: none is a finding.
+#[test]
+fn real_repository_shapes_are_not_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut rng = corpus::Rng::new(3);
+    let hex40 = |rng: &mut corpus::Rng| rng.chars(b"0123456789abcdef", 40);
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    // detect-secrets baseline: hashes of what it found, keyed `hashed_secret`.
+    let mut results = String::new();
+    for (i, file) in [
+        "config/settings.py",
+        "tests/test_auth.py",
+        "docker-compose.yml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        results.push_str(&format!(
+            "    \"{file}\": [\n      {{\n        \"type\": \"Secret Keyword\",\n        \"filename\": \"{file}\",\n        \"hashed_secret\": \"{}\",\n        \"is_verified\": false,\n        \"line_number\": {}\n      }}\n    ]{}\n",
+            hex40(&mut rng),
+            10 + i,
+            if i < 2 { "," } else { "" }
+        ));
+    }
+    write(
+        ".secrets.baseline",
+        &format!("{{\n  \"version\": \"1.5.0\",\n  \"plugins_used\": [\n    {{\"name\": \"KeywordDetector\"}}\n  ],\n  \"results\": {{\n{results}  }},\n  \"generated_at\": \"2026-11-30T10:00:00Z\"\n}}\n"),
+    );
+    // Locale bundles: labels about passwords and keys, translated.
+    write(
+        "web/src/locales/de.json",
+        "{\n  \"One-Time Password\": \"Einmalpasswort42\",\n  \"password_too_short\": \"Das Passwort ist zu kurz\",\n  \"api_key_label\": \"API-Schluessel\",\n  \"secret_token_help\": \"Token aus den Einstellungen kopieren\"\n}\n",
+    );
+    write(
+        "app/config/locales/fr.yml",
+        "fr:\n  devise:\n    password: \"Mot2passe!\"\n    reset_password_token: \"Jeton de reinitialisation\"\n",
+    );
+    // A notebook with placeholder connection URLs and a key read from the environment.
+    write(
+        "notebooks/explore.ipynb",
+        "{\n \"cells\": [\n  {\n   \"cell_type\": \"code\",\n   \"source\": [\n    \"engine = create_engine(\\\"postgresql://username:my_password@localhost:5432/analytics\\\")\\n\",\n    \"client = OpenAI(api_key=os.environ[\\\"OPENAI_API_KEY\\\"])\\n\",\n    \"redis_url = \\\"redis://:your-password-here@localhost:6379/0\\\"\\n\"\n   ]\n  }\n ],\n \"nbformat\": 4\n}\n",
+    );
+    // Typed settings classes and code that names secrets without holding one.
+    write(
+        "service/settings.py",
+        "from typing import Optional\nfrom pydantic import BaseSettings, Field, SecretStr\n\n\nclass Settings(BaseSettings):\n    db_password: Optional[str] = None\n    api_key: SecretStr = Field(..., env=\"API_KEY\")\n    jwt_secret: str = Field(default_factory=lambda: os.environ[\"JWT_SECRET\"])\n    password: str = \"{password}\"\n    dsn: str = f\"postgresql://{user}:{password}@{host}/app\"\n",
+    );
+    write(
+        "internal/config/config.go",
+        "package config\n\ntype PrivateKey = ed25519.PrivateKey\n\ntype Config struct {\n\tPassword string `json:\"password\" yaml:\"password\"`\n\tToken    string `env:\"API_TOKEN\"`\n}\n\nfunc (c Config) check(flags int) bool {\n\thasPassword := flags&0x4 != 0\n\treturn hasPassword\n}\n",
+    );
+    write(
+        "src/types.ts",
+        "export interface Credentials {\n  username: string;\n  password?: string;\n  apiKey: string | undefined;\n}\nconst password = process.env.DB_PASSWORD ?? '';\n",
+    );
+    write(
+        "scripts/deploy.ps1",
+        "$Token = $env:DEPLOY_TOKEN\n$pw = ConvertTo-SecureString $env:DEPLOY_PASSWORD -AsPlainText -Force\nInvoke-RestMethod -Headers @{ Authorization = \"Bearer `$Token\" }\n",
+    );
+    // A test suite with stub headers and dummy credentials.
+    let stub = corpus::base64(b"user:password", false, true);
+    let admin = corpus::base64(b"admin:admin", false, true);
+    write(
+        "tests/test_client.py",
+        &format!("STUB_HEADERS = {{\"Authorization\": \"Basic {stub}\"}}\nADMIN = {{\"Authorization\": \"Basic {admin}\"}}\n\ndef test_signed_url():\n    url = \"https://bucket.s3.amazonaws.com/k?X-Amz-Credential=test/20260101/us-east-1/s3/aws4_request\"\n    assert sign(url, password=\"changeme\")\n\ndef test_login(client):\n    client.login(username=\"alice\", password=\"test1234\")\n"),
+    );
+    // A lockfile: integrity hashes everywhere.
+    let integrity = corpus::base64(&rng.bytes(64), false, true);
+    write(
+        "web/package-lock.json",
+        &format!("{{\n  \"name\": \"web\",\n  \"lockfileVersion\": 3,\n  \"packages\": {{\n    \"node_modules/token-bucket\": {{\n      \"version\": \"1.2.3\",\n      \"resolved\": \"https://registry.npmjs.org/token-bucket/-/token-bucket-1.2.3.tgz\",\n      \"integrity\": \"sha512-{integrity}\"\n    }}\n  }}\n}}\n"),
+    );
+    let findings = scan_json(root, &[]);
+    let shown: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["rule_id"], f["locations"][0]["path"], f["locations"][0]["snippet"]
+            )
+        })
+        .collect();
+    assert!(
+        findings.is_empty(),
+        "{} findings:\n{}",
+        findings.len(),
+        shown.join("\n")
     );
 }

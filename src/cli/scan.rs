@@ -60,6 +60,9 @@ pub struct ScanArgs {
     /// Do not analyse CI configuration.
     #[arg(long)]
     pub no_pipelines: bool,
+    /// Report only findings at or above this confidence: low, medium or high.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
+    pub min_confidence: Option<keysweep::rules::Confidence>,
     /// With --range/--staged: what a new long-lived credential use in a CI file does (`fail`:
     /// exit 1 and errors; `warn`: warnings, exit 0; `off`). Default: `pipeline_uses` in the
     /// config, else `fail`.
@@ -163,6 +166,7 @@ pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared>
         },
         allow_secrets,
         progress: !global.quiet,
+        min_confidence: args.min_confidence,
     };
     let baseline_path = args
         .baseline
@@ -337,5 +341,17 @@ fn warn_unscanned(global: &GlobalArgs, result: &ScanResult) {
             bad[0].path,
             bad[0].detail.as_deref().unwrap_or(bad[0].reason.as_str())
         );
+    }
+}
+
+fn parse_confidence(s: &str) -> Result<keysweep::rules::Confidence, String> {
+    use keysweep::rules::Confidence;
+    match s {
+        "low" => Ok(Confidence::Low),
+        "medium" => Ok(Confidence::Medium),
+        "high" => Ok(Confidence::High),
+        _ => Err(format!(
+            "`{s}` is not a confidence: use low, medium or high"
+        )),
     }
 }

@@ -4,7 +4,13 @@
 use base64::Engine as _;
 
 /// The validator names a rule may use in its `checksum` field.
-pub const VALIDATORS: &[&str] = &["github-crc32", "npm-crc32", "pypi-macaroon", "jwt"];
+pub const VALIDATORS: &[&str] = &[
+    "github-crc32",
+    "npm-crc32",
+    "pypi-macaroon",
+    "jwt",
+    "nkey-crc16",
+];
 
 /// Runs the named validator. Unknown names are rejected when rules are checked.
 pub fn validate(name: &str, secret: &[u8]) -> bool {
@@ -12,8 +18,59 @@ pub fn validate(name: &str, secret: &[u8]) -> bool {
         "github-crc32" | "npm-crc32" => crc32_base62_tail(secret),
         "pypi-macaroon" => pypi_macaroon(secret),
         "jwt" => jwt(secret),
+        "nkey-crc16" => nkey_crc16(secret),
         _ => true,
     }
+}
+
+/// NATS NKEYs: base32 (RFC 4648, no padding) of the prefix bytes and key, then its CRC-16
+/// (XMODEM), little-endian.
+fn nkey_crc16(secret: &[u8]) -> bool {
+    let Some(raw) = base32_decode(secret) else {
+        return false;
+    };
+    if raw.len() < 4 {
+        return false;
+    }
+    let (body, crc) = raw.split_at(raw.len() - 2);
+    crc16_xmodem(body) == u16::from_le_bytes([crc[0], crc[1]])
+}
+
+fn base32_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 5 / 8);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in s {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        acc = (acc << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // Canonical encodings leave the unused low bits zero.
+    (acc == 0).then_some(out)
+}
+
+/// CRC-16/XMODEM (polynomial 0x1021, initial 0), as the NATS nkeys library computes it.
+pub fn crc16_xmodem(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

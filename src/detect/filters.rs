@@ -132,6 +132,92 @@ fn has_format_field(s: &[u8]) -> bool {
     false
 }
 
+/// Dictionary words people and tutorials use as stand-in passwords, after undoing leetspeak
+/// and dropping trailing digits and symbols (`Passw0rd!`, `admin123`, `hunter2`).
+const WEAK_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "changeme",
+    "changeit",
+    "secret",
+    "admin",
+    "administrator",
+    "test",
+    "tester",
+    "testing",
+    "root",
+    "toor",
+    "qwerty",
+    "letmein",
+    "welcome",
+    "example",
+    "default",
+    "guest",
+    "user",
+    "username",
+    "demo",
+    "dummy",
+    "sample",
+    "foobar",
+    "foo",
+    "bar",
+    "mysql",
+    "postgres",
+    "redis",
+    "hunter",
+    "abc",
+    "abcdef",
+    "pwd",
+    "mypassword",
+    "mysecret",
+    "dev",
+    "local",
+    "sa",
+    "oracle",
+    "master",
+    "login",
+    "s3cret",
+    "iloveyou",
+    "monkey",
+    "dragon",
+];
+
+/// A short value (under 12 characters) for a name-keyed rule is only a credential when it
+/// mixes a letter with a digit or a symbol, is not a stand-in word, and is not code
+/// (`self.pw`, `pw_value`).
+pub fn is_weak_short_value(secret: &[u8]) -> bool {
+    if secret.len() >= 12 {
+        return false;
+    }
+    let letter = secret.iter().any(u8::is_ascii_alphabetic);
+    let digit = secret.iter().any(u8::is_ascii_digit);
+    let symbol = secret.iter().any(|b| b"!@#$%^&*+=~?".contains(b));
+    if !letter || !(digit || symbol) || secret.contains(&b'.') {
+        return true;
+    }
+    let word: String = secret
+        .iter()
+        .map(|&b| match b.to_ascii_lowercase() {
+            b'0' => 'o',
+            b'1' => 'i',
+            b'3' => 'e',
+            b'4' | b'@' => 'a',
+            b'5' | b'$' => 's',
+            b'7' => 't',
+            c => c as char,
+        })
+        .collect();
+    let core = word.trim_end_matches(|c: char| !c.is_ascii_alphabetic());
+    let core_digits = String::from_utf8_lossy(secret)
+        .to_ascii_lowercase()
+        .trim_end_matches(|c: char| !c.is_ascii_alphabetic())
+        .to_string();
+    WEAK_WORDS
+        .iter()
+        .any(|w| core == *w || core_digits == *w || core.replace('i', "l") == *w)
+}
+
 /// Words that, as a whole value, are code or configuration rather than a secret.
 const STOPWORDS: &[&str] = &[
     "true",
@@ -171,8 +257,10 @@ pub fn is_generic_decoy(secret: &[u8]) -> bool {
         || is_path_or_url(s)
         || is_uuid(s)
         || is_identifier(name)
+        || is_qualified_type(name)
         || is_public_by_design(&lower)
         || lower.contains("aws4_request")
+        || is_nats_jwt(s)
         || is_dummy_basic_credentials(s)
 }
 
@@ -311,6 +399,41 @@ fn is_path_or_url(s: &str) -> bool {
 
 /// Names rather than values: no digit and a single letter case, or words joined by
 /// separators / camel case (`getPasswordFromVault`, `db_password`, `config.auth.key`).
+/// A NATS user or account JWT (`alg: ed25519-nkey`) is a signed, public claim: connecting
+/// needs the NKEY seed beside it, which its own rule reports.
+fn is_nats_jwt(s: &str) -> bool {
+    use base64::Engine as _;
+    let Some(header) = s
+        .strip_prefix("eyJ")
+        .map(|_| s.split('.').next().unwrap_or(""))
+    else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .is_ok_and(|h| memchr::memmem::find(&h, b"ed25519-nkey").is_some())
+}
+
+/// `ed25519.PrivateKey`, `crypto.Signer`, `pkcs8.EncryptedPrivateKeyInfo`: a type named
+/// through its package, as in Go type aliases and annotations.
+fn is_qualified_type(s: &str) -> bool {
+    let segments: Vec<&str> = s.split('.').collect();
+    let ident = |p: &str| {
+        p.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let Some(last) = segments.last() else {
+        return false;
+    };
+    segments.len() >= 2
+        && segments.iter().all(|p| ident(p) && p.len() <= 40)
+        && last.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+        && last.bytes().skip(1).any(|b| b.is_ascii_lowercase())
+        && !last.bytes().any(|b| b.is_ascii_digit())
+}
+
 fn is_identifier(s: &str) -> bool {
     if s.bytes().any(|b| b.is_ascii_digit()) {
         return false;
@@ -348,6 +471,26 @@ pub fn is_uuid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_values_must_look_like_passwords() {
+        for weak in [
+            "changeme",
+            "Passw0rd!",
+            "admin123",
+            "hunter2",
+            "pw_value",
+            "self.pw1",
+            "12345678",
+            "password",
+            "test1234",
+        ] {
+            assert!(is_weak_short_value(weak.as_bytes()), "{weak}");
+        }
+        for ok in ["Tr0ub4dor", "k9Xq2mLp", "zQ7!wr4vB"] {
+            assert!(!is_weak_short_value(ok.as_bytes()), "{ok}");
+        }
+    }
 
     #[test]
     fn entropy() {

@@ -1,6 +1,7 @@
 //! Detection: from a blob's bytes to filtered rule matches.
 
 pub mod checksum;
+pub mod files;
 pub mod filters;
 mod matcher;
 
@@ -114,7 +115,8 @@ pub fn accepts(rule: &Rule, secret: &[u8]) -> bool {
             return false;
         }
     }
-    !(rule.spec.generic && filters::is_generic_decoy(secret))
+    !(rule.spec.generic
+        && (filters::is_generic_decoy(secret) || filters::is_weak_short_value(secret)))
 }
 
 /// Whether the text around a generic (name-keyed) match says it is a credential: the name is

@@ -32,6 +32,11 @@ pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> i
             st.paint("33", &format!("confidence: {}", f.confidence.as_str()))
         )?;
         writeln!(out, "  secret       {}", f.secret.shown(ctx.show_secrets))?;
+        let reasons: Vec<&str> = f.reason.iter().map(|r| r.as_str()).collect();
+        if !reasons.is_empty() {
+            let enc = if f.encrypted { ", encrypted" } else { "" };
+            writeln!(out, "  reason       {}{enc}", reasons.join(", "))?;
+        }
         writeln!(out, "  fingerprint  {}", &f.fingerprint[..16])?;
         for loc in &f.locations {
             writeln!(
@@ -63,6 +68,9 @@ pub fn write(result: &ScanResult, ctx: &ReportContext, out: &mut dyn Write) -> i
             }
             if let Some(c) = &loc.context {
                 writeln!(out, "      used by {c}")?;
+            }
+            if let Some(d) = &loc.decoded {
+                writeln!(out, "      decoded: {d}")?;
             }
             if !loc.snippet.is_empty() {
                 writeln!(

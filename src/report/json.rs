@@ -14,6 +14,9 @@ pub(crate) struct FindingView<'a> {
     pub provider: &'a str,
     pub family: &'a str,
     pub confidence: &'a str,
+    pub reason: Vec<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
     pub secret: String,
     pub fingerprint: &'a str,
     pub locations: &'a [Location],
@@ -27,6 +30,8 @@ impl<'a> FindingView<'a> {
             provider: &f.provider,
             family: &f.family,
             confidence: f.confidence.as_str(),
+            reason: f.reason.iter().map(|r| r.as_str()).collect(),
+            encrypted: f.encrypted,
             secret: f.secret.shown(show_secrets),
             fingerprint: &f.fingerprint,
             locations: &f.locations,

@@ -197,7 +197,17 @@ fn results_for(f: &Finding, rule_index: usize, show: bool) -> Vec<Value> {
             if !l.snippet.is_empty() {
                 region["snippet"] = json!({"text": l.snippet});
             }
-            let mut props = json!({"confidence": f.confidence.as_str(), "provider": f.provider});
+            let mut props = json!({
+                "confidence": f.confidence.as_str(),
+                "provider": f.provider,
+                "reason": f.reason.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            });
+            if let Some(d) = &l.decoded {
+                props["decoded"] = json!(d);
+            }
+            if f.encrypted {
+                props["encrypted"] = json!(true);
+            }
             if let Some(p) = &l.provenance {
                 props["provenance"] = serde_json::to_value(p).unwrap_or(Value::Null);
             }

@@ -91,6 +91,8 @@ mod tests {
             provider: provider.into(),
             family: provider.into(),
             confidence: Confidence::High,
+            reason: Vec::new(),
+            encrypted: false,
             secret: Secret::new(value.as_bytes()),
             fingerprint: String::new(),
             locations: Vec::new(),

@@ -5,7 +5,8 @@ mod git;
 mod pipeline_changes;
 
 use crate::ci_findings::{analyze_roots, link_literals, CiResult};
-use crate::detect::{Detection, Detector};
+use crate::decode;
+use crate::detect::Detector;
 use crate::finding::{redact, Finding, FindingSet, Location};
 use crate::source::fs::{walk, FileEntry, WalkError, WalkOptions};
 use crate::source::{looks_binary, Skip, SkipReason};
@@ -28,6 +29,8 @@ pub struct ScanSettings {
     pub allow_secrets: Vec<regex::Regex>,
     /// Show a progress bar on stderr (only if it is a terminal).
     pub progress: bool,
+    /// Report only findings at or above this confidence (`--min-confidence`).
+    pub min_confidence: Option<crate::rules::Confidence>,
 }
 
 /// How many of each kind of suppression applied.
@@ -142,6 +145,16 @@ impl ScanResult {
 /// Per-blob results before grouping: (rule index, secret bytes, location).
 pub type BlobHits = Vec<(usize, Vec<u8>, Location)>;
 
+/// A detection placed in the original blob: `span` is where the secret (or its encoded form)
+/// is, `secret` the value itself (decoded when `decoded` says how).
+struct Placed {
+    rule: usize,
+    whole: Range<usize>,
+    span: Range<usize>,
+    secret: Vec<u8>,
+    decoded: Option<String>,
+}
+
 pub struct Scanner {
     detector: Detector,
     settings: ScanSettings,
@@ -171,10 +184,86 @@ impl Scanner {
             return Err(SkipReason::Binary);
         }
         let detections = self.detector.detect(bytes);
-        if detections.is_empty() {
+        let mut placed: Vec<Placed> = detections
+            .iter()
+            .map(|d| Placed {
+                rule: d.rule,
+                whole: d.whole.clone(),
+                span: d.secret.clone(),
+                secret: bytes[d.secret.clone()].to_vec(),
+                decoded: None,
+            })
+            .collect();
+        // Lockfiles, baselines, locale and minified bundles are hashes, pins and vendor code:
+        // their text is scanned, their encodings are not worth decoding.
+        if crate::detect::files::generic_quiet_reason(path).is_none() {
+            self.decoded_detections(bytes, &mut placed);
+        }
+        if placed.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.locate(path, bytes, &detections, suppressed))
+        placed.sort_by(|a, b| {
+            (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule))
+        });
+        Ok(self.locate(path, bytes, &placed, suppressed))
+    }
+
+    /// Detections in the decoded views of a blob (base64, percent, escapes, joined literals)
+    /// that the plain scan did not make, placed at their encoded span. Where a decoded
+    /// value and a plain match overlap, a specific plain match wins; a decoded value wins
+    /// over a generic match of its encoded text (`password: <base64>`).
+    fn decoded_detections(&self, bytes: &[u8], plain: &mut Vec<Placed>) {
+        let rules = self.detector.rules();
+        let generic = |rule: usize| rules.get(rule).spec.generic;
+        let overlaps = |a: &Range<usize>, b: &Range<usize>| a.start < b.end && b.start < a.end;
+        let mut out: Vec<Placed> = Vec::new();
+        for view in decode::views(bytes) {
+            for d in self.detector.detect(&view.text) {
+                if !view.is_decoded(&d.secret) {
+                    continue;
+                }
+                let span = view.origin(&d.secret);
+                let whole = view.origin(&d.whole);
+                out.push(Placed {
+                    rule: d.rule,
+                    whole: whole.start.min(span.start)..whole.end.max(span.end),
+                    span,
+                    secret: view.text[d.secret.clone()].to_vec(),
+                    decoded: Some(view.how.clone()),
+                });
+            }
+        }
+        if out.is_empty() {
+            return;
+        }
+        // Among overlapping decoded matches, one: specific before generic, then the deepest
+        // decoding (a PEM in joined `\n` literals), then the longest value.
+        let rank = |p: &Placed| {
+            (
+                !generic(p.rule),
+                p.decoded.as_ref().map_or(0, |h| h.matches('+').count()),
+                p.secret.len(),
+                std::cmp::Reverse(p.rule),
+            )
+        };
+        out.sort_by_key(|p| std::cmp::Reverse(rank(p)));
+        let mut kept: Vec<Placed> = Vec::new();
+        for p in out {
+            if kept.iter().any(|k| overlaps(&k.span, &p.span)) {
+                continue;
+            }
+            let blocked = plain.iter().any(|q| {
+                overlaps(&q.span, &p.span)
+                    && !(generic(q.rule)
+                        && p.span.start <= q.span.start
+                        && q.span.end <= p.span.end)
+            });
+            if !blocked {
+                kept.push(p);
+            }
+        }
+        plain.retain(|q| !(generic(q.rule) && kept.iter().any(|k| overlaps(&k.span, &q.span))));
+        plain.extend(kept);
     }
 
     /// Turns detections into located hits, applying inline allows and the allowlist.
@@ -182,17 +271,17 @@ impl Scanner {
         &self,
         path: &str,
         bytes: &[u8],
-        detections: &[Detection],
+        detections: &[Placed],
         suppressed: &mut Suppressed,
     ) -> BlobHits {
         let mut lines = LineCursor::new(bytes);
-        let secrets: Vec<Range<usize>> = detections.iter().map(|d| d.secret.clone()).collect();
+        let secrets: Vec<Range<usize>> = detections.iter().map(|d| d.span.clone()).collect();
         let mut out = Vec::new();
         for d in detections {
-            let secret = &bytes[d.secret.clone()];
+            let secret = &d.secret;
             let first_line = line_range(bytes, d.whole.start);
             let last_line = line_range(bytes, d.whole.end.saturating_sub(1).max(d.whole.start));
-            let secret_line = line_range(bytes, d.secret.start);
+            let secret_line = line_range(bytes, d.span.start);
             let lines_to_check = [&first_line, &last_line, &secret_line];
             let rule = self.detector.rules().get(d.rule).id();
             if lines_to_check
@@ -212,11 +301,11 @@ impl Scanner {
                 suppressed.allowlist += 1;
                 continue;
             }
-            let (line, column) = lines.position(d.secret.start);
-            let (end_line, end_column) = lines.position_after(d.secret.start, d.secret.end);
+            let (line, column) = lines.position(d.span.start);
+            let (end_line, end_column) = lines.position_after(d.span.start, d.span.end);
             out.push((
                 d.rule,
-                secret.to_vec(),
+                secret.clone(),
                 Location {
                     path: path.to_string(),
                     line,
@@ -226,10 +315,11 @@ impl Scanner {
                     snippet: snippet(
                         bytes,
                         secret_line,
-                        &d.secret,
+                        &d.span,
                         &secrets,
                         self.settings.show_secrets,
                     ),
+                    decoded: d.decoded.clone(),
                     context: None,
                     blob: None,
                     provenance: None,
@@ -244,8 +334,20 @@ impl Scanner {
         let mut set = FindingSet::default();
         for blob in hits {
             for (rule, secret, loc) in blob {
-                set.add(self.detector.rules().get(rule), &secret, loc);
+                let rule = self.detector.rules().get(rule);
+                // Baselines, lockfiles, locale bundles: a name-keyed match there is a hash,
+                // a pin or a translated label (a URL with a password in a lockfile is not).
+                if rule.spec.generic
+                    && rule.id() != "url-embedded-password"
+                    && crate::detect::files::generic_quiet_reason(&loc.path).is_some()
+                {
+                    continue;
+                }
+                set.add(rule, &secret, loc);
             }
+        }
+        if let Some(min) = self.settings.min_confidence {
+            set.retain_confidence(min);
         }
         set.into_sorted()
     }

@@ -1,0 +1,148 @@
+//! `keysweep entitlements --org ORG | --repo OWNER/REPO`: every long-lived credential the
+//! GitHub API shows, cross-referenced with the pipelines, with a verdict each. Read-only
+//! unless `--apply ACTION... --confirm`. Exit 0 no verdict, 1 verdicts (or a dry run with
+//! changes to make), 2 error.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use keysweep::entitlements::apply::{self, Action};
+use keysweep::entitlements::{render, review, Options};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EntitlementFormat {
+    /// Grouped by verdict, worst first.
+    Human,
+    /// One JSON document.
+    Json,
+    /// One JSON line per credential (for a SIEM).
+    Jsonl,
+    /// Markdown, for an issue.
+    Markdown,
+    /// One self-contained HTML page, in the sweep report's style.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct EntitlementsArgs {
+    /// Review this organisation: its secrets, tokens, SSO authorisations, Apps, webhooks,
+    /// and every (non-archived) repository's secrets, deploy keys and workflows.
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// Review this repository (repeatable; with --org, in addition to the org's).
+    #[arg(long = "repo", value_name = "OWNER/REPO")]
+    pub repos: Vec<String>,
+    /// `stale`: not updated (rotated) for this long.
+    #[arg(long, value_name = "DURATION", default_value = "90d")]
+    pub max_age: String,
+    /// `unused`: no use for this long, where the API gives the last use.
+    #[arg(long, value_name = "DURATION", default_value = "90d")]
+    pub unused_for: String,
+    #[arg(long, value_enum, default_value_t = EntitlementFormat::Human)]
+    pub format: EntitlementFormat,
+    /// Write the report here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Remediations to plan (and with --confirm make): repeatable or comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., value_name = "ACTION")]
+    pub apply: Vec<Action>,
+    /// Send the --apply changes (default: print each request).
+    #[arg(long, requires = "apply")]
+    pub confirm: bool,
+    /// GitHub API base (default: $GITHUB_API_URL, else https://api.github.com).
+    #[arg(long, value_name = "URL")]
+    pub github_url: Option<String>,
+    /// The evidence ledger (default: $XDG_STATE_HOME/keysweep/ledger.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+}
+
+pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {
+    let parse = |flag: &str, v: &str| {
+        keysweep::retire::clock::parse_duration(v).map_err(|e| anyhow::anyhow!("--{flag} {e}"))
+    };
+    let opts = Options {
+        org: args.org.clone(),
+        repos: args.repos.clone(),
+        max_age: parse("max-age", &args.max_age)?,
+        unused_for: parse("unused-for", &args.unused_for)?,
+        now: keysweep::retire::clock::now()?,
+    };
+    let rt = super::retire::runtime()?;
+    // octocrab's client spawns its service on the runtime it is built in
+    let _in_rt = rt.enter();
+    let client = keysweep::forge::Client::from_env(args.github_url.as_deref())?;
+    let review = rt.block_on(review(&client, &opts))?;
+    super::output::write_to(args.output.as_deref(), |w| {
+        match args.format {
+            EntitlementFormat::Human => render::human(&review, w)?,
+            EntitlementFormat::Json => render::json(&review, w)?,
+            EntitlementFormat::Jsonl => render::jsonl(&review, w)?,
+            EntitlementFormat::Markdown => render::markdown(&review, w)?,
+            EntitlementFormat::Html => w.write_all(render::html(&review).as_bytes())?,
+        }
+        Ok(())
+    })?;
+    let findings = review.credentials.iter().any(|c| !c.verdicts.is_empty());
+    if args.apply.is_empty() {
+        return Ok(i32::from(findings));
+    }
+    let mut actions = args.apply.clone();
+    actions.sort();
+    actions.dedup();
+    let changes = apply::plan(&review, &actions);
+    // the report may be on standard output: the plan goes to standard error
+    if changes.is_empty() {
+        eprintln!("keysweep: --apply: nothing to change");
+        return Ok(i32::from(findings));
+    }
+    if !args.confirm {
+        for ch in &changes {
+            eprintln!(
+                "would send {} ({}: {})",
+                ch.request_line(),
+                ch.action.as_str(),
+                ch.credential
+            );
+        }
+        eprintln!(
+            "dry run: {} change(s), nothing was sent; run again with --confirm",
+            changes.len()
+        );
+        return Ok(1);
+    }
+    let ledger = keysweep::ledger::Ledger::new(super::retire::ledger_path(args.ledger.as_deref()));
+    let actor = std::env::var("KEYSWEEP_ACTOR")
+        .ok()
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| rt.block_on(client.actor()));
+    let outcomes = rt
+        .block_on(apply::execute(&client, &ledger, &actor, changes))
+        .context("the evidence ledger")?;
+    let mut failed = 0;
+    for o in &outcomes {
+        match &o.result {
+            Ok(status) => eprintln!(
+                "sent {} (HTTP {status}; {}: {})",
+                o.change.request_line(),
+                o.change.action.as_str(),
+                o.change.credential
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "keysweep: error: {}: {e} (needs {})",
+                    o.change.credential,
+                    o.change.action.needs()
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{} change(s) made, {failed} failed; recorded in {}",
+        outcomes.len() - failed,
+        ledger.path().display()
+    );
+    Ok(if failed > 0 { 2 } else { 0 })
+}

@@ -232,7 +232,8 @@ fn review_then_apply() {
     let v = verdicts(&review);
     let is = |k: &str, want: &[&str]| {
         assert_eq!(
-            v.get(k).map(|x| x.iter().map(String::as_str).collect::<Vec<_>>()),
+            v.get(k)
+                .map(|x| x.iter().map(String::as_str).collect::<Vec<_>>()),
             Some(want.to_vec()),
             "{k}: {v:#?}"
         )
@@ -318,43 +319,32 @@ fn review_then_apply() {
     assert!(at("== migratable") < at("== no verdict"));
     at("codespaces secrets of org acme: not visible with this token (needs organization_codespaces_secrets=read)");
     at("--apply narrow-org-secret");
-    for o in [&o, &run(&stub, &ledger, &["--format", "jsonl"])] {
-        assert!(
-            !text(o).contains("synthetic-hook-token"),
-            "{}",
-            text(o)
-        );
-    }
-    let lines = run(&stub, &ledger, &["--format", "jsonl"]);
-    let lines: Vec<Value> = String::from_utf8_lossy(&lines.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(
-        lines.iter().filter(|l| l["record"] == "credential").count(),
-        v.len()
-    );
-    assert!(lines.iter().all(|l| l["reviewed_at"].is_string()));
+    assert!(!human.contains("synthetic-hook-token"), "{human}");
+
+    // remediation: a dry run prints every request and sends nothing (its report, HTML in
+    // a file, in the sweep report's style)
+    let all = "delete-dormant-secrets,delete-unused-deploy-keys,revoke-token-access,remove-sso-authorization,narrow-org-secret";
+    let before = stub.requests().len();
     let html_file = dir.path().join("review.html");
     let o = run(
         &stub,
         &ledger,
-        &["--format", "html", "--output", html_file.to_str().unwrap()],
+        &[
+            "--format",
+            "html",
+            "--output",
+            html_file.to_str().unwrap(),
+            "--apply",
+            all,
+        ],
     );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(o.stdout.is_empty());
     let html = std::fs::read_to_string(&html_file).unwrap();
     assert!(html.contains("<span class=\"pill s-over-broad\">over-broad</span>"));
     assert!(html.contains("default-src 'none'") && !html.contains("<script"));
-    let o = run(&stub, &ledger, &["--format", "markdown"]);
-    let md = String::from_utf8_lossy(&o.stdout);
-    assert!(md.contains("| `deploy-key` ci-checkout |"), "{md}");
-
-    // remediation: a dry run prints every request and sends nothing
-    let all = "delete-dormant-secrets,delete-unused-deploy-keys,revoke-token-access,remove-sso-authorization,narrow-org-secret";
-    let before = stub.requests().len();
-    let o = run(&stub, &ledger, &["--format", "json", "--apply", all]);
-    let out = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(!html.contains("synthetic-hook-token"));
     for want in [
         "would send DELETE /repos/acme/api/actions/secrets/OLD_DEPLOY_TOKEN",
         "would send DELETE /repos/acme/api/environments/prod/secrets/PROD_DB_PASSWORD",
@@ -375,10 +365,26 @@ fn review_then_apply() {
     assert!(sent.is_empty(), "a dry run sends nothing: {sent:#?}");
     assert!(!ledger.exists());
 
-    let o = run(&stub, &ledger, &["--format", "json", "--apply", all, "--confirm"]);
+    // with --confirm (and the report as JSON lines, one per credential, for a SIEM)
+    let o = run(
+        &stub,
+        &ledger,
+        &["--format", "jsonl", "--apply", all, "--confirm"],
+    );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("8 change(s) made, 0 failed"), "{out}");
+    let jsonl = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(!jsonl.contains("synthetic-hook-token"), "{jsonl}");
+    let lines: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.iter().filter(|l| l["record"] == "credential").count(),
+        v.len()
+    );
+    assert!(lines.iter().all(|l| l["reviewed_at"].is_string()));
     let core = stub.state("acme/api");
     assert!(
         !core["secrets"]
@@ -401,10 +407,7 @@ fn review_then_apply() {
         .unwrap();
     assert_eq!(slack["visibility"], "selected", "{s}");
     assert_eq!(slack["selected"], json!(["acme/api"]), "{s}");
-    assert!(
-        !s["secrets"].to_string().contains("ORG_DORMANT"),
-        "{s}"
-    );
+    assert!(!s["secrets"].to_string().contains("ORG_DORMANT"), "{s}");
     let put = stub
         .requests()
         .into_iter()

@@ -22,7 +22,11 @@ mod sweep;
 mod trust;
 #[cfg(feature = "rotate")]
 mod trust_apply;
-#[cfg(any(not(feature = "rotate"), not(feature = "sweep"), not(feature = "github")))]
+#[cfg(any(
+    not(feature = "rotate"),
+    not(feature = "sweep"),
+    not(feature = "github")
+))]
 mod unavailable;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -136,15 +136,19 @@ pub fn plan(review: &Review, actions: &[Action]) -> Vec<Change> {
                     change(*a, c, Method::DELETE, path, reason)
                 }
                 (Action::DeleteUnusedDeployKeys, Kind::DeployKey) => {
-                    let (Some(reason), Some(id)) = (has(c, *a), c.id)
-                    else {
+                    let (Some(reason), Some(id)) = (has(c, *a), c.id) else {
                         continue;
                     };
-                    change(*a, c, Method::DELETE, format!("/repos/{repo}/keys/{id}"), reason)
+                    change(
+                        *a,
+                        c,
+                        Method::DELETE,
+                        format!("/repos/{repo}/keys/{id}"),
+                        reason,
+                    )
                 }
                 (Action::RevokeTokenAccess, Kind::FineGrainedToken) => {
-                    let (Some(reason), Some(id)) = (has(c, *a), c.id)
-                    else {
+                    let (Some(reason), Some(id)) = (has(c, *a), c.id) else {
                         continue;
                     };
                     let mut ch = change(
@@ -158,8 +162,7 @@ pub fn plan(review: &Review, actions: &[Action]) -> Vec<Change> {
                     ch
                 }
                 (Action::RemoveSsoAuthorization, Kind::SsoAuthorization) => {
-                    let (Some(reason), Some(id)) = (has(c, *a), c.id)
-                    else {
+                    let (Some(reason), Some(id)) = (has(c, *a), c.id) else {
                         continue;
                     };
                     change(
@@ -192,7 +195,8 @@ pub fn plan(review: &Review, actions: &[Action]) -> Vec<Change> {
                     );
                     // visibility and repositories only: without `encrypted_value` the value
                     // stays as it is
-                    ch.body = Some(json!({"visibility": "selected", "selected_repository_ids": ids}));
+                    ch.body =
+                        Some(json!({"visibility": "selected", "selected_repository_ids": ids}));
                     ch.evidence
                         .insert("repositories".into(), reading.join(", "));
                     ch

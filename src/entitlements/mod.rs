@@ -302,7 +302,10 @@ pub fn not_visible(e: &ForgeError, needs: &str) -> String {
 
 /// A time field of an API object, when set.
 pub(crate) fn time(v: &Value, key: &str) -> Option<String> {
-    v[key].as_str().filter(|s| !s.is_empty()).map(str::to_string)
+    v[key]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// `login` of an API user object.
@@ -346,13 +349,16 @@ pub async fn review(client: &Client, opts: &Options) -> Result<Review, Entitleme
             if let Some(id) = r["id"].as_u64() {
                 repo_ids.insert(full.to_string(), id);
             }
-            let vis = r["visibility"].as_str().map(str::to_string).unwrap_or_else(|| {
-                if r["private"].as_bool() == Some(true) {
-                    "private".into()
-                } else {
-                    "public".into()
-                }
-            });
+            let vis = r["visibility"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    if r["private"].as_bool() == Some(true) {
+                        "private".into()
+                    } else {
+                        "public".into()
+                    }
+                });
             repo_visibility.insert(full.to_string(), vis);
             if !repos.iter().any(|x| x == full) {
                 repos.push(full.to_string());

@@ -39,7 +39,9 @@ pub async fn read_all(client: &Client, repos: &[String]) -> (Reads, BTreeMap<Str
 }
 
 async fn read_one(client: &Client, repo: &str) -> Result<BTreeMap<String, Vec<Reader>>, String> {
-    let r = remote::read(client, repo).await.map_err(|e| e.to_string())?;
+    let r = remote::read(client, repo)
+        .await
+        .map_err(|e| e.to_string())?;
     let files = remote::read_files(client, &r)
         .await
         .map_err(|e| e.to_string())?;

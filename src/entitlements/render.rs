@@ -204,9 +204,12 @@ pub fn jsonl(review: &Review, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Markdown table cells: no line breaks, no pipes.
+/// Markdown table cells: no line breaks, no pipes, no HTML.
 fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(['\n', '\r'], " ")
 }
 
 pub fn markdown(review: &Review, out: &mut dyn Write) -> io::Result<()> {
@@ -361,4 +364,65 @@ pub fn html(review: &Review) -> String {
     }
     h.push_str("</main></body></html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::verdict::{decide, tests as vt};
+    use super::super::{Credential, Kind};
+    use super::*;
+
+    fn sample() -> Review {
+        let mut t = Credential::new(Kind::FineGrainedToken, "<b>deploy|bot</b>", "org o");
+        t.last_use_known = true;
+        t.never_expires = true;
+        t.created_at = Some("2026-11-01T00:00:00Z".into());
+        let ok = Credential::new(Kind::AppInstallation, "ci", "org o, selected repositories");
+        let mut r = vt::review(vec![ok, t], &[]);
+        decide(&mut r, &Default::default(), &vt::opts());
+        r.listings.push(super::super::Listing {
+            what: "webhooks of org o".into(),
+            needs: "organization_hooks=read".into(),
+            count: 0,
+            not_visible: Some("not visible with this token (needs organization_hooks=read)".into()),
+        });
+        r
+    }
+
+    #[test]
+    fn html_escapes_and_groups() {
+        let h = html(&sample());
+        assert!(h.contains("&lt;b&gt;deploy|bot&lt;/b&gt;"), "{h}");
+        assert!(!h.contains("<b>deploy"));
+        assert!(h.find("no-expiry: tokens").unwrap() < h.find("no verdict").unwrap());
+        assert!(h.contains("needs organization_hooks=read"));
+        assert!(h.contains("<code>--apply revoke-token-access</code>"));
+    }
+
+    #[test]
+    fn markdown_cells_stay_one_row() {
+        let mut out = Vec::new();
+        markdown(&sample(), &mut out).unwrap();
+        let md = String::from_utf8(out).unwrap();
+        assert!(md.contains("&lt;b&gt;deploy\\|bot&lt;/b&gt;"), "{md}");
+        assert!(md.contains("### Not reviewed"), "{md}");
+        let row = md.lines().find(|l| l.contains("deploy")).unwrap();
+        assert_eq!(row.matches(" | ").count(), 4, "{row}");
+    }
+
+    #[test]
+    fn jsonl_is_one_credential_a_line_then_the_hidden_listings() {
+        let mut out = Vec::new();
+        jsonl(&sample(), &mut out).unwrap();
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["kind"], "fine-grained-token");
+        assert_eq!(lines[0]["org"], "o");
+        assert_eq!(lines[0]["verdicts"][0]["kind"], "no-expiry");
+        assert_eq!(lines[2]["record"], "listing-not-visible");
+    }
 }

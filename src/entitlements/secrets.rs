@@ -17,8 +17,16 @@ fn secret(kind: Kind, v: &Value, scope: String) -> Option<Credential> {
 pub async fn repository(c: &mut Collector<'_>, repo: &str) {
     let kinds = [
         (Kind::ActionsSecret, "actions", "secrets=read"),
-        (Kind::DependabotSecret, "dependabot", "dependabot_secrets=read"),
-        (Kind::CodespacesSecret, "codespaces", "codespaces_secrets=read"),
+        (
+            Kind::DependabotSecret,
+            "dependabot",
+            "dependabot_secrets=read",
+        ),
+        (
+            Kind::CodespacesSecret,
+            "codespaces",
+            "codespaces_secrets=read",
+        ),
     ];
     for (kind, area, needs) in kinds {
         let what = format!("{area} secrets of {repo}");
@@ -44,7 +52,11 @@ pub async fn repository(c: &mut Collector<'_>, repo: &str) {
         };
         let what = format!("secrets of environment {env} of {repo}");
         let path = format!("/repos/{repo}/environments/{}/secrets", enc(env));
-        for v in c.list(what, "environments=read", &path).await.unwrap_or_default() {
+        for v in c
+            .list(what, "environments=read", &path)
+            .await
+            .unwrap_or_default()
+        {
             let scope = format!("{repo} environment {env}");
             if let Some(mut s) = secret(Kind::EnvironmentSecret, &v, scope) {
                 s.repository = Some(repo.to_string());
@@ -58,7 +70,11 @@ pub async fn repository(c: &mut Collector<'_>, repo: &str) {
 /// Organisation secrets of the three kinds, with the repositories each is shared with.
 pub async fn organization(c: &mut Collector<'_>, org: &str) {
     let kinds = [
-        (Kind::OrgActionsSecret, "actions", "organization_secrets=read"),
+        (
+            Kind::OrgActionsSecret,
+            "actions",
+            "organization_secrets=read",
+        ),
         (
             Kind::OrgDependabotSecret,
             "dependabot",

@@ -106,21 +106,27 @@ fn visible_to(c: &Credential, review: &Review) -> Vec<String> {
     }
 }
 
+/// Repositories where a repository or environment secret named `name` shadows the org's.
+fn shadowing<'a>(name: &str, all: &'a [Credential]) -> BTreeSet<&'a str> {
+    all.iter()
+        .filter(|o| {
+            matches!(o.kind, Kind::ActionsSecret | Kind::EnvironmentSecret) && o.name == name
+        })
+        .filter_map(|o| o.repository.as_deref())
+        .collect()
+}
+
 /// Readers of `c`, or `None` when a repository that can see it was not read.
-fn readers(c: &Credential, review: &Review, reads: &Reads) -> Option<Vec<Reader>> {
+fn readers(
+    c: &Credential,
+    all: &[Credential],
+    review: &Review,
+    reads: &Reads,
+) -> Option<Vec<Reader>> {
     let repos = match c.kind {
         Kind::ActionsSecret | Kind::EnvironmentSecret => vec![c.repository.clone()?],
         Kind::OrgActionsSecret => {
-            // a repository or environment secret of the same name shadows the org's
-            let shadowed: BTreeSet<&str> = review
-                .credentials
-                .iter()
-                .filter(|o| {
-                    matches!(o.kind, Kind::ActionsSecret | Kind::EnvironmentSecret)
-                        && o.name == c.name
-                })
-                .filter_map(|o| o.repository.as_deref())
-                .collect();
+            let shadowed = shadowing(&c.name, all);
             visible_to(c, review)
                 .into_iter()
                 .filter(|r| !shadowed.contains(r.as_str()))
@@ -135,17 +141,28 @@ fn readers(c: &Credential, review: &Review, reads: &Reads) -> Option<Vec<Reader>
     Some(out)
 }
 
-fn secret_verdicts(c: &mut Credential, review: &Review, reads: &Reads) {
-    let Some(rs) = readers(c, review, reads) else {
+fn secret_verdicts(c: &mut Credential, all: &[Credential], review: &Review, reads: &Reads) {
+    let Some(rs) = readers(c, all, review, reads) else {
         return;
     };
     c.readers = rs;
     if c.readers.is_empty() {
         let seen = match c.kind {
-            Kind::OrgActionsSecret => format!(
-                "no workflow on the default branch of the {} repositories that can see it reads it",
-                visible_to(c, review).len()
-            ),
+            Kind::OrgActionsSecret => {
+                let shadowed: Vec<&str> = shadowing(&c.name, all).into_iter().collect();
+                format!(
+                    "no workflow on the default branch of the {} repositories that can see it reads it{}",
+                    visible_to(c, review).len(),
+                    if shadowed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (a repository secret of the same name wins in {})",
+                            shadowed.join(", ")
+                        )
+                    }
+                )
+            }
             _ => "no workflow on the default branch reads it".to_string(),
         };
         c.verdicts.push(v(
@@ -184,7 +201,10 @@ fn secret_verdicts(c: &mut Credential, review: &Review, reads: &Reads) {
                     list.len(),
                     list.join(", ")
                 ),
-                format!("narrow its visibility to the repositories that read it ({})", list.join(", ")),
+                format!(
+                    "narrow its visibility to the repositories that read it ({})",
+                    list.join(", ")
+                ),
                 Some("narrow-org-secret"),
             ));
         }
@@ -252,8 +272,9 @@ fn permission_over_broad(c: &Credential) -> Option<Verdict> {
 /// Every verdict of every credential, then the credentials sorted worst first.
 pub fn decide(review: &mut Review, reads: &Reads, opts: &Options) {
     let mut creds = std::mem::take(&mut review.credentials);
+    let all = creds.clone();
     for c in &mut creds {
-        decide_one(c, review, reads, opts);
+        decide_one(c, &all, review, reads, opts);
         c.verdicts.sort_by_key(|x| x.kind);
     }
     creds.sort_by(|a, b| {
@@ -268,10 +289,16 @@ pub fn decide(review: &mut Review, reads: &Reads, opts: &Options) {
     review.credentials = creds;
 }
 
-fn decide_one(c: &mut Credential, review: &Review, reads: &Reads, opts: &Options) {
+fn decide_one(
+    c: &mut Credential,
+    all: &[Credential],
+    review: &Review,
+    reads: &Reads,
+    opts: &Options,
+) {
     let now = opts.now;
     if c.kind.is_actions_secret() {
-        secret_verdicts(c, review, reads);
+        secret_verdicts(c, all, review, reads);
     }
     if c.kind == Kind::DeployKey {
         if let Some(x) = deploy_key_over_broad(c, reads) {
@@ -317,9 +344,10 @@ fn decide_one(c: &mut Credential, review: &Review, reads: &Reads, opts: &Options
             let (action, apply) = match c.kind {
                 Kind::DeployKey => ("delete the deploy key", Some("delete-unused-deploy-keys")),
                 Kind::FineGrainedToken => ("revoke its org access", Some("revoke-token-access")),
-                Kind::SsoAuthorization => {
-                    ("remove the SSO authorisation", Some("remove-sso-authorization"))
-                }
+                Kind::SsoAuthorization => (
+                    "remove the SSO authorisation",
+                    Some("remove-sso-authorization"),
+                ),
                 _ => ("deny the request", None),
             };
             if c.kind != Kind::TokenRequest {
@@ -357,11 +385,166 @@ fn decide_one(c: &mut Credential, review: &Review, reads: &Reads, opts: &Options
                 format!("{what} {} ({d} days ago)", day(t)),
                 match c.kind {
                     Kind::DeployKey => "replace it with a new key and delete this one".into(),
-                    Kind::OrgWebhook => "rotate the webhook secret (and the receiver's copy)".into(),
+                    Kind::OrgWebhook => {
+                        "rotate the webhook secret (and the receiver's copy)".into()
+                    }
                     _ => "rotate it, or move its readers to OIDC".into(),
                 },
                 None,
             ));
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    pub(crate) fn opts() -> Options {
+        Options {
+            org: Some("o".into()),
+            repos: Vec::new(),
+            max_age: SignedDuration::from_hours(24 * 90),
+            unused_for: SignedDuration::from_hours(24 * 90),
+            now: "2026-12-02T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    pub(crate) fn review(creds: Vec<Credential>, repos: &[(&str, &str)]) -> Review {
+        Review {
+            org: Some("o".into()),
+            repositories: repos.iter().map(|(r, _)| r.to_string()).collect(),
+            generated_at: "2026-12-02T00:00:00Z".into(),
+            max_age_days: 90,
+            unused_for_days: 90,
+            credentials: creds,
+            listings: Vec::new(),
+            pipelines_unread: BTreeMap::new(),
+            repo_ids: BTreeMap::new(),
+            repo_visibility: repos
+                .iter()
+                .map(|(r, v)| (r.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn reader(repo: &str, consumer: &str) -> Reader {
+        Reader {
+            repository: repo.into(),
+            path: ".github/workflows/ci.yml".into(),
+            line: 9,
+            consumer: consumer.into(),
+            status: "no-oidc-alternative",
+            replacement: "long-lived".into(),
+        }
+    }
+
+    fn secret(kind: Kind, name: &str, repo: Option<&str>) -> Credential {
+        let mut c = Credential::new(kind, name, "s");
+        c.repository = repo.map(str::to_string);
+        c.updated_at = Some("2026-11-01T00:00:00Z".into());
+        c
+    }
+
+    fn kinds(c: &Credential) -> Vec<VerdictKind> {
+        c.verdicts.iter().map(|v| v.kind).collect()
+    }
+
+    fn find<'a>(r: &'a Review, kind: Kind, name: &str) -> &'a Credential {
+        r.credentials
+            .iter()
+            .find(|c| c.kind == kind && c.name == name)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_repository_secret_shadows_the_org_secret() {
+        let mut org = secret(Kind::OrgActionsSecret, "TOKEN", None);
+        org.visibility = Some("all".into());
+        let mut r = review(
+            vec![org, secret(Kind::ActionsSecret, "TOKEN", Some("o/a"))],
+            &[("o/a", "public"), ("o/b", "public")],
+        );
+        let mut reads = Reads::new();
+        reads.insert(
+            "o/a".into(),
+            BTreeMap::from([("TOKEN".to_string(), vec![reader("o/a", "script")])]),
+        );
+        reads.insert("o/b".into(), BTreeMap::new());
+        decide(&mut r, &reads, &opts());
+        let org = find(&r, Kind::OrgActionsSecret, "TOKEN");
+        assert_eq!(kinds(org), vec![VerdictKind::Dormant]);
+        assert!(org.verdicts[0].reason.contains("wins in o/a"), "{org:?}");
+        assert_eq!(kinds(find(&r, Kind::ActionsSecret, "TOKEN")), vec![]);
+    }
+
+    #[test]
+    fn unread_pipelines_never_make_a_secret_dormant() {
+        let mut r = review(
+            vec![secret(Kind::ActionsSecret, "X", Some("o/a"))],
+            &[("o/a", "public")],
+        );
+        decide(&mut r, &Reads::new(), &opts());
+        assert_eq!(kinds(&r.credentials[0]), vec![]);
+    }
+
+    #[test]
+    fn private_visibility_counts_private_and_internal_repositories() {
+        let mut org = secret(Kind::OrgActionsSecret, "NPM", None);
+        org.visibility = Some("private".into());
+        let mut r = review(
+            vec![org],
+            &[("o/a", "private"), ("o/b", "internal"), ("o/c", "public")],
+        );
+        let mut reads = Reads::new();
+        for repo in ["o/a", "o/b", "o/c"] {
+            reads.insert(repo.into(), BTreeMap::new());
+        }
+        reads
+            .get_mut("o/a")
+            .unwrap()
+            .insert("NPM".into(), vec![reader("o/a", "npm")]);
+        decide(&mut r, &reads, &opts());
+        let v = &r.credentials[0].verdicts;
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(
+            v[0].reason,
+            "visible to 2 repositories (visibility private), read by 1: o/a"
+        );
+    }
+
+    #[test]
+    fn keys_and_tokens() {
+        let mut never = Credential::new(Kind::DeployKey, "k", "o/a, read-only");
+        never.repository = Some("o/a".into());
+        never.write = Some(false);
+        never.last_use_known = true;
+        never.created_at = Some("2026-01-01T00:00:00Z".into());
+        let mut admin = Credential::new(Kind::FineGrainedToken, "t", "org o, all repositories");
+        admin.permissions = BTreeMap::from([
+            ("repository.administration".to_string(), "write".to_string()),
+            ("repository.contents".to_string(), "read".to_string()),
+        ]);
+        admin.expires_at = Some("2027-01-01T00:00:00Z".into());
+        admin.last_use_known = true;
+        admin.last_used = Some("2026-11-30T00:00:00Z".into());
+        let mut r = review(vec![never, admin], &[("o/a", "public")]);
+        decide(&mut r, &Reads::new(), &opts());
+        let k = find(&r, Kind::DeployKey, "k");
+        // added 335 days before "now": unused, and stale (a key cannot be rotated in place)
+        assert_eq!(kinds(k), vec![VerdictKind::Unused, VerdictKind::Stale]);
+        assert!(k.verdicts[0]
+            .reason
+            .starts_with("never used since it was added 2026-01-01"));
+        assert_eq!(k.verdicts[0].apply, Some("delete-unused-deploy-keys"));
+        let t = find(&r, Kind::FineGrainedToken, "t");
+        assert_eq!(kinds(t), vec![VerdictKind::OverBroad]);
+        assert_eq!(
+            t.verdicts[0].reason,
+            "repository.administration: write on every repository of the org"
+        );
+        // sorted worst first
+        assert_eq!(r.credentials[0].name, "t");
     }
 }

@@ -87,7 +87,14 @@ fn facts(c: &Credential) -> String {
         let p: Vec<String> = c
             .permissions
             .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
+            .map(|(k, v)| {
+                // SSO: OAuth scopes, granted or not
+                if v == "granted" {
+                    k.clone()
+                } else {
+                    format!("{k}: {v}")
+                }
+            })
             .collect();
         f.push(p.join(", "));
     }

@@ -105,9 +105,10 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
                     .iter()
                     .filter_map(|r| r["full_name"].as_str().map(str::to_string))
                     .collect();
+                let n = s.selected_repositories.len();
                 s.scope = format!(
-                    "org {org}, {} selected repositories",
-                    s.selected_repositories.len()
+                    "org {org}, {n} selected repositor{}",
+                    if n == 1 { "y" } else { "ies" }
                 );
             } else {
                 s.scope = format!("org {org}, visibility {visibility}");

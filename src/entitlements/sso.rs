@@ -34,7 +34,8 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
         cred.owner = v["login"].as_str().map(str::to_string);
         if let Some(scopes) = v["scopes"].as_array() {
             for s in scopes.iter().filter_map(|s| s.as_str()) {
-                cred.permissions.insert(s.to_string(), "granted".into());
+                cred.permissions
+                    .insert(format!("scope {s}"), "granted".into());
             }
         }
         cred.created_at = time(&v, "credential_authorized_at");

@@ -471,3 +471,50 @@ fn no_scope_is_a_one_line_error() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_repository_that_cannot_be_read_is_named_and_the_others_reviewed() {
+    let Some(stub) = Stub::start() else { return };
+    stub.seed(json!({
+        "repo": "solo/one",
+        "files": {".github/workflows/ci.yml": WEB_WORKFLOW},
+        "secrets": ["UNREAD_TOKEN"],
+    }));
+    let o = keysweep()
+        .args([
+            "entitlements",
+            "--repo",
+            "solo/one",
+            "--repo",
+            "solo/missing",
+        ])
+        .env("GITHUB_API_URL", &stub.url)
+        .env("GITHUB_TOKEN", "ghp_000000000000000000000000000000000000")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("keysweep: error: solo/missing: GET /repos/solo/missing: 404 Not Found"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("actions-secret UNREAD_TOKEN  [solo/one]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("dormant: no workflow on the default branch reads it"),
+        "{out}"
+    );
+    assert!(out.contains("== not reviewed\n  solo/missing: "), "{out}");
+    // no org: no org-level listing is asked for
+    assert!(
+        stub.requests()
+            .iter()
+            .all(|r| !r["path"].as_str().unwrap().starts_with("/orgs/")),
+        "{:?}",
+        stub.requests()
+    );
+    stub.assert_schema_valid();
+}

@@ -84,9 +84,18 @@ pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {
         }
         Ok(())
     })?;
+    for (repo, why) in &review.repositories_failed {
+        eprintln!("keysweep: error: {repo}: {why}");
+    }
     let findings = review.credentials.iter().any(|c| !c.verdicts.is_empty());
+    // a repository that could not be reviewed is an error, whatever the others gave
+    let code = if review.repositories_failed.is_empty() {
+        i32::from(findings)
+    } else {
+        2
+    };
     if args.apply.is_empty() {
-        return Ok(i32::from(findings));
+        return Ok(code);
     }
     let mut actions = args.apply.clone();
     actions.sort();
@@ -95,7 +104,7 @@ pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {
     // the report may be on standard output: the plan goes to standard error
     if changes.is_empty() {
         eprintln!("keysweep: --apply: nothing to change");
-        return Ok(i32::from(findings));
+        return Ok(code);
     }
     if !args.confirm {
         for ch in &changes {
@@ -110,7 +119,7 @@ pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {
             "dry run: {} change(s), nothing was sent; run again with --confirm",
             changes.len()
         );
-        return Ok(1);
+        return Ok(code.max(1));
     }
     let ledger = keysweep::ledger::Ledger::new(super::retire::ledger_path(args.ledger.as_deref()));
     let actor = std::env::var("KEYSWEEP_ACTOR")
@@ -144,5 +153,5 @@ pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {
         outcomes.len() - failed,
         ledger.path().display()
     );
-    Ok(if failed > 0 { 2 } else { 0 })
+    Ok(if failed > 0 || code == 2 { 2 } else { 0 })
 }

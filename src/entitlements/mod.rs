@@ -36,6 +36,8 @@ pub enum EntitlementError {
     BadRepo(String),
     #[error("nothing to review: give --org ORG or --repo OWNER/REPO")]
     NoScope,
+    #[error("org {org}: cannot list its repositories: {source}")]
+    Org { org: String, source: ForgeError },
     #[error("{0}")]
     Forge(#[from] ForgeError),
 }
@@ -217,6 +219,8 @@ pub struct Review {
     /// Repositories whose workflows could not be read (with why): their secrets get no
     /// `dormant` verdict.
     pub pipelines_unread: BTreeMap<String, String>,
+    /// `--repo`s that could not be read at all (with why): not reviewed.
+    pub repositories_failed: BTreeMap<String, String>,
     /// `o/r -> id`, for narrowing org secrets (not shown).
     #[serde(skip)]
     pub repo_ids: BTreeMap<String, u64>,
@@ -328,40 +332,57 @@ pub async fn review(client: &Client, opts: &Options) -> Result<Review, Entitleme
         credentials: Vec::new(),
         listings: Vec::new(),
     };
-    let mut repos: Vec<String> = opts.repos.clone();
+    let mut repos: Vec<String> = Vec::new();
     let mut repo_ids = BTreeMap::new();
     let mut repo_visibility = BTreeMap::new();
+    let mut failed = BTreeMap::new();
+    let mut add = |r: &Value, repos: &mut Vec<String>| {
+        let Some(full) = r["full_name"].as_str() else {
+            return;
+        };
+        if let Some(id) = r["id"].as_u64() {
+            repo_ids.insert(full.to_string(), id);
+        }
+        let vis = r["visibility"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                if r["private"].as_bool() == Some(true) {
+                    "private".into()
+                } else {
+                    "public".into()
+                }
+            });
+        repo_visibility.insert(full.to_string(), vis);
+        if !repos.iter().any(|x| x == full) {
+            repos.push(full.to_string());
+        }
+    };
     if let Some(org) = &opts.org {
-        let listed = c
-            .list(
-                format!("repositories of org {org}"),
-                "metadata=read",
-                &format!("/orgs/{org}/repos"),
-            )
-            .await;
-        for r in listed.unwrap_or_default() {
-            let Some(full) = r["full_name"].as_str() else {
-                continue;
-            };
-            if r["archived"].as_bool() == Some(true) {
-                continue;
-            }
-            if let Some(id) = r["id"].as_u64() {
-                repo_ids.insert(full.to_string(), id);
-            }
-            let vis = r["visibility"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| {
-                    if r["private"].as_bool() == Some(true) {
-                        "private".into()
-                    } else {
-                        "public".into()
-                    }
-                });
-            repo_visibility.insert(full.to_string(), vis);
-            if !repos.iter().any(|x| x == full) {
-                repos.push(full.to_string());
+        // without its repositories there is no review of the org to speak of
+        let listed = client
+            .get_all(&paged(&format!("/orgs/{org}/repos")))
+            .await
+            .map_err(|source| EntitlementError::Org {
+                org: org.clone(),
+                source,
+            })?;
+        for r in listed
+            .iter()
+            .filter(|r| r["archived"].as_bool() != Some(true))
+        {
+            add(r, &mut repos);
+        }
+    }
+    // one repository that cannot be read is named and skipped; the others are reviewed
+    for slug in &opts.repos {
+        if repos.contains(slug) {
+            continue;
+        }
+        match client.get(&format!("/repos/{slug}")).await {
+            Ok(r) => add(&r, &mut repos),
+            Err(e) => {
+                failed.insert(slug.clone(), e.to_string());
             }
         }
     }
@@ -386,6 +407,7 @@ pub async fn review(client: &Client, opts: &Options) -> Result<Review, Entitleme
         credentials: c.credentials,
         listings: c.listings,
         pipelines_unread,
+        repositories_failed: failed,
         repo_ids,
         repo_visibility,
     };

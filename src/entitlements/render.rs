@@ -161,8 +161,14 @@ pub fn human(review: &Review, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|l| l.not_visible.is_some())
         .collect();
-    if !hidden.is_empty() || !review.pipelines_unread.is_empty() {
+    if !hidden.is_empty()
+        || !review.pipelines_unread.is_empty()
+        || !review.repositories_failed.is_empty()
+    {
         writeln!(out, "\n== not reviewed")?;
+    }
+    for (repo, why) in &review.repositories_failed {
+        writeln!(out, "  {repo}: {why}")?;
     }
     for l in hidden {
         writeln!(
@@ -258,8 +264,11 @@ pub fn markdown(review: &Review, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|l| l.not_visible.is_some())
         .collect();
-    if !hidden.is_empty() {
+    if !hidden.is_empty() || !review.repositories_failed.is_empty() {
         writeln!(out, "### Not reviewed\n")?;
+        for (repo, why) in &review.repositories_failed {
+            writeln!(out, "- {}: {}", md(repo), md(why))?;
+        }
         for l in hidden {
             writeln!(
                 out,
@@ -347,8 +356,20 @@ pub fn html(review: &Review) -> String {
         .iter()
         .filter(|l| l.not_visible.is_some())
         .collect();
-    if !hidden.is_empty() || !review.pipelines_unread.is_empty() {
+    if !hidden.is_empty()
+        || !review.pipelines_unread.is_empty()
+        || !review.repositories_failed.is_empty()
+    {
         h.push_str("<section><h2>Not reviewed</h2><table><thead><tr><th>listing</th><th>status</th><th>why</th></tr></thead><tbody>\n");
+        for (repo, why) in &review.repositories_failed {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(repo),
+                pill("failed"),
+                esc(why)
+            );
+        }
         for l in hidden {
             let _ = writeln!(
                 h,

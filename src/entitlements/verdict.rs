@@ -421,6 +421,7 @@ pub(crate) mod tests {
             credentials: creds,
             listings: Vec::new(),
             pipelines_unread: BTreeMap::new(),
+            repositories_failed: BTreeMap::new(),
             repo_ids: BTreeMap::new(),
             repo_visibility: repos
                 .iter()

@@ -226,7 +226,9 @@ fn review_then_apply() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("ledger.jsonl");
 
-    let o = run(&stub, &ledger, &["--format", "json"]);
+    let state_file = dir.path().join("entitlements-state.json");
+    let state_arg = state_file.to_str().unwrap();
+    let o = run(&stub, &ledger, &["--format", "json", "--state", state_arg]);
     assert_eq!(o.status.code(), Some(1), "verdicts: exit 1: {}", text(&o));
     let review: Value = serde_json::from_slice(&o.stdout).unwrap();
     let v = verdicts(&review);
@@ -441,8 +443,9 @@ fn review_then_apply() {
             && e["evidence"]["repositories"] == "acme/api"));
 
     // the next review: what was fixed is gone
-    let o = run(&stub, &ledger, &["--format", "json"]);
-    let v = verdicts(&serde_json::from_slice(&o.stdout).unwrap());
+    let o = run(&stub, &ledger, &["--format", "json", "--state", state_arg]);
+    let after: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = verdicts(&after);
     for gone in [
         "actions-secret OLD_DEPLOY_TOKEN",
         "org-actions-secret ORG_DORMANT",
@@ -453,6 +456,32 @@ fn review_then_apply() {
         assert!(!v.contains_key(gone), "{gone}: {v:#?}");
     }
     assert_eq!(v["org-actions-secret SLACK_WEBHOOK"], Vec::<String>::new());
+    // tracked across the two reviews with --state: what was fixed is resolved, the rest open
+    let mut resolved: Vec<String> = after["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["verdict"].as_str().unwrap(),
+                r["credential"].as_str().unwrap()
+            )
+        })
+        .collect();
+    resolved.sort();
+    assert_eq!(resolved.len(), 8, "{resolved:#?}");
+    assert!(
+        resolved[0].starts_with("dormant actions-secret OLD_DEPLOY_TOKEN"),
+        "{resolved:#?}"
+    );
+    let sentry = after["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "SENTRY_AUTH_TOKEN")
+        .unwrap();
+    assert_eq!(sentry["verdicts"][0]["status"], "open", "{sentry:#}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use keysweep::entitlements::apply::{self, Action};
+use keysweep::entitlements::track::State;
 use keysweep::entitlements::{render, review, Options};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,6 +51,10 @@ pub struct EntitlementsArgs {
     /// Send the --apply changes (default: print each request).
     #[arg(long, requires = "apply")]
     pub confirm: bool,
+    /// Track verdicts across reviews in this file: each is marked new or open, and what is
+    /// gone since the last review is listed as resolved.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// GitHub API base (default: $GITHUB_API_URL, else https://api.github.com).
     #[arg(long, value_name = "URL")]
     pub github_url: Option<String>,
@@ -73,7 +78,12 @@ pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {
     // octocrab's client spawns its service on the runtime it is built in
     let _in_rt = rt.enter();
     let client = keysweep::forge::Client::from_env(args.github_url.as_deref())?;
-    let review = rt.block_on(review(&client, &opts))?;
+    let mut review = rt.block_on(review(&client, &opts))?;
+    if let Some(path) = &args.state {
+        let mut state = State::load(path)?;
+        state.update(&mut review);
+        state.save(path)?;
+    }
     super::output::write_to(args.output.as_deref(), |w| {
         match args.format {
             EntitlementFormat::Human => render::human(&review, w)?,

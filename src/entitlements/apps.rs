@@ -34,6 +34,6 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
         if v["suspended_at"].as_str().is_some() {
             a.scope.push_str(", suspended");
         }
-        c.credentials.push(a);
+        c.push(a);
     }
 }

@@ -27,6 +27,6 @@ pub async fn repository(c: &mut Collector<'_>, repo: &str) {
         if v["enabled"].as_bool() == Some(false) {
             k.scope.push_str(", disabled");
         }
-        c.credentials.push(k);
+        c.push(k);
     }
 }

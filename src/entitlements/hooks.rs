@@ -33,7 +33,7 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
         if v["active"].as_bool() == Some(false) {
             h.scope.push_str(", inactive");
         }
-        c.credentials.push(h);
+        c.push(h);
     }
     c.recount(with_secret);
 }

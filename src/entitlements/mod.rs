@@ -19,6 +19,7 @@ pub mod render;
 pub mod secrets;
 pub mod sso;
 pub mod tokens;
+pub mod track;
 pub mod verdict;
 
 use std::collections::BTreeMap;
@@ -147,6 +148,9 @@ pub struct Credential {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub readers: Vec<Reader>,
     pub verdicts: Vec<Verdict>,
+    /// The listing it came from (`deploy keys of o/r`), for tracking across reviews.
+    #[serde(skip)]
+    pub listing: String,
 }
 
 impl Credential {
@@ -171,6 +175,7 @@ impl Credential {
             never_expires: false,
             readers: Vec::new(),
             verdicts: Vec::new(),
+            listing: String::new(),
         }
     }
 
@@ -221,6 +226,9 @@ pub struct Review {
     pub pipelines_unread: BTreeMap<String, String>,
     /// `--repo`s that could not be read at all (with why): not reviewed.
     pub repositories_failed: BTreeMap<String, String>,
+    /// Verdicts gone since the last review (with `--state`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<track::Resolved>,
     /// `o/r -> id`, for narrowing org secrets (not shown).
     #[serde(skip)]
     pub repo_ids: BTreeMap<String, u64>,
@@ -234,6 +242,16 @@ pub struct Collector<'a> {
     pub client: &'a Client,
     pub credentials: Vec<Credential>,
     pub listings: Vec<Listing>,
+}
+
+impl Collector<'_> {
+    /// Adds a credential of the last listing read.
+    pub fn push(&mut self, mut c: Credential) {
+        if let Some(l) = self.listings.last() {
+            c.listing = l.what.clone();
+        }
+        self.credentials.push(c);
+    }
 }
 
 /// Page size of list requests (GitHub's maximum). `KEYSWEEP_GITHUB_PER_PAGE` lowers it, for
@@ -408,6 +426,7 @@ pub async fn review(client: &Client, opts: &Options) -> Result<Review, Entitleme
         listings: c.listings,
         pipelines_unread,
         repositories_failed: failed,
+        resolved: Vec::new(),
         repo_ids,
         repo_visibility,
     };

@@ -12,7 +12,7 @@ use crate::report::html::{esc, pill, STYLE};
 /// Verdict pills, in the sweep report's palette.
 const EXTRA_STYLE: &str = "
 .s-over-broad,.s-no-expiry{background:#fadbd8}.s-dormant,.s-unused{background:#fdebd0}
-.s-stale{background:#fcf3cf}.s-migratable{background:#d5f5e3}.s-not-visible{background:#eee}
+.s-stale{background:#fcf3cf}.s-resolved{background:#d6eaf8}.s-migratable{background:#d5f5e3}.s-not-visible{background:#eee}
 ";
 
 /// The groups of the report: each verdict, worst first, then the credentials with none.
@@ -151,9 +151,29 @@ pub fn human(review: &Review, out: &mut dyn Write) -> io::Result<()> {
                     .apply
                     .map(|a| format!(" (--apply {a})"))
                     .unwrap_or_default();
-                writeln!(out, "      {}: {}", v.kind.as_str(), v.reason)?;
+                let tag = v
+                    .status
+                    .map(|s| format!(" [{}]", s.as_str()))
+                    .unwrap_or_default();
+                writeln!(out, "      {}{tag}: {}", v.kind.as_str(), v.reason)?;
                 writeln!(out, "        -> {}{apply}", v.action)?;
             }
+        }
+    }
+    if !review.resolved.is_empty() {
+        writeln!(
+            out,
+            "\n== resolved since the last review ({})",
+            review.resolved.len()
+        )?;
+        for r in &review.resolved {
+            writeln!(
+                out,
+                "  {}: {} (open since {})",
+                r.credential,
+                r.verdict.as_str(),
+                day(&r.first_seen)
+            )?;
         }
     }
     let hidden: Vec<_> = review
@@ -236,7 +256,13 @@ pub fn markdown(review: &Review, out: &mut dyn Write) -> io::Result<()> {
             let verdicts: Vec<String> = c
                 .verdicts
                 .iter()
-                .map(|v| format!("**{}**: {}", v.kind.as_str(), md(&v.reason)))
+                .map(|v| {
+                    let tag = v
+                        .status
+                        .map(|s| format!(" ({})", s.as_str()))
+                        .unwrap_or_default();
+                    format!("**{}**{tag}: {}", v.kind.as_str(), md(&v.reason))
+                })
                 .collect();
             let actions: Vec<String> = c
                 .verdicts
@@ -264,6 +290,13 @@ pub fn markdown(review: &Review, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|l| l.not_visible.is_some())
         .collect();
+    if !review.resolved.is_empty() {
+        writeln!(out, "### Resolved since the last review\n")?;
+        for r in &review.resolved {
+            writeln!(out, "- {}: {}", md(&r.credential), r.verdict.as_str())?;
+        }
+        writeln!(out)?;
+    }
     if !hidden.is_empty() || !review.repositories_failed.is_empty() {
         writeln!(out, "### Not reviewed\n")?;
         for (repo, why) in &review.repositories_failed {
@@ -328,7 +361,10 @@ pub fn html(review: &Review) -> String {
             let verdicts: Vec<String> = c
                 .verdicts
                 .iter()
-                .map(|v| format!("{} {}", pill(v.kind.as_str()), esc(&v.reason)))
+                .map(|v| {
+                    let status = v.status.map(|s| pill(s.as_str())).unwrap_or_default();
+                    format!("{} {status} {}", pill(v.kind.as_str()), esc(&v.reason))
+                })
                 .collect();
             let actions: Vec<String> = c
                 .verdicts
@@ -347,6 +383,25 @@ pub fn html(review: &Review) -> String {
                 esc(&facts(c)),
                 verdicts.join("<br>"),
                 actions.join("<br>")
+            );
+        }
+        h.push_str("</tbody></table></section>\n");
+    }
+    if !review.resolved.is_empty() {
+        let _ = writeln!(
+            h,
+            "<section><h2>Resolved since the last review ({})</h2><table><thead><tr><th>credential</th>\
+             <th>verdict</th><th>status</th><th>open since</th></tr></thead><tbody>",
+            review.resolved.len()
+        );
+        for r in &review.resolved {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&r.credential),
+                pill(r.verdict.as_str()),
+                pill("resolved"),
+                esc(day(&r.first_seen))
             );
         }
         h.push_str("</tbody></table></section>\n");

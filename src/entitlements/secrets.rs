@@ -34,7 +34,7 @@ pub async fn repository(c: &mut Collector<'_>, repo: &str) {
         for v in c.list(what, needs, &path).await.unwrap_or_default() {
             if let Some(mut s) = secret(kind, &v, repo.to_string()) {
                 s.repository = Some(repo.to_string());
-                c.credentials.push(s);
+                c.push(s);
             }
         }
     }
@@ -61,7 +61,7 @@ pub async fn repository(c: &mut Collector<'_>, repo: &str) {
             if let Some(mut s) = secret(Kind::EnvironmentSecret, &v, scope) {
                 s.repository = Some(repo.to_string());
                 s.environment = Some(env.to_string());
-                c.credentials.push(s);
+                c.push(s);
             }
         }
     }
@@ -89,7 +89,7 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
     for (kind, area, needs) in kinds {
         let what = format!("{area} secrets of org {org}");
         let path = format!("/orgs/{org}/{area}/secrets");
-        for v in c.list(what, needs, &path).await.unwrap_or_default() {
+        for v in c.list(what.clone(), needs, &path).await.unwrap_or_default() {
             let visibility = v["visibility"].as_str().unwrap_or("all").to_string();
             let Some(mut s) = secret(kind, &v, String::new()) else {
                 continue;
@@ -114,6 +114,8 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
                 s.scope = format!("org {org}, visibility {visibility}");
             }
             s.visibility = Some(visibility);
+            // the listing it came from, not the nested one of its repositories
+            s.listing = what.clone();
             c.credentials.push(s);
         }
     }

@@ -44,6 +44,6 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
         cred.expires_at = time(&v, "authorized_credential_expires_at");
         // SSH keys have no expiry to set; tokens do
         cred.never_expires = cred.expires_at.is_none() && !kind_text.contains("SSH");
-        c.credentials.push(cred);
+        c.push(cred);
     }
 }

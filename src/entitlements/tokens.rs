@@ -66,7 +66,7 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
             continue;
         }
         if let Some(t) = token(Kind::FineGrainedToken, &v, org) {
-            c.credentials.push(t);
+            c.push(t);
         }
     }
     let requests = c
@@ -78,7 +78,7 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
         .await;
     for v in requests.unwrap_or_default() {
         if let Some(t) = token(Kind::TokenRequest, &v, org) {
-            c.credentials.push(t);
+            c.push(t);
         }
     }
 }

@@ -11,7 +11,9 @@ use super::pipelines::Reads;
 use super::{Credential, Kind, Options, Reader, Review};
 
 /// Declaration order is severity order: the worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum VerdictKind {
     /// Write or admin scope beyond what its users need.
@@ -59,6 +61,9 @@ pub struct Verdict {
     /// The `--apply` action that does it, when keysweep can.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply: Option<&'static str>,
+    /// `new` or `open` when verdicts are tracked across reviews (`--state`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<super::track::Status>,
 }
 
 fn v(kind: VerdictKind, reason: String, action: String, apply: Option<&'static str>) -> Verdict {
@@ -67,6 +72,7 @@ fn v(kind: VerdictKind, reason: String, action: String, apply: Option<&'static s
         reason,
         action,
         apply,
+        status: None,
     }
 }
 
@@ -422,6 +428,7 @@ pub(crate) mod tests {
             listings: Vec::new(),
             pipelines_unread: BTreeMap::new(),
             repositories_failed: BTreeMap::new(),
+            resolved: Vec::new(),
             repo_ids: BTreeMap::new(),
             repo_visibility: repos
                 .iter()

@@ -54,6 +54,9 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("aws-deploy-static", "aws"),
     ("aws-workflow-env", "aws"),
     ("aws-terraform-env", "aws"),
+    ("aws-role-chaining", "aws"),
+    ("aws-pinned-newer-major", "aws"),
+    ("gcp-project-env", "gcp"),
     ("gcp-deploy-key", "gcp"),
     ("gcp-gcloud-keyfile", "gcp"),
     ("azure-login-creds", "azure"),
@@ -1080,6 +1083,42 @@ fn tricky_formatting_is_kept_byte_for_byte() {
 }
 
 /// One key used by two jobs: both jobs move in one migration, or neither does.
+#[test]
+fn role_chaining_keeps_the_identity_later_steps_get() {
+    let t = fixture("aws-role-chaining");
+    let plan = plan_json(t.path(), &["--write"]);
+    let text = std::fs::read_to_string(t.path().join(".github/workflows/deploy.yml")).unwrap();
+    let wf: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
+    let steps = |job: &str| wf["jobs"][job]["steps"].as_sequence().unwrap().clone();
+    // keys + role-to-assume on one step: the keys go, the same role is assumed through OIDC
+    let site = &steps("site")[1];
+    assert_eq!(
+        site["with"]["role-to-assume"].as_str(),
+        Some("arn:aws:iam::210987654321:role/site-deploy")
+    );
+    assert!(site["with"].get("aws-access-key-id").is_none());
+    // keys in `env` read first by a role-assuming step: no step inserted before it
+    assert_eq!(steps("images").len(), 3, "{text}");
+    assert!(wf["jobs"]["images"].get("env").is_none());
+    // a reader before the role-assuming step: the OIDC step goes first, the later role stays
+    let report = steps("report");
+    assert_eq!(report.len(), 4);
+    assert_eq!(
+        report[0]["with"]["role-to-assume"].as_str(),
+        Some("arn:aws:iam::123456789012:role/github-actions-deploy")
+    );
+    assert_eq!(report[0]["with"]["aws-region"].as_str(), Some("us-east-2"));
+    let manual = plan.to_string();
+    for role in [
+        "role/site-deploy` (job `site` step 2)",
+        "role/ecr-push` (job `images` step 2)",
+        "role/reporting` (job `report` step 2)",
+    ] {
+        assert!(manual.contains(role), "the plan does not name {role}");
+    }
+    assert!(manual.contains("role-chaining: true"));
+}
+
 #[test]
 fn a_secret_shared_by_jobs_moves_in_one_migration() {
     let t = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@ use serde_json::json;
 use yaml_serde::Value;
 
 use super::edit::{
-    first_reader, only_sites, pinned, remove_bindings, replace_key, step_path, BINDINGS,
+    first_reader, only_sites, pinned_noted, remove_bindings, replace_key, step_path, BINDINGS,
 };
 use super::facts::Lookup;
 use super::rewrite::{k, map, s, EditOp};
@@ -82,6 +82,35 @@ fn region(wf: &Workflow, job: &str, step: Option<usize>, look: &mut Lookup) -> S
         .unwrap_or_else(|| look.get("aws_region"))
 }
 
+/// The `role-to-assume` of a configure-aws-credentials step.
+fn assumed_role(step: &Value) -> Option<String> {
+    (Workflow::uses_slug(step).as_deref() == Some(ACTION))
+        .then(|| step.get("with")?.get("role-to-assume")?.as_str().map(str::to_string))
+        .flatten()
+}
+
+/// The steps of `job` that assume a role without keys of their own (they take credentials
+/// from the environment, or through OIDC once the job may mint tokens).
+fn assuming_steps(wf: &Workflow, job: &str) -> Vec<(usize, String)> {
+    wf.steps(job)
+        .iter()
+        .enumerate()
+        .filter(|(_, st)| {
+            !st.get("with")
+                .is_some_and(|w| KEY_INPUTS.iter().any(|key| w.get(*key).is_some()))
+        })
+        .filter_map(|(i, st)| Some((i, assumed_role(st)?)))
+        .collect()
+}
+
+/// The manual step for an existing role whose trust changes with the migration.
+fn trust_change(role: &str, job: &str, step: usize, what: &str, or: &str) -> String {
+    format!(
+        "Role `{role}` (job `{job}` step {}) {what}: add GitHub's OIDC provider to its trust policy with the subjects in aws/trust-policy.json{or}.",
+        step + 1
+    )
+}
+
 impl Target for Aws {
     fn id(&self) -> &'static str {
         "aws"
@@ -125,11 +154,6 @@ impl Target for Aws {
                 )));
             }
             let with = st.get("with").and_then(Value::as_mapping);
-            if with.is_some_and(|w| w.contains_key("role-to-assume")) {
-                return Err(Unmigratable::new(
-                    "the step already has `role-to-assume` next to the static keys; finish that migration by hand",
-                ));
-            }
             let wp = {
                 let mut v = step_path(job, *i);
                 v.push(k("with"));
@@ -140,6 +164,20 @@ impl Target for Aws {
                 .copied()
                 .filter(|key| with.is_some_and(|w| w.contains_key(*key)))
                 .collect();
+            if let Some(role) = assumed_role(st) {
+                // the keys only authenticated the assumption of this role: assume it through
+                // OIDC instead, and later steps keep the identity they had
+                for key in &present {
+                    let mut path = wp.clone();
+                    path.push(k(key));
+                    p.edits.push((
+                        format!("job `{job}` step {}: remove `{key}` (the step assumes `{role}` through OIDC instead)", i + 1),
+                        EditOp::Remove { path },
+                    ));
+                }
+                p.manual.push(trust_change(&role, job, *i, "was assumed with the IAM user's keys; the step now assumes it through OIDC directly", ", then remove the IAM user from it"));
+                continue;
+            }
             for (n, key) in present.iter().enumerate() {
                 let mut path = wp.clone();
                 path.push(k(key));
@@ -172,11 +210,22 @@ impl Target for Aws {
                     continue;
                 }
                 let at = first_reader(u, job);
+                let chained = assuming_steps(u.wf, job);
+                if let Some((_, role)) = chained.iter().find(|(i, _)| *i == at) {
+                    // the first reader assumes a role with the keys from `env`: without them
+                    // it assumes the same role through OIDC, and no step is needed before it
+                    p.manual.push(trust_change(role, job, at, "was assumed with the IAM user's keys from `env`; the step now assumes it through OIDC directly", ", then remove the IAM user from it"));
+                    continue;
+                }
+                for (i, role) in chained.iter().filter(|(i, _)| *i > at) {
+                    let new_role = look.get("aws_role_name");
+                    p.manual.push(trust_change(role, job, *i, "is assumed after the new OIDC step, and now that the job may mint tokens the step assumes it through OIDC directly", &format!(" (or add `role-chaining: true` to that step and let the role trust `{new_role}` in place of the IAM user)")));
+                }
                 let mut with = vec![("role-to-assume", s(arn.clone()))];
                 with.push(("aws-region", s(region(u.wf, job, Some(at), look))));
                 let step = map([
                     ("name", s("Configure AWS credentials (OIDC)")),
-                    ("uses", s(pinned(u.wf, ACTION))),
+                    ("uses", s(pinned_noted(u.wf, ACTION, &mut p))),
                     ("with", map(with)),
                 ]);
                 p.edits.push(super::edit::insert_step(

@@ -1,6 +1,6 @@
 //! crates.io: `CARGO_REGISTRY_TOKEN` -> `rust-lang/crates-io-auth-action` (trusted publishing).
 
-use super::edit::{free_step_id, only_sites, pinned, read_from_minted_token};
+use super::edit::{free_step_id, only_sites, pinned_noted, read_from_minted_token};
 use super::facts::Lookup;
 use super::pypi::publisher_artifacts;
 use super::rewrite::{map, s};
@@ -42,6 +42,7 @@ impl Target for CratesIo {
         for (job, idx) in by_job {
             let first = *idx.iter().min().unwrap_or(&0);
             let id = free_step_id(u.wf, job, "crates-io-auth");
+            let uses = pinned_noted(u.wf, ACTION, &mut p);
             read_from_minted_token(
                 &mut p,
                 u,
@@ -59,7 +60,7 @@ impl Target for CratesIo {
                         s("Authenticate with crates.io (trusted publishing)"),
                     ),
                     ("id", s(id.clone())),
-                    ("uses", s(pinned(u.wf, ACTION))),
+                    ("uses", s(uses.clone())),
                 ]),
             );
         }

@@ -5,38 +5,23 @@ use std::collections::BTreeMap;
 
 use yaml_serde::Value;
 
-use super::pins::PINS;
 use super::rewrite::{k, show, EditOp, Seg};
 use super::target::{Site, SiteKind, Unmigratable, Use, UsePlan, Workflow};
 
-/// `owner/repo@ref` for an inserted step: the ref the workflow already uses for that action,
-/// else keysweep's pin.
+/// `owner/repo@SHA` for an inserted step (see [`super::action_ref::pinned_ref`]).
 pub fn pinned(wf: &Workflow, slug: &str) -> String {
-    if let Some(jobs) = wf.value.get("jobs").and_then(Value::as_mapping) {
-        for j in jobs.values() {
-            for st in j
-                .get("steps")
-                .and_then(Value::as_sequence)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(u) = st.get("uses").and_then(Value::as_str) {
-                    if u.split('@')
-                        .next()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(slug))
-                        && u.contains('@')
-                    {
-                        return u.to_string();
-                    }
-                }
-            }
+    super::action_ref::pinned_ref(&wf.text, slug)
+}
+
+/// `owner/repo@SHA` for an inserted step, with the plan's note when the workflow uses a newer
+/// major by tag.
+pub fn pinned_noted(wf: &Workflow, slug: &str, p: &mut UsePlan) -> String {
+    if let Some(n) = super::action_ref::newer_major_note(&wf.text, slug) {
+        if !p.notes.contains(&n) {
+            p.notes.push(n);
         }
     }
-    let (_, sha, _) = PINS
-        .iter()
-        .find(|(s, _, _)| *s == slug)
-        .expect("every inserted action is pinned");
-    format!("{slug}@{sha}")
+    pinned(wf, slug)
 }
 
 /// Remove the bindings at `sites`; a mapping that would be left empty goes as a whole.

@@ -3,7 +3,7 @@
 use yaml_serde::Value;
 
 use super::edit::{
-    first_reader, insert_step, only_sites, pinned, remove_bindings, replace_key, BINDINGS,
+    first_reader, insert_step, only_sites, pinned_noted, remove_bindings, replace_key, BINDINGS,
 };
 use super::facts::Lookup;
 use super::rewrite::{map, s, EditOp};
@@ -212,16 +212,21 @@ impl Gcp {
                     "job `{job}` runs {ACTION} already before the key is read; finish that migration by hand"
                 )));
             }
+            let mut with = vec![
+                ("workload_identity_provider", s(provider_name(look))),
+                ("service_account", s(look.get("gcp_service_account"))),
+            ];
+            // the project the job already names, as the key file named it before
+            if let Some(project) = ["GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT", "GCP_PROJECT"]
+                .iter()
+                .find_map(|n| u.wf.literal_env(job, Some(at), n))
+            {
+                with.push(("project_id", s(project)));
+            }
             let step = map([
                 ("name", s("Authenticate to Google Cloud (OIDC)")),
-                ("uses", s(pinned(u.wf, ACTION))),
-                (
-                    "with",
-                    map([
-                        ("workload_identity_provider", s(provider_name(look))),
-                        ("service_account", s(look.get("gcp_service_account"))),
-                    ]),
-                ),
+                ("uses", s(pinned_noted(u.wf, ACTION, p))),
+                ("with", map(with)),
             ]);
             p.edits.push(insert_step(
                 job,

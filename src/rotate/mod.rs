@@ -22,6 +22,7 @@ mod manifest;
 pub mod memory;
 mod npm;
 mod octo_sts;
+mod action_ref;
 mod pins;
 mod plan;
 mod pypi;

@@ -3,7 +3,7 @@
 
 use yaml_serde::Value;
 
-use super::edit::{free_step_id, only_sites, pinned, read_from_minted_token};
+use super::edit::{free_step_id, only_sites, pinned_noted, read_from_minted_token};
 use super::facts::Lookup;
 use super::rewrite::{map, s};
 use super::target::Target;
@@ -95,6 +95,7 @@ impl Target for OctoSts {
             }
             let first = *idx.iter().min().unwrap_or(&0);
             let id = free_step_id(u.wf, job, "octo-sts");
+            let uses = pinned_noted(u.wf, ACTION, &mut p);
             read_from_minted_token(
                 &mut p,
                 u,
@@ -109,7 +110,7 @@ impl Target for OctoSts {
                 map([
                     ("name", s("Get a short-lived GitHub token (octo-sts)")),
                     ("id", s(id.clone())),
-                    ("uses", s(pinned(u.wf, ACTION))),
+                    ("uses", s(uses.clone())),
                     (
                         "with",
                         map([

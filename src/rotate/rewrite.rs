@@ -244,7 +244,7 @@ fn line_start(text: &str, byte: usize) -> usize {
 }
 
 /// Render `value` as block YAML, every line indented by `indent`.
-fn render_block(value: &Value, indent: &str) -> Result<String, RotateError> {
+fn render_block(value: &Value, indent: &str, text: &str) -> Result<String, RotateError> {
     let s = yaml_serde::to_string(value).map_err(|e| RotateError::Patch {
         path: String::new(),
         message: e.to_string(),
@@ -258,12 +258,9 @@ fn render_block(value: &Value, indent: &str) -> Result<String, RotateError> {
             out.push_str(indent);
             out.push_str(line);
             // a pinned action gets its version comment, as a person would write it
-            if let Some((_, _, v)) = super::pins::PINS
-                .iter()
-                .find(|(_, sha, _)| line.ends_with(&format!("@{sha}")))
-            {
+            if let Some(v) = super::action_ref::version_comment(line, text) {
                 out.push_str(" # ");
-                out.push_str(v);
+                out.push_str(&v);
             }
             out.push('\n');
         }
@@ -305,7 +302,7 @@ fn add_before(
     }
     let mut m = yaml_serde::Mapping::new();
     m.insert(Value::String(key.to_string()), value.clone());
-    let block = render_block(&Value::Mapping(m), indent)?;
+    let block = render_block(&Value::Mapping(m), indent, text)?;
     let mut out = String::with_capacity(text.len() + block.len());
     out.push_str(&text[..ls]);
     out.push_str(&block);
@@ -338,7 +335,7 @@ fn insert_item(
     }
     let seq_indent = &prefix[..dash];
     let item_indent = format!("{seq_indent}  ");
-    let body = render_block(value, &item_indent)?;
+    let body = render_block(value, &item_indent, text)?;
     // turn the first line's indentation into the `- ` marker
     let body = format!("{seq_indent}- {}", &body[item_indent.len()..]);
     let mut out = String::with_capacity(text.len() + body.len());

@@ -145,14 +145,15 @@ pub struct Use<'a> {
 
 impl Use<'_> {
     /// The step a site sits in, which must be `action`'s input `key` (the one input the target
-    /// knows how to replace); `None` for a site outside a step.
+    /// knows how to replace); `None` for a site that is no action input (an `env:` binding).
     pub fn action_input_step<'s>(
         &self,
         site: &'s Site,
         action: &str,
         key: &str,
     ) -> Result<Option<(&'s str, usize, &Value)>, Unmigratable> {
-        let (Some(job), Some(i)) = (site.job.as_deref(), site.step) else {
+        let (SiteKind::With, Some(job), Some(i)) = (site.kind, site.job.as_deref(), site.step)
+        else {
             return Ok(None);
         };
         let st = self

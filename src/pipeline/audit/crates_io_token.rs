@@ -2,7 +2,9 @@
 
 use super::AuditId;
 
-use super::util::{command_hits, env_hits, finding, input_hits, seq, CmdMatch, Migration, Readers};
+use super::util::{
+    command_hits, env_hits, finding, input_hits, seq, CmdMatch, Hit, Migration, Readers,
+};
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
 use crate::pipeline::shell;
@@ -26,6 +28,33 @@ const READERS: Readers<'static> = Readers {
         "ryohidaka/action-cargo-publish",
     ],
 };
+
+/// The registry a hit publishes to when it is not crates.io: the `CARGO_REGISTRIES_<NAME>_TOKEN`
+/// variable's name, or `--registry NAME` / `--index URL` on the job's `cargo publish`.
+fn other_registry(ctx: &WorkflowContext, hit: &Hit) -> Option<String> {
+    if let Some(name) = hit
+        .consumer
+        .env_var
+        .as_deref()
+        .and_then(|v| v.strip_prefix("CARGO_REGISTRIES_"))
+        .and_then(|v| v.strip_suffix("_TOKEN"))
+    {
+        return (name != "CRATES_IO").then(|| name.to_ascii_lowercase().replace('_', "-"));
+    }
+    let job = &ctx.jobs[hit.job?];
+    job.steps.iter().find_map(|s| {
+        s.script_parts().iter().find_map(|p| {
+            shell::commands(&p.text).iter().find_map(|c| {
+                let w = shell::words(&c.text);
+                if !READERS.commands.iter().any(|r| seq(&w, r)) {
+                    return None;
+                }
+                shell::flag_value(&w, &["--registry", "--index"])
+                    .filter(|r| r != "crates-io" && !r.contains("github.com/rust-lang/crates.io-index"))
+            })
+        })
+    })
+}
 
 fn migration(ctx: &WorkflowContext) -> Migration {
     match ctx.ci {
@@ -53,7 +82,7 @@ impl Audit for CratesIoToken {
         );
         hits.extend(env_hits(
             ctx,
-            &["CARGO_REGISTRY_TOKEN", "CARGO_REGISTRIES_CRATES_IO_TOKEN"],
+            &["CARGO_REGISTRY_TOKEN", "CARGO_REGISTRIES_*_TOKEN"],
             &READERS,
         ));
         hits.extend(
@@ -72,7 +101,15 @@ impl Audit for CratesIoToken {
         );
         let m = migration(ctx);
         hits.iter()
-            .map(|h| finding(ctx, self.id(), self.title(), Provider::CratesIo, h, &m))
+            .map(|h| {
+                let m = match other_registry(ctx, h) {
+                    Some(r) => Migration::none(format!(
+                        "a token scoped to the `{r}` registry, rotated regularly (trusted publishing exists for crates.io only)"
+                    )),
+                    None => m.clone(),
+                };
+                finding(ctx, self.id(), self.title(), Provider::CratesIo, h, &m)
+            })
             .collect()
     }
 }

@@ -189,9 +189,20 @@ impl Readers<'_> {
     }
 }
 
-/// Secrets bound to the given environment variables, with the step that reads each one.
+/// `name` is `pattern`, or fits it around its one `*` (`CARGO_REGISTRIES_*_TOKEN`).
+pub(crate) fn env_name_matches(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        Some((pre, post)) => {
+            name.len() > pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post)
+        }
+        None => name == pattern,
+    }
+}
+
+/// Secrets bound to the given environment variables (a `*` in a name matches any part),
+/// with the step that reads each one.
 pub(crate) fn env_hits(ctx: &WorkflowContext, names: &[&str], readers: &Readers) -> Vec<Hit> {
-    let wanted = |b: &Binding| names.iter().any(|n| b.name == *n);
+    let wanted = |b: &Binding| names.iter().any(|n| env_name_matches(n, &b.name));
     let mut out = Vec::new();
     let env_consumer = |b: &Binding,
                         r: &Resolved,

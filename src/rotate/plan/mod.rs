@@ -66,6 +66,61 @@ pub(super) fn skipped(
     }
 }
 
+/// The decline reason of each finding of a use that failed as a whole: a reason must name
+/// the use it is about, so each finding is planned alone once more. One that fails alone keeps
+/// its own reason; one that would pass alone says which use holds it back.
+fn attribute<'f>(
+    target: &dyn crate::rotate::target::Target,
+    u: &Use<'f>,
+    facts: &Facts,
+    accepted: Option<&Vec<(String, crate::rotate::rewrite::EditOp)>>,
+    reason: String,
+) -> Vec<(&'f PipelineFinding, String)> {
+    if u.findings.len() < 2 {
+        return u.findings.iter().map(|f| (*f, reason.clone())).collect();
+    }
+    let alone: Vec<Option<String>> = u
+        .findings
+        .iter()
+        .zip(&u.sites)
+        .map(|(f, site)| {
+            let one = Use {
+                repo_slug: u.repo_slug,
+                root: u.root,
+                wf: u.wf,
+                jobs: f.job.iter().cloned().collect(),
+                findings: vec![*f],
+                sites: vec![site.clone()],
+            };
+            apply::try_use(target, &one, &mut Lookup::new(facts), accepted).err()
+        })
+        .collect();
+    let culprit = u
+        .findings
+        .iter()
+        .zip(&alone)
+        .find_map(|(f, r)| Some((*f, r.clone()?)));
+    u.findings
+        .iter()
+        .zip(alone)
+        .map(|(f, own)| {
+            let why = match (own, &culprit) {
+                (Some(own), _) => own,
+                (None, Some((c, r))) => format!(
+                    "moves together with `{}` ({}, {}:{}{}), which is left untouched: {r}",
+                    c.secret,
+                    c.consumer.description,
+                    c.location.path,
+                    c.location.line,
+                    c.job.as_deref().map(|j| format!(", job `{j}`")).unwrap_or_default(),
+                ),
+                (None, None) => reason.clone(),
+            };
+            (*f, why)
+        })
+        .collect()
+}
+
 /// The run's facts, completed from the repository's git configuration.
 fn repo_facts(opts: &Options, repo_root: &Path) -> Facts {
     let mut facts = opts.facts.clone();
@@ -169,8 +224,8 @@ pub(super) fn plan_repo(
             let p = match apply::try_use(target, &u, &mut local, file_ops.get(&rel)) {
                 Ok(p) => p,
                 Err(reason) => {
-                    for f in &u.findings {
-                        out.skipped.push(skipped(f, Some(tid), reason.clone()));
+                    for (f, why) in attribute(target, &u, &facts, file_ops.get(&rel), reason) {
+                        out.skipped.push(skipped(f, Some(tid), why));
                     }
                     continue;
                 }

@@ -547,3 +547,81 @@ fn a_repository_that_cannot_be_read_is_named_and_the_others_reviewed() {
     );
     stub.assert_schema_valid();
 }
+
+/// `sweep --entitlements ORG`: the review runs after the sweep, beside each of its reports,
+/// and its verdicts are tracked over sweeps (new, then resolved once fixed).
+#[cfg(feature = "sweep")]
+#[test]
+fn the_sweep_tracks_the_review_over_sweeps() {
+    let Some(stub) = Stub::start() else { return };
+    stub.seed(json!({
+        "repo": "sweep-org/app",
+        "files": {".github/workflows/ci.yml": WEB_WORKFLOW},
+        "secrets": ["FORGOTTEN_TOKEN"],
+    }));
+    stub.control(
+        "/__entitlements_seed",
+        json!({"org": "sweep-org", "repos": ["sweep-org/app"], "repo_meta": {"sweep-org/app": {}}}),
+    );
+    let swept = crate::common::repo::Repo::new();
+    swept.commit("init", &[("README.md", "nothing secret\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("repos.txt"),
+        format!("{}\n", swept.path.display()),
+    )
+    .unwrap();
+    let sweep = || {
+        keysweep()
+            .args(["sweep", "--quiet", "--repos"])
+            .arg(dir.path().join("repos.txt"))
+            .arg("--cache")
+            .arg(dir.path().join("cache"))
+            .arg("--json")
+            .arg(dir.path().join("report.json"))
+            .arg("--html")
+            .arg(dir.path().join("report.html"))
+            .args(["--entitlements", "sweep-org"])
+            .env("GITHUB_API_URL", &stub.url)
+            .env("GITHUB_TOKEN", "ghp_000000000000000000000000000000000000")
+            .output()
+            .unwrap()
+    };
+    let read = || -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("report.entitlements.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let o = sweep();
+    assert_eq!(o.status.code(), Some(1), "a verdict: {}", text(&o));
+    let r = read();
+    let forgotten = &r["credentials"][0];
+    assert_eq!(forgotten["name"], "FORGOTTEN_TOKEN", "{r:#}");
+    assert_eq!(forgotten["verdicts"][0]["kind"], "dormant");
+    assert_eq!(forgotten["verdicts"][0]["status"], "new");
+    let html = std::fs::read_to_string(dir.path().join("report.entitlements.html")).unwrap();
+    assert!(
+        html.contains("<span class=\"pill s-new\">new</span>"),
+        "{html}"
+    );
+    assert!(dir.path().join("report.json").is_file());
+
+    // someone deletes the secret; the next sweep says so
+    let del = ureq::delete(&format!(
+        "{}/repos/sweep-org/app/actions/secrets/FORGOTTEN_TOKEN",
+        stub.url
+    ))
+    .call()
+    .unwrap();
+    assert_eq!(del.status(), 204);
+    let o = sweep();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = read();
+    assert_eq!(r["resolved"][0]["verdict"], "dormant", "{r:#}");
+    assert!(r["resolved"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .starts_with("actions-secret FORGOTTEN_TOKEN"));
+    assert!(dir.path().join("cache/entitlements-state.json").is_file());
+}

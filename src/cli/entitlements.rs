@@ -3,7 +3,7 @@
 //! unless `--apply ACTION... --confirm`. Exit 0 no verdict, 1 verdicts (or a dry run with
 //! changes to make), 2 error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -63,6 +63,100 @@ pub struct EntitlementsArgs {
     pub ledger: Option<PathBuf>,
 }
 
+/// The review, tracked in `state` when given.
+fn reviewed(
+    rt: &tokio::runtime::Runtime,
+    client: &keysweep::forge::Client,
+    opts: &Options,
+    state: Option<&Path>,
+) -> anyhow::Result<keysweep::entitlements::Review> {
+    let mut review = rt.block_on(review(client, opts))?;
+    if let Some(path) = state {
+        let mut st = State::load(path)?;
+        st.update(&mut review);
+        st.save(path)?;
+    }
+    Ok(review)
+}
+
+fn write(
+    review: &keysweep::entitlements::Review,
+    format: EntitlementFormat,
+    w: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    match format {
+        EntitlementFormat::Human => render::human(review, w)?,
+        EntitlementFormat::Json => render::json(review, w)?,
+        EntitlementFormat::Jsonl => render::jsonl(review, w)?,
+        EntitlementFormat::Markdown => render::markdown(review, w)?,
+        EntitlementFormat::Html => w.write_all(render::html(review).as_bytes())?,
+    }
+    Ok(())
+}
+
+/// `sweep --entitlements ORG`: the org's review after the sweep (default thresholds), its
+/// verdicts tracked over sweeps in the cache (`entitlements-state.json`), written beside each
+/// of the sweep's reports (`report.entitlements.html` beside `report.html`, same format), or
+/// as markdown on standard output after the sweep's when it wrote none (and is not `--quiet`). Exit 0 no verdict, 1
+/// verdicts, 2 the review failed (the sweep's own reports are written already).
+#[cfg(feature = "sweep")]
+pub(super) fn in_sweep(
+    org: &str,
+    cache: &Path,
+    reports: [&Option<PathBuf>; 3],
+    quiet: bool,
+) -> i32 {
+    let reports: Vec<&Path> = reports
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    sweep_review(org, cache, &reports, quiet).unwrap_or_else(|e| {
+        eprintln!("keysweep: error: entitlements: {e:#}");
+        2
+    })
+}
+
+#[cfg(feature = "sweep")]
+fn sweep_review(org: &str, cache: &Path, reports: &[&Path], quiet: bool) -> anyhow::Result<i32> {
+    let days = |n: i64| jiff::SignedDuration::from_hours(24 * n);
+    let opts = Options {
+        org: Some(org.to_string()),
+        repos: Vec::new(),
+        max_age: days(90),
+        unused_for: days(90),
+        now: keysweep::retire::clock::now()?,
+    };
+    let rt = super::retire::runtime()?;
+    let _in_rt = rt.enter();
+    let client = keysweep::forge::Client::from_env(None)?;
+    let review = reviewed(
+        &rt,
+        &client,
+        &opts,
+        Some(&cache.join("entitlements-state.json")),
+    )?;
+    for p in reports {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("md");
+        let format = match ext {
+            "json" => EntitlementFormat::Json,
+            "html" | "htm" => EntitlementFormat::Html,
+            _ => EntitlementFormat::Markdown,
+        };
+        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("report");
+        let beside = p.with_file_name(format!("{stem}.entitlements.{ext}"));
+        super::output::write_to(Some(&beside), |w| write(&review, format, w))?;
+    }
+    if reports.is_empty() && !quiet {
+        super::output::write_to(None, |w| write(&review, EntitlementFormat::Markdown, w))?;
+    }
+    for (repo, why) in &review.repositories_failed {
+        eprintln!("keysweep: error: entitlements: {repo}: {why}");
+    }
+    let findings = review.credentials.iter().any(|c| !c.verdicts.is_empty());
+    Ok(i32::from(findings))
+}
+
 pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {
     let parse = |flag: &str, v: &str| {
         keysweep::retire::clock::parse_duration(v).map_err(|e| anyhow::anyhow!("--{flag} {e}"))
@@ -78,22 +172,8 @@ pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {
     // octocrab's client spawns its service on the runtime it is built in
     let _in_rt = rt.enter();
     let client = keysweep::forge::Client::from_env(args.github_url.as_deref())?;
-    let mut review = rt.block_on(review(&client, &opts))?;
-    if let Some(path) = &args.state {
-        let mut state = State::load(path)?;
-        state.update(&mut review);
-        state.save(path)?;
-    }
-    super::output::write_to(args.output.as_deref(), |w| {
-        match args.format {
-            EntitlementFormat::Human => render::human(&review, w)?,
-            EntitlementFormat::Json => render::json(&review, w)?,
-            EntitlementFormat::Jsonl => render::jsonl(&review, w)?,
-            EntitlementFormat::Markdown => render::markdown(&review, w)?,
-            EntitlementFormat::Html => w.write_all(render::html(&review).as_bytes())?,
-        }
-        Ok(())
-    })?;
+    let review = reviewed(&rt, &client, &opts, args.state.as_deref())?;
+    super::output::write_to(args.output.as_deref(), |w| write(&review, args.format, w))?;
     for (repo, why) in &review.repositories_failed {
         eprintln!("keysweep: error: {repo}: {why}");
     }

@@ -50,6 +50,11 @@ pub struct SweepArgs {
     /// Write the one-file HTML report here (no external resource, secrets redacted).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also review the org's entitlements (`keysweep entitlements --org ORG`), tracked over
+    /// sweeps in the cache, written beside each report (`report.entitlements.html`, ...).
+    #[cfg(feature = "github")]
+    #[arg(long, value_name = "ORG")]
+    pub entitlements: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +164,17 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         html: &args.html,
     };
     let code = report(&state, &outputs, global)?;
+    // entitlement review (issue 14, src/cli/entitlements.rs), after the sweep's own reports
+    #[cfg(feature = "github")]
+    let code = match &args.entitlements {
+        Some(org) => code.max(super::entitlements::in_sweep(
+            org,
+            &args.cache,
+            [&args.json, &args.markdown, &args.html],
+            global.quiet,
+        )),
+        None => code,
+    };
     if !global.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(

@@ -433,3 +433,34 @@ pub async fn review(client: &Client, opts: &Options) -> Result<Review, Entitleme
     verdict::decide(&mut review, &reads, opts);
     Ok(review)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_visible_names_the_permission_github_asks_for_else_ours() {
+        let forbidden = |permission: Option<&str>| ForgeError::Forbidden {
+            method: "GET".into(),
+            path: "/orgs/o/hooks".into(),
+            message: "Resource not accessible by integration".into(),
+            permission: permission.map(str::to_string),
+            workflow_files: false,
+        };
+        assert_eq!(
+            not_visible(&forbidden(Some("organization_hooks=read")), "x=read"),
+            "not visible with this token (needs organization_hooks=read)"
+        );
+        assert_eq!(
+            not_visible(&forbidden(None), "organization_hooks=read"),
+            "not visible with this token (needs organization_hooks=read)"
+        );
+        let missing = ForgeError::NotFound {
+            method: "GET".into(),
+            path: "/orgs/o/credential-authorizations".into(),
+            message: "Not Found".into(),
+        };
+        assert!(not_visible(&missing, "read:org").contains("or the feature is not enabled here"));
+        assert_eq!(paged("/a?x=1"), format!("/a?x=1&per_page={}", per_page()));
+    }
+}

@@ -156,9 +156,10 @@ fn secret_verdicts(c: &mut Credential, all: &[Credential], review: &Review, read
         let seen = match c.kind {
             Kind::OrgActionsSecret => {
                 let shadowed: Vec<&str> = shadowing(&c.name, all).into_iter().collect();
+                let n = visible_to(c, review).len();
                 format!(
-                    "no workflow on the default branch of the {} repositories that can see it reads it{}",
-                    visible_to(c, review).len(),
+                    "no workflow on the default branch of the {n} repositor{} that can see it reads it{}",
+                    if n == 1 { "y" } else { "ies" },
                     if shadowed.is_empty() {
                         String::new()
                     } else {

@@ -96,6 +96,9 @@ pub struct Reader {
     pub repository: String,
     pub path: String,
     pub line: usize,
+    /// The job's `environment:` (`*` when an expression picks it at run time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub consumer: String,
     /// `migratable-now`, `blocked` or `no-oidc-alternative`.
     pub status: &'static str,

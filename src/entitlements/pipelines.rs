@@ -63,16 +63,26 @@ pub fn analyze(repo: &str, files: &BTreeMap<String, String>) -> BTreeMap<String,
     }
     let report = crate::pipeline::analyze(scratch.path());
     let inv = crate::pipeline::inventory(&report);
+    let envs: BTreeMap<&str, BTreeMap<String, String>> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), job_environments(t)))
+        .collect();
     for s in inv.repositories.iter().flat_map(|r| r.secrets.iter()) {
         if s.source != crate::pipeline::SecretSource::GithubSecret {
             continue;
         }
         let readers = out.entry(s.name.clone()).or_default();
         for u in &s.uses {
+            let environment = u
+                .job
+                .as_ref()
+                .and_then(|j| envs.get(u.workflow.as_str()).and_then(|e| e.get(j)))
+                .cloned();
             let reader = Reader {
                 repository: repo.to_string(),
                 path: u.path.clone(),
                 line: u.line,
+                environment,
                 consumer: u.consumer.clone(),
                 status: status_str(u.status),
                 replacement: u.replacement.clone(),
@@ -83,4 +93,61 @@ pub fn analyze(repo: &str, files: &BTreeMap<String, String>) -> BTreeMap<String,
         }
     }
     out
+}
+
+/// `job id -> environment name` of a workflow (`environment: prod` or `environment: {name:
+/// prod}`); `*` when an expression picks it at run time.
+pub fn job_environments(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Ok(v) = yaml_serde::from_str::<yaml_serde::Value>(text) else {
+        return out;
+    };
+    let Some(jobs) = v.get("jobs").and_then(|j| j.as_mapping()) else {
+        return out;
+    };
+    for (id, job) in jobs {
+        let (Some(id), Some(env)) = (id.as_str(), job.get("environment")) else {
+            continue;
+        };
+        let name = env
+            .as_str()
+            .or_else(|| env.get("name").and_then(|n| n.as_str()));
+        if let Some(n) = name {
+            let n = if n.contains("${{") { "*" } else { n };
+            out.insert(id.to_string(), n.to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environments_of_jobs() {
+        let e = job_environments(
+            "on: push\njobs:\n  a:\n    environment: prod\n    runs-on: x\n  b:\n    environment:\n      name: staging\n      url: https://x\n  c:\n    environment: ${{ inputs.env }}\n  d:\n    runs-on: x\n",
+        );
+        assert_eq!(
+            e.into_iter().collect::<Vec<_>>(),
+            vec![
+                ("a".to_string(), "prod".to_string()),
+                ("b".to_string(), "staging".to_string()),
+                ("c".to_string(), "*".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn readers_carry_their_job_environment() {
+        let files = BTreeMap::from([(
+            ".github/workflows/deploy.yml".to_string(),
+            "on: push\njobs:\n  deploy:\n    environment: prod\n    runs-on: ubuntu-latest\n    steps:\n      - run: ./deploy\n        env:\n          DB_PASSWORD: ${{ secrets.DB_PASSWORD }}\n".to_string(),
+        )]);
+        let r = analyze("o/r", &files);
+        let readers = &r["DB_PASSWORD"];
+        assert_eq!(readers.len(), 1, "{r:?}");
+        assert_eq!(readers[0].environment.as_deref(), Some("prod"));
+    }
 }

@@ -112,17 +112,28 @@ fn visible_to(c: &Credential, review: &Review) -> Vec<String> {
     }
 }
 
-/// Repositories where a repository or environment secret named `name` shadows the org's.
+/// Repositories where a repository secret named `name` shadows the org's.
 fn shadowing<'a>(name: &str, all: &'a [Credential]) -> BTreeSet<&'a str> {
     all.iter()
-        .filter(|o| {
-            matches!(o.kind, Kind::ActionsSecret | Kind::EnvironmentSecret) && o.name == name
-        })
+        .filter(|o| o.kind == Kind::ActionsSecret && o.name == name)
         .filter_map(|o| o.repository.as_deref())
         .collect()
 }
 
-/// Readers of `c`, or `None` when a repository that can see it was not read.
+/// Whether an environment secret of `repo` named `name` exists for the environment `env`
+/// (GitHub: an environment secret wins over repository and org secrets in that job).
+fn env_secret(all: &[Credential], repo: &str, env: &str, name: &str) -> bool {
+    all.iter().any(|o| {
+        o.kind == Kind::EnvironmentSecret
+            && o.name == name
+            && o.repository.as_deref() == Some(repo)
+            && o.environment.as_deref() == Some(env)
+    })
+}
+
+/// Readers of `c`, or `None` when a repository that can see it was not read. A read in a job
+/// whose environment has a secret of the same name reads that one; a job whose environment is
+/// an expression (`*`) may read any.
 fn readers(
     c: &Credential,
     all: &[Credential],
@@ -142,7 +153,19 @@ fn readers(
     };
     let mut out = Vec::new();
     for r in repos {
-        out.extend(reads.get(&r)?.get(&c.name).cloned().unwrap_or_default());
+        let found = reads.get(&r)?.get(&c.name).cloned().unwrap_or_default();
+        out.extend(
+            found
+                .into_iter()
+                .filter(|x| match (c.kind, x.environment.as_deref()) {
+                    (Kind::EnvironmentSecret, Some(e)) => {
+                        e == "*" || Some(e) == c.environment.as_deref()
+                    }
+                    (Kind::EnvironmentSecret, None) => false,
+                    (_, Some(e)) => e == "*" || !env_secret(all, &r, e, &c.name),
+                    (_, None) => true,
+                }),
+        );
     }
     Some(out)
 }
@@ -443,6 +466,7 @@ pub(crate) mod tests {
             repository: repo.into(),
             path: ".github/workflows/ci.yml".into(),
             line: 9,
+            environment: None,
             consumer: consumer.into(),
             status: "no-oidc-alternative",
             replacement: "long-lived".into(),
@@ -486,6 +510,43 @@ pub(crate) mod tests {
         assert_eq!(kinds(org), vec![VerdictKind::Dormant]);
         assert!(org.verdicts[0].reason.contains("wins in o/a"), "{org:?}");
         assert_eq!(kinds(find(&r, Kind::ActionsSecret, "TOKEN")), vec![]);
+    }
+
+    #[test]
+    fn environment_secrets_are_read_by_the_jobs_of_their_environment() {
+        let mut prod = secret(Kind::EnvironmentSecret, "DB", Some("o/a"));
+        prod.environment = Some("prod".into());
+        let mut staging = secret(Kind::EnvironmentSecret, "DB", Some("o/a"));
+        staging.environment = Some("staging".into());
+        let mut r = review(
+            vec![
+                prod,
+                staging,
+                secret(Kind::ActionsSecret, "DB", Some("o/a")),
+            ],
+            &[("o/a", "public")],
+        );
+        let mut in_prod = reader("o/a", "script");
+        in_prod.environment = Some("prod".into());
+        let mut reads = Reads::new();
+        reads.insert(
+            "o/a".into(),
+            BTreeMap::from([("DB".to_string(), vec![in_prod])]),
+        );
+        decide(&mut r, &reads, &opts());
+        let env = |e: &str| {
+            r.credentials
+                .iter()
+                .find(|c| c.environment.as_deref() == Some(e))
+                .unwrap()
+        };
+        assert_eq!(kinds(env("prod")), vec![]);
+        assert_eq!(kinds(env("staging")), vec![VerdictKind::Dormant]);
+        // the only read is in prod, where prod's secret wins over the repository's
+        assert_eq!(
+            kinds(find(&r, Kind::ActionsSecret, "DB")),
+            vec![VerdictKind::Dormant]
+        );
     }
 
     #[test]

@@ -85,7 +85,8 @@ fn seed(stub: &Stub) -> (u64, u64) {
             "pats": [
                 {"token_name": "release-bot", "owner": "octocat", "token_expires_at": null,
                  "token_last_used_at": days_ago(2), "access_granted_at": days_ago(30),
-                 "permissions": {"repository": {"contents": "read"}}},
+                 "permissions": {"repository": {"contents": "read"}},
+                 "repositories": ["acme/api"]},
                 {"token_name": "old-script", "owner": "hubot", "token_expires_at": days_ahead(60),
                  "token_last_used_at": days_ago(300), "access_granted_at": days_ago(400)},
             ],
@@ -282,6 +283,14 @@ fn review_then_apply() {
         .as_str()
         .unwrap()
         .ends_with("release.yml"));
+    let bot = review["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "release-bot")
+        .unwrap();
+    assert_eq!(bot["scope"], "org acme, 1 repository: acme/api", "{bot:#}");
+    assert_eq!(bot["selected_repositories"], json!(["acme/api"]));
     let hidden: Vec<&Value> = review["listings"]
         .as_array()
         .unwrap()

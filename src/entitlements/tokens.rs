@@ -52,6 +52,38 @@ fn token(kind: Kind, v: &Value, org: &str) -> Option<Credential> {
     Some(c)
 }
 
+/// The repositories of a token limited to some (`repository_selection: subset`), into its
+/// scope: `org o, 2 repositories: o/a, o/b`.
+async fn repositories(
+    c: &mut Collector<'_>,
+    t: &mut Credential,
+    org: &str,
+    area: &str,
+    needs: &str,
+) {
+    let Some(id) = t.id.filter(|_| t.scope.ends_with("selected repositories")) else {
+        return;
+    };
+    let what = format!(
+        "repositories of {} {} of org {org}",
+        t.kind.as_str(),
+        t.name
+    );
+    let path = format!("/orgs/{org}/{area}/{id}/repositories");
+    if let Some(repos) = c.list(what, needs, &path).await {
+        t.selected_repositories = repos
+            .iter()
+            .filter_map(|r| r["full_name"].as_str().map(str::to_string))
+            .collect();
+        let n = t.selected_repositories.len();
+        t.scope = format!(
+            "org {org}, {n} repositor{}: {}",
+            if n == 1 { "y" } else { "ies" },
+            t.selected_repositories.join(", ")
+        );
+    }
+}
+
 pub async fn organization(c: &mut Collector<'_>, org: &str) {
     let grants = c
         .list(
@@ -60,13 +92,29 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
             &format!("/orgs/{org}/personal-access-tokens"),
         )
         .await;
-    for v in grants.unwrap_or_default() {
+    let live: Vec<Value> = grants
+        .unwrap_or_default()
+        .into_iter()
         // an expired token can do nothing: not a live entitlement
-        if v["token_expired"].as_bool() == Some(true) {
-            continue;
-        }
-        if let Some(t) = token(Kind::FineGrainedToken, &v, org) {
-            c.push(t);
+        .filter(|v| v["token_expired"].as_bool() != Some(true))
+        .collect();
+    let what = c
+        .listings
+        .last()
+        .map(|l| l.what.clone())
+        .unwrap_or_default();
+    for v in live {
+        if let Some(mut t) = token(Kind::FineGrainedToken, &v, org) {
+            repositories(
+                c,
+                &mut t,
+                org,
+                "personal-access-tokens",
+                "organization_personal_access_tokens=read",
+            )
+            .await;
+            t.listing = what.clone();
+            c.credentials.push(t);
         }
     }
     let requests = c
@@ -76,9 +124,23 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
             &format!("/orgs/{org}/personal-access-token-requests"),
         )
         .await;
+    let what = c
+        .listings
+        .last()
+        .map(|l| l.what.clone())
+        .unwrap_or_default();
     for v in requests.unwrap_or_default() {
-        if let Some(t) = token(Kind::TokenRequest, &v, org) {
-            c.push(t);
+        if let Some(mut t) = token(Kind::TokenRequest, &v, org) {
+            repositories(
+                c,
+                &mut t,
+                org,
+                "personal-access-token-requests",
+                "organization_personal_access_token_requests=read",
+            )
+            .await;
+            t.listing = what.clone();
+            c.credentials.push(t);
         }
     }
 }

@@ -19,7 +19,8 @@ Control (JSON bodies):
       "secrets":[{"name","visibility","selected":["acme/a"],"created_at","updated_at"}],
       "dependabot_secrets":[...], "codespaces_secrets":[...],
       "pats":[{"token_name","owner","permissions","repository_selection","token_expires_at",
-               "token_last_used_at","access_granted_at"}], "pat_requests":[...],
+               "token_last_used_at","access_granted_at","repositories":["acme/api"]}],
+      "pat_requests":[...],
       "credential_authorizations":[{"login","credential_type","token_last_eight",
                "credential_authorized_at","credential_accessed_at","scopes",
                "authorized_credential_expires_at"}],
@@ -220,6 +221,14 @@ def org_route(stub, method, path, q, body, org, rest):
         o["revoked"].append(o["pats"][i]["token_name"])
         o["pats"][i] = dict(o["pats"][i], token_expired=True)
         return 204, None
+    rm = re.match(r"^/personal-access-token(s|-requests)/(\d+)/repositories$", rest)
+    if rm and method == "GET":
+        items, base = (o["pats"], 3000) if rm.group(1) == "s" else (o["pat_requests"], 3050)
+        i = int(rm.group(2)) - base
+        if not 0 <= i < len(items):
+            return stub.err(404, "Not Found")
+        repos = [stub.REPOS[r].repo_body() for r in items[i].get("repositories", []) if r in stub.REPOS]
+        return page(stub, q, url, repos)
     if (method, rest) == ("GET", "/personal-access-token-requests"):
         return page(stub, q, url, [grant_body(stub, org, 50 + i, t, True) for i, t in enumerate(o["pat_requests"])])
     if (method, rest) == ("GET", "/credential-authorizations"):

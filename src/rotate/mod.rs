@@ -10,7 +10,6 @@
 //! untouched; a migration whose edits do not all apply, or that leaves a reference to the
 //! secret behind, is dropped whole (never half-applied).
 
-mod action_ref;
 pub mod aws;
 mod azure;
 mod crates_io;
@@ -23,6 +22,7 @@ mod manifest;
 pub mod memory;
 mod npm;
 mod octo_sts;
+mod action_ref;
 mod pins;
 mod plan;
 mod pypi;

@@ -23,3 +23,4 @@ pub const PINS: &[(&str, &str, &str)] = &[
         "v1.0.2",
     ),
 ];
+

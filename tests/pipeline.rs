@@ -203,6 +203,25 @@ fn inventory_snapshot() {
 }
 
 #[test]
+fn gitlab_inventory_lists_credential_variables_the_file_does_not_define() {
+    let report = analyze(&fixtures_root().join("gitlab-deploy-ssh-kube"));
+    let inv = inventory(&report);
+    let json: serde_json::Value = serde_json::from_str(&inv.to_json()).expect("valid JSON");
+    let names: Vec<&str> = json["repositories"][0]["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    // the SSH deploy key is listed; known hosts, the cluster URL and GitLab's own job
+    // variables are not credentials; KUBE_TOKEN is listed once, with its audit
+    assert_eq!(names, ["DEPLOY_SSH_KEY", "KUBE_TOKEN", "PROD_KUBECONFIG"]);
+    let ssh = &json["repositories"][0]["secrets"][0];
+    assert_eq!(ssh["source"], "gitlab-variable");
+    assert_eq!(ssh["uses"][0]["line"], 11);
+}
+
+#[test]
 fn inventory_lists_secrets_no_audit_recognises() {
     let report = analyze(&fixtures_root().join("github-unrecognised-secrets"));
     assert!(report.findings.is_empty(), "{:?}", report.findings);

@@ -57,6 +57,7 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("aws-role-chaining", "aws"),
     ("aws-pinned-newer-major", "aws"),
     ("gcp-project-env", "gcp"),
+    ("aws-serverless-ecr", "aws"),
     ("gcp-deploy-key", "gcp"),
     ("gcp-gcloud-keyfile", "gcp"),
     ("azure-login-creds", "azure"),

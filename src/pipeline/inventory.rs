@@ -111,14 +111,14 @@ pub fn inventory(report: &PipelineReport) -> Inventory {
                 secrets: Vec::new(),
                 notes: Vec::new(),
             });
-        let known = |s: &SecretEntry| s.name == r.name && s.source == SecretSource::GithubSecret;
+        let known = |s: &SecretEntry| s.name == r.name && s.source == r.source;
         let entry = match repo.secrets.iter().position(known) {
             Some(i) if repo.secrets[i].uses.iter().any(|u| u.audit != UNRECOGNISED) => continue,
             Some(i) => &mut repo.secrets[i],
             None => {
                 repo.secrets.push(SecretEntry {
                     name: r.name.clone(),
-                    source: SecretSource::GithubSecret,
+                    source: r.source,
                     providers: vec![Provider::Unknown],
                     status: MigrationStatus::NoOidcAlternative,
                     uses: Vec::new(),

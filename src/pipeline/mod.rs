@@ -296,6 +296,7 @@ pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> Pipel
     report
         .findings
         .extend(audit::cross_file::caller_findings(&contexts, &audits));
+    drop_attributed_inputs(&mut report.findings);
     audit::finish(&mut report.findings);
     report
         .diagnostics
@@ -305,6 +306,36 @@ pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> Pipel
 
 /// Analyse one file's text as a GitHub Actions workflow (`path` is used for locations only).
 /// Useful for editors and for the scanner core's single-file mode.
+/// A local action's input that a caller in the same repository feeds from a secret is
+/// reported once, at the caller, under the caller's secret: not again as `inputs.x` in the
+/// action. An action no local workflow calls keeps its own finding (its users pass the key).
+fn drop_attributed_inputs(findings: &mut Vec<PipelineFinding>) {
+    let fed: std::collections::BTreeSet<(String, String, String)> = findings
+        .iter()
+        .filter_map(|f| {
+            let action = f.consumer.action.as_deref()?.strip_prefix("./")?;
+            let input = f.consumer.input.clone()?;
+            let dir = action.split('@').next()?.trim_end_matches('/').to_string();
+            Some((f.repository.clone(), dir, input))
+        })
+        .collect();
+    findings.retain(|f| {
+        if f.secret_source != SecretSource::ActionInput {
+            return true;
+        }
+        let Some(input) = f.secret.strip_prefix("inputs.") else {
+            return true;
+        };
+        let path = f.location.path.replace('\\', "/");
+        !fed.iter().any(|(repo, dir, i)| {
+            repo == &f.repository
+                && i.eq_ignore_ascii_case(input)
+                && (path.ends_with(&format!("{dir}/action.yml"))
+                    || path.ends_with(&format!("{dir}/action.yaml")))
+        })
+    });
+}
+
 pub fn analyze_workflow_text(path: &str, text: &str) -> PipelineReport {
     let mut report = PipelineReport::default();
     match github::load_text(path, text, Path::new(path)) {

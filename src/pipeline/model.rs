@@ -351,11 +351,22 @@ impl WorkflowContext {
     pub fn location(&self, loc: &Loc, anchor: Option<&str>, needle: Option<&str>) -> Location {
         let file = &self.files[loc.file];
         let doc = &file.doc;
-        let feature = doc
-            .query_exact(&loc.route)
-            .ok()
-            .flatten()
-            .or_else(|| doc.query_pretty(&loc.route).ok());
+        let query = |route: &Route| {
+            doc.query_exact(route)
+                .ok()
+                .flatten()
+                .or_else(|| doc.query_pretty(route).ok())
+        };
+        let mut feature = query(&loc.route);
+        // a key that exists only after a `<<` merge: the nearest written ancestor, and the
+        // value itself where the merged mapping (the anchor) writes it
+        let merged = feature.is_none();
+        let mut route = loc.route.clone();
+        while feature.is_none() {
+            let Some(parent) = route.parent() else { break };
+            feature = query(&parent);
+            route = parent;
+        }
         let (mut start, mut end) = feature.map_or((0, 0), |f| f.location.byte_span);
         let src = doc.source();
         if let Some(needle) = needle {
@@ -366,10 +377,12 @@ impl WorkflowContext {
                 .unwrap_or(0);
             let found = find_reference(&node[from..], needle)
                 .map(|(s, e)| (s + from, e + from))
-                .or_else(|| find_reference(node, needle));
+                .or_else(|| find_reference(node, needle))
+                .map(|(s, e)| (start + s, start + e))
+                .or_else(|| merged.then(|| find_reference(src, needle)).flatten());
             if let Some((s, e)) = found {
-                end = start + e;
-                start += s;
+                start = s;
+                end = e;
             }
         }
         let (line, column) = line_col(src, start);

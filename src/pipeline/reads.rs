@@ -13,6 +13,8 @@ use super::CiSystem;
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretRead {
     pub name: String,
+    /// A GitHub secret, or a GitLab CI/CD variable.
+    pub source: super::SecretSource,
     /// The repository root the workflow belongs to (as in findings).
     pub repository: String,
     pub workflow: String,
@@ -26,7 +28,7 @@ pub struct SecretRead {
 /// The reads of one workflow or action, in file order.
 pub(crate) fn secret_reads(ctx: &WorkflowContext) -> Vec<SecretRead> {
     if ctx.ci != CiSystem::GithubActions {
-        return Vec::new();
+        return gitlab_reads(ctx);
     }
     let mut out = Vec::new();
     let mut add = |refs: &[SecretRef], loc: &Loc, job: Option<&str>, consumer: String| {
@@ -34,6 +36,7 @@ pub(crate) fn secret_reads(ctx: &WorkflowContext) -> Vec<SecretRead> {
             let at = ctx.location(loc, None, Some(&r.text));
             out.push(SecretRead {
                 name: r.name.clone(),
+                source: super::SecretSource::GithubSecret,
                 repository: ctx.repository.clone(),
                 workflow: ctx.files[0].path.clone(),
                 job: job.map(str::to_string),
@@ -92,5 +95,79 @@ pub(crate) fn secret_reads(ctx: &WorkflowContext) -> Vec<SecretRead> {
             }
         }
     }
+    out
+}
+
+/// A word of a variable's name that says it holds a credential (`DEPLOY_SSH_KEY`,
+/// `SENTRY_AUTH_TOKEN`, `DB_PASSWORD`).
+const CREDENTIAL_WORDS: &[&str] = &[
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASS",
+    "PWD",
+    "KEY",
+    "APIKEY",
+    "PAT",
+    "CREDENTIALS",
+    "CREDENTIAL",
+    "CREDS",
+    "AUTH",
+    "PRIVATE",
+    "KUBECONFIG",
+    "DSN",
+    "WEBHOOK",
+];
+
+/// GitLab has no `secrets.` namespace: a CI/CD variable a job reads (in `variables:` or a
+/// script) that the file does not define, that GitLab does not predefine, and whose name says
+/// it is a credential, is a secret read.
+fn gitlab_reads(ctx: &WorkflowContext) -> Vec<SecretRead> {
+    let credential_like = |name: &str| {
+        !(name.starts_with("CI_") || name.starts_with("GITLAB_") || name.starts_with("FF_"))
+            && name
+                .split('_')
+                .any(|w| CREDENTIAL_WORDS.iter().any(|c| w.eq_ignore_ascii_case(c)))
+    };
+    let mut out = Vec::new();
+    for (ji, job) in ctx.jobs.iter().enumerate() {
+        // a variable the file binds is followed to what it is bound to, not listed itself
+        let scope = ctx.scope(ji, None);
+        let defined = |name: &str| scope.iter().any(|b| b.name == name);
+        let mut add = |refs: Vec<SecretRef>, loc: &Loc, consumer: String| {
+            for r in refs {
+                if r.kind != RefKind::Env || !credential_like(&r.name) || defined(&r.name) {
+                    continue;
+                }
+                let at = ctx.location(loc, None, Some(&r.text));
+                out.push(SecretRead {
+                    name: r.name.clone(),
+                    source: super::SecretSource::GitlabVariable,
+                    repository: ctx.repository.clone(),
+                    workflow: ctx.files[0].path.clone(),
+                    job: Some(job.id.clone()),
+                    path: at.path,
+                    line: at.line,
+                    consumer: consumer.clone(),
+                });
+            }
+        };
+        for b in job.env.iter().chain(ctx.env.iter()) {
+            add(b.refs.clone(), &b.loc, format!("variable `{}`", b.name));
+        }
+        for step in &job.steps {
+            for p in step.script_parts() {
+                let assigned = super::shell::assigned_names(&p.text);
+                let refs = secret_ref::shell_refs(&p.text)
+                    .into_iter()
+                    .filter(|r| !assigned.contains(&r.name))
+                    .collect();
+                add(refs, &p.loc, format!("`{}` of job `{}`", step.label, job.id));
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.path, a.line, &a.name).cmp(&(&b.path, b.line, &b.name)));
+    out.dedup_by(|a, b| a.path == b.path && a.line == b.line && a.name == b.name);
     out
 }

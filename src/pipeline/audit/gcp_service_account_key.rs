@@ -81,14 +81,43 @@ impl Audit for GcpServiceAccountKey {
                     .detail(key_file)
             })
         });
-        let mut key_files: Vec<(usize, String)> = Vec::new();
+        // the files a job uses as a service-account key: `gcloud auth --key-file F`,
+        // `GOOGLE_APPLICATION_CREDENTIALS=F` (exported or appended to $GITHUB_ENV, or bound in
+        // `env:`), Terraform's `-backend-config=credentials=F`
+        let mut key_files: Vec<(usize, String, &'static str)> = Vec::new();
         for_each_command(ctx, |site| {
             let w = &site.words;
             if seq(w, &["gcloud", "auth"]) {
                 if let Some(f) = shell::flag_value(w, &["--key-file", "--cred-file"]) {
-                    key_files.push((site.job, f));
+                    key_files.push((site.job, f, "gcloud auth activate-service-account --key-file"));
                 }
             }
+            for word in w {
+                if let Some((_, f)) = word.split_once("GOOGLE_APPLICATION_CREDENTIALS=") {
+                    key_files.push((site.job, f.to_string(), "GOOGLE_APPLICATION_CREDENTIALS"));
+                }
+                if word.contains("backend-config") || word.starts_with("credentials=") {
+                    if let Some((_, f)) = word.rsplit_once("credentials=") {
+                        key_files.push((site.job, f.to_string(), "terraform -backend-config=credentials"));
+                    }
+                }
+            }
+        });
+        for (ji, job) in ctx.jobs.iter().enumerate() {
+            for b in job
+                .env
+                .iter()
+                .chain(job.steps.iter().flat_map(|s| s.env.iter()))
+                .chain(ctx.env.iter())
+            {
+                if b.name == "GOOGLE_APPLICATION_CREDENTIALS" && b.refs.is_empty() {
+                    key_files.push((ji, b.value.clone(), "GOOGLE_APPLICATION_CREDENTIALS"));
+                }
+            }
+        }
+        key_files.retain(|(_, f, _)| {
+            let base = f.trim_matches(['"', '\'']).rsplit('/').next().unwrap_or("");
+            !base.is_empty() && !base.starts_with('$')
         });
         hits.extend(activations.into_iter().map(|(h, _)| h));
         for_each_command(ctx, |site| {
@@ -96,19 +125,20 @@ impl Audit for GcpServiceAccountKey {
             if !(text.contains('>') || text.contains("tee ")) {
                 return;
             }
-            let writes_key = key_files.iter().any(|(j, f)| {
-                *j == site.job && {
-                    let base = f.rsplit('/').next().unwrap_or(f);
-                    !base.is_empty() && text.contains(base)
-                }
+            let used_as = key_files.iter().find_map(|(j, f, how)| {
+                let base = f.trim_matches(['"', '\'']).rsplit('/').next().unwrap_or(f);
+                (*j == site.job && text.contains(base) && !text.contains("GOOGLE_APPLICATION_CREDENTIALS="))
+                    .then_some(*how)
             });
-            if !writes_key {
+            let Some(how) = used_as else {
                 return;
-            }
+            };
+            let decoded = text.contains("base64 -d") || text.contains("base64 --decode");
             for mut h in site_refs(ctx, site, None) {
-                h.consumer.command = Some("gcloud auth activate-service-account --key-file".into());
+                h.consumer.command = Some(how.into());
                 h.consumer.description = format!(
-                    "key file for `gcloud auth activate-service-account --key-file`, written in step `{}`",
+                    "key file for `{how}`, written{} in step `{}`",
+                    if decoded { " (base64-decoded)" } else { "" },
                     ctx.jobs[site.job].steps[site.step].label
                 );
                 hits.push(h);

@@ -24,6 +24,9 @@ const TOKEN_INPUTS: &[(&str, &str)] = &[
     ("actions/labeler", "repo-token"),
     ("actions/stale", "repo-token"),
     ("googleapis/release-please-action", "token"),
+    ("jamesives/github-pages-deploy-action", "token"),
+    ("mikepenz/release-changelog-builder-action", "token"),
+    ("peter-evans/create-issue-from-file", "token"),
 ];
 
 /// Input names that say "a GitHub token" whatever the action: a secret other than the job's
@@ -35,6 +38,10 @@ const GITHUB_NAMED_INPUTS: &[&str] = &[
     "gh-token",
     "repo-token",
     "repo_token",
+    "personal_token",
+    "personal-token",
+    "personal-access-token",
+    "personal_access_token",
 ];
 
 /// Every action of the workflow that takes a GitHub-named token input (other than the pairs
@@ -102,9 +109,10 @@ fn migration(ctx: &WorkflowContext, hit: &Hit) -> Migration {
     let (action, cross_repo, script_beyond) = match (hit.job, hit.step) {
         (Some(j), Some(s)) => {
             let st = &ctx.jobs[j].steps[s];
-            let other = st
-                .input("repository")
-                .is_some_and(|b| !b.value.contains("github.repository"));
+            let other = ["repository", "external_repository", "repository-name"]
+                .iter()
+                .filter_map(|i| st.input(i))
+                .any(|b| !b.value.contains("github.repository"));
             let script: Vec<&str> = st.script_parts().iter().map(|p| p.text.as_str()).collect();
             (
                 st.uses_slug().unwrap_or("").to_string(),

@@ -96,6 +96,10 @@ pub(super) fn sites<'f>(
             locate(wf, f)
         };
         match site {
+            Some(s) if written_elsewhere(wf, &s) => {
+                out.push(skipped(f, Some(tid), "the binding is written in a YAML anchor (`&name`, used through `*name` or `<<:`) that other nodes may share; keysweep does not rewrite anchors: move the credential out of the anchor, or migrate by hand".into()));
+                bad = true;
+            }
             Some(s) => {
                 if let Some(why) = chooses_between_secrets(wf, &s) {
                     out.push(skipped(f, Some(tid), why));
@@ -175,6 +179,30 @@ pub(super) fn split_uses<'f>(
 
 /// A value that picks one of several secrets (`matrix.stage == 'prod' && secrets.A || secrets.B`)
 /// stands for several credentials (accounts, projects): one role cannot replace them.
+/// True when the node a site names is not written inside its own job (or the workflow's own
+/// top-level mapping), i.e. it is reached through a YAML alias or merge key.
+fn written_elsewhere(wf: &Workflow, site: &Site) -> bool {
+    let Ok(doc) = yamlpath::Document::new(wf.text.clone()) else {
+        return false;
+    };
+    let owner_len = match site.path.first() {
+        Some(Seg::Key(k0)) if k0 == "jobs" => 2,
+        _ => 1,
+    };
+    if site.path.len() <= owner_len {
+        return false;
+    }
+    let span = |p: &[Seg]| {
+        doc.query_pretty(&crate::rotate::rewrite::route(p))
+            .ok()
+            .map(|f| f.location.byte_span)
+    };
+    match (span(&site.path[..owner_len]), span(&site.path)) {
+        (Some((a, b)), Some((s, e))) => s < a || e > b,
+        _ => false,
+    }
+}
+
 fn chooses_between_secrets(wf: &Workflow, site: &Site) -> Option<String> {
     let v = value_at(&wf.value, &site.path)?.as_str()?;
     let mut names: Vec<String> = crate::pipeline::secret_ref::github_refs(v)

@@ -154,6 +154,10 @@ pub struct Credential {
     /// The listing it came from (`deploy keys of o/r`), for tracking across reviews.
     #[serde(skip)]
     pub listing: String,
+    /// A fact it needs could not be read (an org secret's selected repositories): no verdict
+    /// that depends on who can see it.
+    #[serde(skip)]
+    pub incomplete: bool,
 }
 
 impl Credential {
@@ -179,6 +183,7 @@ impl Credential {
             readers: Vec::new(),
             verdicts: Vec::new(),
             listing: String::new(),
+            incomplete: false,
         }
     }
 

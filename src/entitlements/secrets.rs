@@ -98,13 +98,16 @@ pub async fn organization(c: &mut Collector<'_>, org: &str) {
             if visibility == "selected" {
                 let what = format!("repositories of {area} secret {} of org {org}", s.name);
                 let path = format!("/orgs/{org}/{area}/secrets/{}/repositories", enc(&s.name));
-                s.selected_repositories = c
-                    .list(what, needs, &path)
-                    .await
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|r| r["full_name"].as_str().map(str::to_string))
-                    .collect();
+                match c.list(what, needs, &path).await {
+                    Some(repos) => {
+                        s.selected_repositories = repos
+                            .iter()
+                            .filter_map(|r| r["full_name"].as_str().map(str::to_string))
+                            .collect();
+                    }
+                    // who can see it is unknown: it must not look dormant
+                    None => s.incomplete = true,
+                }
                 let n = s.selected_repositories.len();
                 s.scope = format!(
                     "org {org}, {n} selected repositor{}",

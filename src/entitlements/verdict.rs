@@ -142,6 +142,7 @@ fn readers(
 ) -> Option<Vec<Reader>> {
     let repos = match c.kind {
         Kind::ActionsSecret | Kind::EnvironmentSecret => vec![c.repository.clone()?],
+        Kind::OrgActionsSecret if c.incomplete => return None,
         Kind::OrgActionsSecret => {
             let shadowed = shadowing(&c.name, all);
             visible_to(c, review)
@@ -547,6 +548,18 @@ pub(crate) mod tests {
             kinds(find(&r, Kind::ActionsSecret, "DB")),
             vec![VerdictKind::Dormant]
         );
+    }
+
+    #[test]
+    fn an_org_secret_whose_repositories_are_unknown_gets_no_dormant_verdict() {
+        let mut org = secret(Kind::OrgActionsSecret, "X", None);
+        org.visibility = Some("selected".into());
+        org.incomplete = true;
+        let mut r = review(vec![org], &[("o/a", "public")]);
+        let mut reads = Reads::new();
+        reads.insert("o/a".into(), BTreeMap::new());
+        decide(&mut r, &reads, &opts());
+        assert_eq!(kinds(&r.credentials[0]), vec![]);
     }
 
     #[test]

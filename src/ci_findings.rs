@@ -80,7 +80,14 @@ pub fn analyze_roots(roots: &[std::path::PathBuf], exclude: &GlobSet) -> (CiResu
     for root in roots.iter().filter(|r| r.is_dir()) {
         let report = pipeline::analyze_excluding(root, &|rel| exclude.is_match(rel));
         out.files_analyzed += report.files_analyzed;
-        let shown = |rel: &str| display_path(&root.join(rel));
+        // the root itself is shown as given (`repo`, not `repo/.`)
+        let shown = |rel: &str| {
+            if rel == "." {
+                display_path(root)
+            } else {
+                display_path(&root.join(rel))
+            }
+        };
         let mut lines = LineReader::default();
         for mut f in report.findings {
             if exclude.is_match(&f.location.path) {

@@ -37,6 +37,8 @@ mod sweep_faults;
 mod sweep_html;
 #[cfg(feature = "sweep")]
 mod sweep_http;
+#[cfg(all(feature = "sweep", feature = "github"))]
+mod sweep_org;
 #[cfg(feature = "aws")]
 mod trust_apply;
 #[cfg(feature = "rotate")]

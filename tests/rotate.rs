@@ -58,6 +58,7 @@ const TARGET_FIXTURES: &[(&str, &str)] = &[
     ("aws-pinned-newer-major", "aws"),
     ("gcp-project-env", "gcp"),
     ("aws-serverless-ecr", "aws"),
+    ("environment-matrix-secrets", "aws"),
     ("gcp-deploy-key", "gcp"),
     ("gcp-gcloud-keyfile", "gcp"),
     ("azure-login-creds", "azure"),

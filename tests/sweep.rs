@@ -351,3 +351,59 @@ fn progress_bar_on_a_terminal_summary_line_and_quiet() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sarif_per_repository_validates_and_carries_no_secret() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = t.path();
+    let secret = github_pat(71);
+    let a = repo(root, "a", &format!("token = \"{secret}\"\n"));
+    let b = repo(root, "b", "nothing here\n");
+    let dir = root.join("sarif");
+    let dir_arg = dir.to_str().expect("utf-8");
+    let (code, report) = sweep(root, &[&a, &b], &["--sarif", dir_arg]);
+    assert_eq!(code, 1);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("sarif dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let validator = crate::common::sarif_validator();
+    let fp = report["findings"][0]["fingerprint"].clone();
+    let mut results = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("sarif");
+        assert!(!text.contains(&secret), "the secret in {}", f.display());
+        let doc: Value = serde_json::from_str(&text).expect("json");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", f.display());
+        assert_eq!(doc["runs"][0]["tool"]["driver"]["name"], "keysweep");
+        results.push(
+            doc["runs"][0]["results"]
+                .as_array()
+                .expect("results")
+                .clone(),
+        );
+    }
+    // a.git sorts first: its one finding, fingerprinted as the scan does; b's log is empty
+    assert!(
+        files[0].to_string_lossy().ends_with("a.git.sarif"),
+        "{files:?}"
+    );
+    assert_eq!(results[0].len(), 1);
+    assert_eq!(
+        results[0][0]["partialFingerprints"]["keysweepSecret/v1"],
+        fp
+    );
+    assert_eq!(results[0][0]["ruleId"], report["findings"][0]["rule_id"]);
+    assert_eq!(results[0][0]["properties"]["status"], "new");
+    assert_eq!(
+        results[0][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "config.txt"
+    );
+    assert!(results[1].is_empty());
+}

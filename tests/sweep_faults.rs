@@ -96,6 +96,26 @@ fn killed_mid_sweep_then_resumed_loses_nothing_and_rescans_nothing() {
     assert_eq!(count(&db, "SELECT COUNT(*) FROM findings"), done);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM scanned"), done * 3);
 
+    // the killed run's scratch space is left behind (its lock is free now); plant what an
+    // older version's killed run leaves too: the next run removes both
+    let tmp = root.join("cache/tmp");
+    let killed: Vec<_> = std::fs::read_dir(&tmp)
+        .expect("the killed run's scratch space")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(
+        killed
+            .iter()
+            .any(|n| n.to_string_lossy().ends_with(".lock")),
+        "{killed:?}"
+    );
+    std::fs::create_dir_all(tmp.join("keysweep-ci-killed/.github/workflows")).expect("old");
+    std::fs::write(
+        tmp.join("keysweep-ci-killed/.github/workflows/ci.yml"),
+        format!("env:\n  T: {}\n", github_pat(399)),
+    )
+    .expect("old");
+
     // just running again resumes the same sweep and skips what it completed
     let mut cmd = Command::new(keysweep_bin());
     args(&mut cmd);
@@ -114,6 +134,11 @@ fn killed_mid_sweep_then_resumed_loses_nothing_and_rescans_nothing() {
         n as i64
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM scanned"), n as i64 * 3);
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .expect("tmp")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "stale scratch space left: {left:?}");
     // one transition per finding (none -> new): no repository was recorded twice
     assert_eq!(count(&db, "SELECT COUNT(*) FROM transitions"), n as i64);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM sweeps"), 1);

@@ -10,9 +10,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     log: PathBuf,
 }
 
@@ -37,7 +37,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA and a certificate for 127.0.0.1 signed by it; returns the CA file.
-fn tls(dir: &Path) -> PathBuf {
+pub(crate) fn tls(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).expect("tls dir");
     openssl(
         dir,
@@ -104,7 +104,7 @@ fn tls(dir: &Path) -> PathBuf {
     dir.join("ca.pem")
 }
 
-fn serve(root: &Path, tls: &Path, user: &str, token: &str) -> Server {
+pub(crate) fn serve(root: &Path, tls: &Path, user: &str, token: &str) -> Server {
     let port_file = root.join("port");
     let log = root.join("http.log");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sweep_git_server.py");
@@ -261,7 +261,7 @@ fn https_with_basic_auth_and_the_credential_never_on_disk() {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 

@@ -13,7 +13,7 @@ use super::rotate::{RotateArgs, RotateFormat};
 
 /// `$XDG_STATE_HOME/keysweep/ledger.jsonl`, else `~/.local/state/keysweep/ledger.jsonl`:
 /// outside any repository's tree, so the ledger is never committed by accident.
-fn default_ledger() -> PathBuf {
+pub(super) fn default_ledger() -> PathBuf {
     let state = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

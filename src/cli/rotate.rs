@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use keysweep::pipeline::analyze;
-use keysweep::rotate::facts::{Facts, SubjectFormat};
+use keysweep::rotate::facts::{FactFlags, Facts};
 use keysweep::rotate::{plan, write, Options};
 use keysweep::suppress::config::DEFAULT_CONFIG_FILE;
 use keysweep::suppress::Config;
@@ -22,12 +22,6 @@ fn target_help() -> String {
 pub enum RotateFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum SubjectFormatArg {
-    Legacy,
-    Immutable,
 }
 
 #[derive(Debug, Args)]
@@ -57,51 +51,8 @@ pub struct RotateArgs {
     pub repo: Vec<String>,
     #[command(flatten)]
     pub pr: PrArgs,
-    #[arg(long, value_name = "ID")]
-    pub owner_id: Option<String>,
-    #[arg(long, value_name = "ID")]
-    pub repository_id: Option<String>,
-    /// The `sub` format the repository's tokens carry.
-    #[arg(long, value_enum)]
-    pub subject_format: Option<SubjectFormatArg>,
-    /// Trust this (wildcard) subject for runs whose ref is not one fixed branch or tag.
-    #[arg(long, value_name = "SUB")]
-    pub subject_pattern: Option<String>,
-    /// Trust `workflow_dispatch`/`schedule` runs on this branch.
-    #[arg(long, value_name = "BRANCH")]
-    pub default_branch: Option<String>,
-    #[arg(long, value_name = "ID")]
-    pub aws_account_id: Option<String>,
-    #[arg(long, value_name = "NAME")]
-    pub aws_role_name: Option<String>,
-    #[arg(long, value_name = "REGION")]
-    pub aws_region: Option<String>,
-    #[arg(long, value_name = "NUMBER")]
-    pub gcp_project_number: Option<String>,
-    #[arg(long, value_name = "POOL")]
-    pub gcp_pool: Option<String>,
-    #[arg(long, value_name = "PROVIDER")]
-    pub gcp_provider: Option<String>,
-    #[arg(long, value_name = "EMAIL")]
-    pub gcp_service_account: Option<String>,
-    #[arg(long, value_name = "ID")]
-    pub azure_client_id: Option<String>,
-    #[arg(long, value_name = "ID")]
-    pub azure_tenant_id: Option<String>,
-    #[arg(long, value_name = "ID")]
-    pub azure_subscription_id: Option<String>,
-    #[arg(long, value_name = "ROLE")]
-    pub vault_role: Option<String>,
-    #[arg(long, value_name = "AUD")]
-    pub vault_audience: Option<String>,
-    #[arg(long, value_name = "NAME")]
-    pub octo_sts_identity: Option<String>,
-    /// GitLab CI: the instance URL (the `id_tokens` issuer), e.g. https://gitlab.com.
-    #[arg(long, value_name = "URL")]
-    pub gitlab_url: Option<String>,
-    /// GitLab CI: the project path (group/project) of the `sub` claim.
-    #[arg(long, value_name = "GROUP/PROJECT")]
-    pub gitlab_project: Option<String>,
+    #[command(flatten)]
+    pub fact_flags: FactFlags,
 }
 
 /// `--open-pr` and its flags (the `github` feature).
@@ -146,33 +97,7 @@ pub struct PrArgs {
 
 impl RotateArgs {
     pub fn facts(&self) -> Facts {
-        Facts {
-            repository: self.repo.first().cloned(),
-            owner_id: self.owner_id.clone(),
-            repository_id: self.repository_id.clone(),
-            subject_format: self.subject_format.map(|f| match f {
-                SubjectFormatArg::Legacy => SubjectFormat::Legacy,
-                SubjectFormatArg::Immutable => SubjectFormat::Immutable,
-            }),
-            subject_prefix: None,
-            subject_pattern: self.subject_pattern.clone(),
-            default_branch: self.default_branch.clone(),
-            aws_account_id: self.aws_account_id.clone(),
-            aws_role_name: self.aws_role_name.clone(),
-            aws_region: self.aws_region.clone(),
-            gcp_project_number: self.gcp_project_number.clone(),
-            gcp_pool: self.gcp_pool.clone(),
-            gcp_provider: self.gcp_provider.clone(),
-            gcp_service_account: self.gcp_service_account.clone(),
-            azure_client_id: self.azure_client_id.clone(),
-            azure_tenant_id: self.azure_tenant_id.clone(),
-            azure_subscription_id: self.azure_subscription_id.clone(),
-            vault_role: self.vault_role.clone(),
-            vault_audience: self.vault_audience.clone(),
-            octo_sts_identity: self.octo_sts_identity.clone(),
-            gitlab_url: self.gitlab_url.clone(),
-            gitlab_project: self.gitlab_project.clone(),
-        }
+        self.fact_flags.facts(self.repo.first().cloned())
     }
 }
 

@@ -148,12 +148,14 @@ pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared>
         show_secrets: args.show_secrets,
         walk: WalkOptions {
             no_ignore: args.no_ignore,
-            exclude: config
-                .exclude_paths
-                .iter()
-                .chain(&args.exclude)
-                .cloned()
-                .collect(),
+            exclude: build_globs(
+                &config
+                    .exclude_paths
+                    .iter()
+                    .chain(&args.exclude)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )?,
             max_file_size: args
                 .max_file_size
                 .or(config.max_file_size)
@@ -221,12 +223,12 @@ pub fn execute_all(args: &ScanArgs, prepared: &Prepared) -> anyhow::Result<ScanR
     if args.no_pipelines {
         return Ok(result);
     }
-    let exclude = build_globs(&prepared.scanner.settings().walk.exclude)?;
+    let exclude = &prepared.scanner.settings().walk.exclude;
     match &prepared.git {
-        None if is_working_tree(args) => result.add_pipelines(&prepared.roots, &exclude),
+        None if is_working_tree(args) => result.add_pipelines(&prepared.roots, exclude),
         Some(mode @ (GitMode::Range { .. } | GitMode::Staged)) => {
             if let [repo] = prepared.roots.as_slice() {
-                result.add_pipeline_changes(repo, mode, &exclude, prepared.pipeline_uses)?;
+                result.add_pipeline_changes(repo, mode, exclude, prepared.pipeline_uses)?;
             }
         }
         _ => {}
@@ -240,7 +242,7 @@ fn execute_git(prepared: &Prepared, mode: &GitMode) -> anyhow::Result<ScanResult
         bail!("git modes scan one repository: give one PATH");
     };
     let mut result = prepared.scanner.scan_git(repo, mode)?;
-    result.apply_path_excludes(&build_globs(&prepared.scanner.settings().walk.exclude)?);
+    result.apply_path_excludes(&prepared.scanner.settings().walk.exclude);
     let quiet = !prepared.scanner.settings().progress;
     if let Some(info) = result.stats.git.as_ref().filter(|i| i.shallow && !quiet) {
         eprintln!(

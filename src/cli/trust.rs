@@ -48,16 +48,12 @@ pub fn run(cmd: TrustCommand, global: &GlobalArgs) -> anyhow::Result<i32> {
 
 fn lint(args: &LintArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let root = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
-    let mut globs = globset::GlobSetBuilder::new();
-    for g in &args.exclude {
-        globs.add(globset::Glob::new(g).map_err(|e| anyhow::anyhow!("--exclude {g}: {e}"))?);
-    }
     let walk = keysweep::trust::lint::Walk {
         config: keysweep::source::walk::WalkConfig {
             no_ignore: args.no_ignore,
         },
         exclude: (!args.exclude.is_empty())
-            .then(|| globs.build())
+            .then(|| keysweep::source::fs::build_globs(&args.exclude))
             .transpose()?,
     };
     let mut report = keysweep::trust::lint::lint_walk(&root, &walk)?;

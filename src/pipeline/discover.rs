@@ -96,16 +96,7 @@ fn classify(p: &Path, root: &Path, out: &mut Discovered) {
     }
 }
 
-/// `p` relative to `root`, `/`-separated; `p` itself when it is not under `root`.
+/// `p` relative to `root` (see [`crate::source::fs::relative_display`]).
 pub(crate) fn display_path(root: &Path, p: &Path) -> String {
-    let rel = p.strip_prefix(root).unwrap_or(p);
-    let s: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    if s.is_empty() {
-        name_of(p).to_string()
-    } else {
-        s.join("/")
-    }
+    crate::source::fs::relative_display(root, p)
 }

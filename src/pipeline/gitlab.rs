@@ -171,7 +171,21 @@ fn variables(v: Option<&Value>, loc: &Loc, level: Level) -> Vec<Binding> {
         .collect()
 }
 
-fn script_parts(v: &Value, loc: &Loc, out: &mut Vec<ScriptPart>) {
+/// Resolves `!reference [.name, key, ...]` to the node it names in any loaded file, with
+/// where that node is written.
+type Referenced<'v> = dyn Fn(&[String]) -> Option<(&'v Value, Loc)> + 'v;
+
+fn script_parts<'v>(v: &'v Value, loc: &Loc, refs: &Referenced<'v>, out: &mut Vec<ScriptPart>) {
+    script_parts_at(v, loc, refs, out, 0);
+}
+
+fn script_parts_at<'v>(
+    v: &'v Value,
+    loc: &Loc,
+    refs: &Referenced<'v>,
+    out: &mut Vec<ScriptPart>,
+    depth: usize,
+) {
     match v {
         Value::String(s) => out.push(ScriptPart {
             text: s.clone(),
@@ -179,7 +193,21 @@ fn script_parts(v: &Value, loc: &Loc, out: &mut Vec<ScriptPart>) {
         }),
         Value::Sequence(items) => {
             for (i, item) in items.iter().enumerate() {
-                script_parts(item, &loc.index(i), out);
+                script_parts_at(item, &loc.index(i), refs, out, depth);
+            }
+        }
+        // GitLab's `!reference [.job, script]`: the lines of another (hidden) job, spliced in;
+        // GitLab itself allows ten levels of nesting
+        Value::Tagged(t) if t.tag == "reference" && depth < 10 => {
+            let path: Vec<String> = t
+                .value
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect();
+            if let Some((node, at)) = refs(&path) {
+                script_parts_at(node, &at, refs, out, depth + 1);
             }
         }
         _ => {}
@@ -313,6 +341,19 @@ fn build(
         }
     }
     let by_name: HashMap<&str, &Def> = defs.iter().map(|d| (d.name.as_str(), d)).collect();
+    let referenced = |path: &[String]| -> Option<(&Value, Loc)> {
+        let (first, rest) = path.split_first()?;
+        let d = by_name.get(first.as_str())?;
+        let mut loc = root_loc(d.file).key(&d.name);
+        let (k1, rest) = rest.split_first()?;
+        let mut node = d.map.get(k1.as_str())?;
+        loc = loc.key(k1);
+        for k in rest {
+            node = node.get(k.as_str())?;
+            loc = loc.key(k);
+        }
+        Some((node, loc))
+    };
     let mut jobs = Vec::new();
     for d in defs.iter().filter(|d| !d.name.starts_with('.')) {
         // the job first, then what it extends (depth first, nearest wins)
@@ -360,7 +401,7 @@ fn build(
             let found = own.or_else(|| defaults.get(section).map(|(_, v, loc)| (*v, loc.clone())));
             let Some((v, loc)) = found else { continue };
             let mut parts = Vec::new();
-            script_parts(v, &loc, &mut parts);
+            script_parts(v, &loc, &referenced, &mut parts);
             steps.push(Step {
                 index: steps.len(),
                 id: None,

@@ -163,7 +163,11 @@ fn gitlab_reads(ctx: &WorkflowContext) -> Vec<SecretRead> {
                     .into_iter()
                     .filter(|r| !assigned.contains(&r.name))
                     .collect();
-                add(refs, &p.loc, format!("`{}` of job `{}`", step.label, job.id));
+                add(
+                    refs,
+                    &p.loc,
+                    format!("`{}` of job `{}`", step.label, job.id),
+                );
             }
         }
     }

@@ -9,7 +9,7 @@ mod inventory;
 mod json;
 #[cfg(feature = "rotate")]
 mod rotate;
-mod sarif;
+pub(crate) mod sarif;
 #[cfg(feature = "sweep")]
 pub mod sweep;
 #[cfg(feature = "sweep")]

@@ -141,7 +141,7 @@ fn level(c: Confidence) -> &'static str {
     }
 }
 
-fn rule_descriptor(rules: &RuleSet, id: &str) -> Value {
+pub(crate) fn rule_descriptor(rules: &RuleSet, id: &str) -> Value {
     let Some(rule) = rules.index_of(id).map(|i| rules.get(i)) else {
         return json!({"id": id});
     };

@@ -2,7 +2,7 @@
 //! secrets are in the state, so no report can show one.
 
 use crate::sweep::pipelines::PipelineUse;
-use crate::sweep::state::{FindingRow, RepoRow};
+use crate::sweep::state::{FindingRow, PrRow, RepoRow};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -18,6 +18,8 @@ pub struct SweepReport {
     pub pipelines: Vec<PipelineUse>,
     /// (sweep id, open findings after it), oldest first.
     pub trend: Vec<(i64, i64)>,
+    /// `--open-prs`: each repository's migration pull request as the last sweep left it.
+    pub pull_requests: Vec<PrRow>,
 }
 
 impl SweepReport {
@@ -38,6 +40,7 @@ impl SweepReport {
             findings,
             pipelines,
             trend,
+            pull_requests: Vec::new(),
         }
     }
 
@@ -96,6 +99,27 @@ impl SweepReport {
                 migratable,
                 r.last_sweep.map(|n| n.to_string()).unwrap_or_default()
             );
+        }
+        if !self.pull_requests.is_empty() {
+            s.push_str(
+                "\n## Migration pull requests\n\n| repository | status | pull request | targets | sweep |\n|---|---|---|---|---|\n",
+            );
+            for p in &self.pull_requests {
+                let status = match &p.detail {
+                    Some(d) => format!("{}: {}", p.status, d.replace('|', "\\|")),
+                    None => p.status.clone(),
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {}{} | {} | {} | {} |",
+                    p.repo,
+                    status,
+                    if p.dry_run { " (dry run)" } else { "" },
+                    p.url.as_deref().unwrap_or(""),
+                    p.targets,
+                    p.sweep
+                );
+            }
         }
         s
     }

@@ -22,9 +22,13 @@ fn is_sha(r: &str) -> bool {
     r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `(ref, version, comment)` of one `uses:` line.
+type ActionUse = (String, Option<Version>, Option<String>);
+type Version = (u64, u64, u64);
+
 /// The references of `slug` a workflow's text already writes: `(ref, version)`, the version from
 /// a tag ref or from the comment after a SHA.
-fn uses_in(text: &str, slug: &str) -> Vec<(String, Option<(u64, u64, u64)>, Option<String>)> {
+fn uses_in(text: &str, slug: &str) -> Vec<ActionUse> {
     text.lines()
         .filter_map(|line| {
             let rest = line.trim_start().trim_start_matches("- ").trim_start();
@@ -63,9 +67,7 @@ pub fn pinned_ref(text: &str, slug: &str) -> String {
     let ours = parse_version(v);
     let best = uses_in(text, slug)
         .into_iter()
-        .filter(|(r, ver, _)| {
-            is_sha(r) && ver.is_some() && ver.map(|x| x.0) >= ours.map(|x| x.0)
-        })
+        .filter(|(r, ver, _)| is_sha(r) && ver.is_some() && ver.map(|x| x.0) >= ours.map(|x| x.0))
         .max_by_key(|(_, ver, _)| *ver);
     match best {
         Some((r, _, _)) => format!("{slug}@{r}"),
@@ -136,9 +138,8 @@ mod tests {
     #[test]
     fn an_older_pin_or_a_tag_never_replaces_keysweeps_pin() {
         let (_, sha, v) = PINS.iter().find(|(s, _, _)| *s == OURS).unwrap();
-        let older = format!(
-            "    - uses: {OURS}@0123456789abcdef0123456789abcdef01234567 # v1.7.0\n"
-        );
+        let older =
+            format!("    - uses: {OURS}@0123456789abcdef0123456789abcdef01234567 # v1.7.0\n");
         assert_eq!(pinned_ref(&older, OURS), format!("{OURS}@{sha}"));
         let line = format!("  uses: {OURS}@{sha}");
         assert_eq!(version_comment(&line, &older).as_deref(), Some(*v));

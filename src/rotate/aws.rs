@@ -85,7 +85,12 @@ fn region(wf: &Workflow, job: &str, step: Option<usize>, look: &mut Lookup) -> S
 /// The `role-to-assume` of a configure-aws-credentials step.
 fn assumed_role(step: &Value) -> Option<String> {
     (Workflow::uses_slug(step).as_deref() == Some(ACTION))
-        .then(|| step.get("with")?.get("role-to-assume")?.as_str().map(str::to_string))
+        .then(|| {
+            step.get("with")?
+                .get("role-to-assume")?
+                .as_str()
+                .map(str::to_string)
+        })
         .flatten()
 }
 

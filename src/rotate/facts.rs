@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which `sub` claim format the repository's OIDC tokens carry.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum SubjectFormat {
     /// `repo:OWNER/REPO:...`
@@ -17,41 +17,101 @@ pub enum SubjectFormat {
     Immutable,
 }
 
-/// The `[rotate]` table of `.keysweep.toml`. Same keys as [`Facts`]; unknown keys are errors.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Facts {
-    /// `OWNER/REPO` (default: from the `origin` remote of the repository's git config).
-    pub repository: Option<String>,
-    /// Numeric ids, needed by the immutable subject format and preferred by GCP conditions.
-    pub owner_id: Option<String>,
-    pub repository_id: Option<String>,
-    pub subject_format: Option<SubjectFormat>,
-    /// The repository's `sub` prefix as GitHub reports it (`sub_claim_prefix` of
-    /// `GET /repos/{owner}/{repo}/actions/oidc/customization/sub`); wins over the format.
-    pub subject_prefix: Option<String>,
-    /// A wildcard subject (`repo:o/r:ref:refs/tags/v*`), only when asked for explicitly.
-    pub subject_pattern: Option<String>,
-    /// The branch `workflow_dispatch` and `schedule` runs are trusted on.
-    pub default_branch: Option<String>,
-    pub aws_account_id: Option<String>,
-    pub aws_role_name: Option<String>,
-    /// Used when a new configure-aws-credentials step is inserted and the job sets no region.
-    pub aws_region: Option<String>,
-    pub gcp_project_number: Option<String>,
-    pub gcp_pool: Option<String>,
-    pub gcp_provider: Option<String>,
-    pub gcp_service_account: Option<String>,
-    pub azure_client_id: Option<String>,
-    pub azure_tenant_id: Option<String>,
-    pub azure_subscription_id: Option<String>,
-    pub vault_role: Option<String>,
-    pub vault_audience: Option<String>,
-    pub octo_sts_identity: Option<String>,
-    /// The GitLab instance (`https://gitlab.com`): the OIDC issuer of GitLab CI `id_tokens`.
-    pub gitlab_url: Option<String>,
-    /// The GitLab project path (`group/project`) in the `sub` claim.
-    pub gitlab_project: Option<String>,
+/// One table for every plain fact: its key (the [`Facts`] field, the `[rotate]` config key and,
+/// dashed, the flag), the flag's value name, and what it is (the flag's help and the
+/// placeholder's explanation). [`Facts`], [`FactFlags`], merging and lookup all come from it,
+/// so a new fact is one line here.
+macro_rules! fact_table {
+    ($( $field:ident : $value:literal => $what:literal ),* $(,)?) => {
+        /// The `[rotate]` table of `.keysweep.toml`. Same keys as the flags; unknown keys are
+        /// errors.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Facts {
+            /// `OWNER/REPO` (default: from the `origin` remote of the repository's git config).
+            pub repository: Option<String>,
+            pub subject_format: Option<SubjectFormat>,
+            /// The repository's `sub` prefix as GitHub reports it (`sub_claim_prefix` of
+            /// `GET /repos/{owner}/{repo}/actions/oidc/customization/sub`); wins over the format.
+            pub subject_prefix: Option<String>,
+            $( #[doc = $what] pub $field: Option<String>, )*
+        }
+
+        /// The plain facts as command-line flags (`#[command(flatten)]` into a subcommand).
+        #[derive(Debug, Clone, Default, clap::Args)]
+        pub struct FactFlags {
+            /// The `sub` format the repository's tokens carry.
+            #[arg(long, value_enum)]
+            pub subject_format: Option<SubjectFormat>,
+            $( #[doc = $what] #[arg(long, value_name = $value)] pub $field: Option<String>, )*
+        }
+
+        /// (fact key, what it is)
+        const DESCRIPTIONS: &[(&str, &str)] = &[
+            ("repository", "the repository as OWNER/REPO"),
+            $( (stringify!($field), $what), )*
+        ];
+
+        impl Facts {
+            /// `self` overridden by every field `flags` sets.
+            pub fn merged(mut self, flags: &Facts) -> Facts {
+                if flags.repository.is_some() { self.repository = flags.repository.clone(); }
+                if flags.subject_format.is_some() { self.subject_format = flags.subject_format; }
+                if flags.subject_prefix.is_some() { self.subject_prefix = flags.subject_prefix.clone(); }
+                $( if flags.$field.is_some() { self.$field = flags.$field.clone(); } )*
+                self
+            }
+
+            fn field(&self, key: &str) -> Option<&String> {
+                match key {
+                    "repository" => self.repository.as_ref(),
+                    $( stringify!($field) => self.$field.as_ref(), )*
+                    _ => None,
+                }
+                .filter(|v| !v.trim().is_empty())
+            }
+        }
+
+        impl FactFlags {
+            /// The facts these flags give, for `repository` (which subcommands spell their own way).
+            pub fn facts(&self, repository: Option<String>) -> Facts {
+                Facts {
+                    repository,
+                    subject_format: self.subject_format,
+                    subject_prefix: None,
+                    $( $field: self.$field.clone(), )*
+                }
+            }
+        }
+    };
+}
+
+fact_table! {
+    owner_id: "ID" => "the numeric id of the repository owner (needed by the immutable subject format)",
+    repository_id: "ID" => "the numeric id of the repository (needed by the immutable subject format, preferred by GCP conditions)",
+    subject_pattern: "SUB" => "the subject to trust for runs whose ref is not a fixed branch (tag patterns, releases); a wildcard only when asked for",
+    default_branch: "BRANCH" => "the branch `workflow_dispatch` and `schedule` runs are trusted on",
+    aws_account_id: "ID" => "the 12-digit AWS account id the role lives in",
+    aws_role_name: "NAME" => "the IAM role the workflow assumes",
+    aws_region: "REGION" => "the AWS region for configure-aws-credentials when the job sets none",
+    gcp_project_number: "NUMBER" => "the numeric GCP project number of the workload identity pool",
+    gcp_pool: "POOL" => "the workload identity pool id",
+    gcp_provider: "PROVIDER" => "the workload identity pool provider id",
+    gcp_service_account: "EMAIL" => "the service account email the workflow impersonates",
+    azure_client_id: "ID" => "the client (application) id of the Entra app or managed identity",
+    azure_tenant_id: "ID" => "the Entra tenant id",
+    azure_subscription_id: "ID" => "the Azure subscription id",
+    vault_role: "ROLE" => "the Vault JWT auth role",
+    vault_audience: "AUD" => "the audience the Vault role's bound_audiences expects",
+    octo_sts_identity: "NAME" => "the octo-sts trust policy (identity) name in the target repository",
+    gitlab_url: "URL" => "the GitLab instance URL, the issuer of the CI job's id_tokens (https://gitlab.com for GitLab.com)",
+    gitlab_project: "GROUP/PROJECT" => "the GitLab project path (group/project)",
+}
+
+impl Facts {
+    pub fn subject_format(&self) -> SubjectFormat {
+        self.subject_format.unwrap_or_default()
+    }
 }
 
 /// A value the plan needs and does not have.
@@ -62,118 +122,6 @@ pub struct Placeholder {
     pub flag: String,
     pub config_key: String,
     pub what: String,
-}
-
-/// (field name in [`Facts`], what it is)
-const DESCRIPTIONS: &[(&str, &str)] = &[
-    ("repository", "the repository as OWNER/REPO"),
-    ("owner_id", "the numeric id of the repository owner"),
-    ("repository_id", "the numeric id of the repository"),
-    (
-        "subject_pattern",
-        "the subject to trust for runs whose ref is not a fixed branch (tag patterns, releases)",
-    ),
-    (
-        "aws_account_id",
-        "the 12-digit AWS account id the role lives in",
-    ),
-    ("aws_role_name", "the IAM role the workflow assumes"),
-    ("aws_region", "the AWS region for configure-aws-credentials"),
-    (
-        "gcp_project_number",
-        "the numeric GCP project number of the workload identity pool",
-    ),
-    ("gcp_pool", "the workload identity pool id"),
-    ("gcp_provider", "the workload identity pool provider id"),
-    (
-        "gcp_service_account",
-        "the service account email the workflow impersonates",
-    ),
-    (
-        "azure_client_id",
-        "the client (application) id of the Entra app or managed identity",
-    ),
-    ("azure_tenant_id", "the Entra tenant id"),
-    ("azure_subscription_id", "the Azure subscription id"),
-    ("vault_role", "the Vault JWT auth role"),
-    (
-        "vault_audience",
-        "the audience the Vault role's bound_audiences expects",
-    ),
-    (
-        "octo_sts_identity",
-        "the octo-sts trust policy (identity) name in the target repository",
-    ),
-    (
-        "gitlab_url",
-        "the GitLab instance URL, the issuer of the CI job's id_tokens (https://gitlab.com for GitLab.com)",
-    ),
-    ("gitlab_project", "the GitLab project path (group/project)"),
-];
-
-impl Facts {
-    /// `self` overridden by every field `flags` sets.
-    pub fn merged(mut self, flags: &Facts) -> Facts {
-        macro_rules! over {
-            ($($f:ident),*) => { $( if flags.$f.is_some() { self.$f = flags.$f.clone(); } )* };
-        }
-        over!(
-            repository,
-            owner_id,
-            repository_id,
-            subject_format,
-            subject_prefix,
-            subject_pattern,
-            default_branch,
-            aws_account_id,
-            aws_role_name,
-            aws_region,
-            gcp_project_number,
-            gcp_pool,
-            gcp_provider,
-            gcp_service_account,
-            azure_client_id,
-            azure_tenant_id,
-            azure_subscription_id,
-            vault_role,
-            vault_audience,
-            octo_sts_identity,
-            gitlab_url,
-            gitlab_project
-        );
-        self
-    }
-
-    fn field(&self, key: &str) -> Option<&String> {
-        match key {
-            "repository" => self.repository.as_ref(),
-            "owner_id" => self.owner_id.as_ref(),
-            "repository_id" => self.repository_id.as_ref(),
-            "subject_pattern" => self.subject_pattern.as_ref(),
-            "default_branch" => self.default_branch.as_ref(),
-            "aws_account_id" => self.aws_account_id.as_ref(),
-            "aws_role_name" => self.aws_role_name.as_ref(),
-            "aws_region" => self.aws_region.as_ref(),
-            "gcp_project_number" => self.gcp_project_number.as_ref(),
-            "gcp_pool" => self.gcp_pool.as_ref(),
-            "gcp_provider" => self.gcp_provider.as_ref(),
-            "gcp_service_account" => self.gcp_service_account.as_ref(),
-            "azure_client_id" => self.azure_client_id.as_ref(),
-            "azure_tenant_id" => self.azure_tenant_id.as_ref(),
-            "azure_subscription_id" => self.azure_subscription_id.as_ref(),
-            "vault_role" => self.vault_role.as_ref(),
-            "vault_audience" => self.vault_audience.as_ref(),
-            "octo_sts_identity" => self.octo_sts_identity.as_ref(),
-            "gitlab_url" => self.gitlab_url.as_ref(),
-            "gitlab_project" => self.gitlab_project.as_ref(),
-            _ => None,
-        }
-        .filter(|v| !v.trim().is_empty())
-    }
-
-    pub fn subject_format(&self) -> SubjectFormat {
-        self.subject_format.unwrap_or_default()
-    }
 }
 
 /// The placeholder for a fact: `<AWS_ACCOUNT_ID>`, flag `--aws-account-id`.

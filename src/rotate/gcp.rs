@@ -217,9 +217,13 @@ impl Gcp {
                 ("service_account", s(look.get("gcp_service_account"))),
             ];
             // the project the job already names, as the key file named it before
-            if let Some(project) = ["GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT", "GCP_PROJECT"]
-                .iter()
-                .find_map(|n| u.wf.literal_env(job, Some(at), n))
+            if let Some(project) = [
+                "GOOGLE_CLOUD_PROJECT",
+                "CLOUDSDK_CORE_PROJECT",
+                "GCP_PROJECT",
+            ]
+            .iter()
+            .find_map(|n| u.wf.literal_env(job, Some(at), n))
             {
                 with.push(("project_id", s(project)));
             }

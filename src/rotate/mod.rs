@@ -10,6 +10,7 @@
 //! untouched; a migration whose edits do not all apply, or that leaves a reference to the
 //! secret behind, is dropped whole (never half-applied).
 
+mod action_ref;
 pub mod aws;
 mod azure;
 mod crates_io;
@@ -22,7 +23,6 @@ mod manifest;
 pub mod memory;
 mod npm;
 mod octo_sts;
-mod action_ref;
 mod pins;
 mod plan;
 mod pypi;

@@ -23,4 +23,3 @@ pub const PINS: &[(&str, &str, &str)] = &[
         "v1.0.2",
     ),
 ];
-

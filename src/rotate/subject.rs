@@ -96,6 +96,53 @@ fn events(wf: &Value) -> Vec<(String, Value)> {
     }
 }
 
+/// The literal values of `${{ matrix.NAME }}` in a job's `strategy.matrix` (its list and its
+/// `include:` entries); `None` when the expression is anything else or a value is not literal.
+fn matrix_values(job: &Value, expr: &str) -> Option<Vec<String>> {
+    let name = expr
+        .trim()
+        .strip_prefix("${{")?
+        .strip_suffix("}}")?
+        .trim()
+        .strip_prefix("matrix.")?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return None;
+    }
+    let matrix = job.get("strategy")?.get("matrix")?;
+    let scalar = |v: &Value| match v {
+        Value::String(s) if !s.contains("${{") => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    match matrix.get(name) {
+        Some(Value::Sequence(items)) => {
+            for i in items {
+                out.push(scalar(i)?);
+            }
+        }
+        Some(_) => return None,
+        None => {}
+    }
+    for inc in matrix
+        .get("include")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(v) = inc.get(name) {
+            out.push(scalar(v)?);
+        }
+    }
+    out.sort();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
+}
+
 /// The claims of job `job` of workflow `wf`. `subject_pattern` (from the flag) replaces
 /// every unresolved trigger.
 pub fn claims(
@@ -112,7 +159,12 @@ pub fn claims(
         _ => None,
     });
     if let Some(env) = env {
-        if env.contains("${{") {
+        if let Some(values) = j.and_then(|j| matrix_values(j, &env)) {
+            // `environment: ${{ matrix.stage }}`: one subject per environment the matrix lists
+            for v in values {
+                out.add(Claim::Environment(v));
+            }
+        } else if env.contains("${{") {
             out.unresolved
                 .push(format!("environment `{env}` is an expression"));
         } else {
@@ -228,6 +280,16 @@ mod tests {
 
     fn wf(s: &str) -> Value {
         yaml_serde::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn a_matrix_environment_is_one_subject_per_value() {
+        let w = wf("on: {push: {branches: [main]}}\njobs: {d: {strategy: {matrix: {stage: [staging, production], include: [{stage: qa}]}}, environment: '${{ matrix.stage }}'}}");
+        let c = claims(&w, "d", Some("main"), None);
+        assert!(c.unresolved.is_empty(), "{:?}", c.unresolved);
+        assert_eq!(c.claims.len(), 3, "{:?}", c.claims);
+        let w = wf("on: {push: {branches: [main]}}\njobs: {d: {strategy: {matrix: {stage: '${{ fromJSON(inputs.s) }}'}}, environment: '${{ matrix.stage }}'}}");
+        assert!(!claims(&w, "d", Some("main"), None).unresolved.is_empty());
     }
 
     #[test]

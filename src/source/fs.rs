@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 pub struct WalkOptions {
     /// Scan files that .gitignore / .ignore would hide.
     pub no_ignore: bool,
-    /// Path globs (relative to the scanned root) never to scan.
-    pub exclude: Vec<String>,
+    /// Path globs (relative to the scanned root) never to scan, compiled once
+    /// ([`build_globs`]) for the walk, the pipeline analysis and git modes alike.
+    pub exclude: GlobSet,
     pub max_file_size: u64,
 }
 
@@ -52,7 +53,7 @@ pub fn walk(
     roots: &[PathBuf],
     opts: &WalkOptions,
 ) -> Result<(Vec<FileEntry>, Vec<Skip>), WalkError> {
-    let excludes = build_globs(&opts.exclude)?;
+    let excludes = &opts.exclude;
     let mut files = Vec::new();
     let mut skips = Vec::new();
     for root in roots {
@@ -205,6 +206,23 @@ fn walk_skip(err: ignore::Error) -> Skip {
         path,
         reason,
         detail: Some(err.to_string()),
+    }
+}
+
+/// `p` relative to `base`, `/`-separated, as every report shows a path below the root it was
+/// asked about: the file's own name when `p` is `base`, `p` itself when it is not under `base`.
+pub fn relative_display(base: &Path, p: &Path) -> String {
+    let rel = p.strip_prefix(base).unwrap_or(p);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string())
+    } else {
+        parts.join("/")
     }
 }
 

@@ -74,6 +74,19 @@ impl GitCredentials {
     pub fn for_host(&self, host: &str) -> Option<&Credential> {
         self.per_host.get(&host_key(host)).or(self.default.as_ref())
     }
+
+    /// Gives `host` this credential unless the environment gave it its own
+    /// (`KEYSWEEP_GIT_TOKEN_<HOST>`): the API token for the hosts of the API's clone URLs.
+    pub fn add_host_default(&mut self, host: &str, credential: Credential) {
+        self.per_host.entry(host_key(host)).or_insert(credential);
+    }
+}
+
+/// The host of a clone URL (`https://h/...`, `ssh://h/...`, `git@h:path`); `None` for a path.
+pub fn host_of(url: &str) -> Option<String> {
+    gix::url::parse(gix::bstr::BStr::new(url))
+        .ok()
+        .and_then(|u| u.host().map(str::to_string))
 }
 
 /// `gitlab.example.com` -> `GITLAB_EXAMPLE_COM`.
@@ -136,6 +149,24 @@ mod tests {
         );
         assert!(!format!("{c:?}").contains("dflt"));
         assert!(vars(&[]).for_host("x").is_none());
+    }
+
+    #[test]
+    fn an_added_host_default_never_replaces_the_environments() {
+        let mut c = vars(&[("KEYSWEEP_GIT_TOKEN_GHE_EXAMPLE_COM", "own")]);
+        let api = |t: &str| Credential {
+            username: "x-access-token".into(),
+            token: t.into(),
+        };
+        c.add_host_default("ghe.example.com", api("api"));
+        c.add_host_default("github.com", api("api"));
+        assert_eq!(c.for_host("ghe.example.com").expect("own").token, "own");
+        assert_eq!(c.for_host("github.com").expect("api").token, "api");
+        assert_eq!(
+            host_of("https://github.com/acme/a.git").as_deref(),
+            Some("github.com")
+        );
+        assert_eq!(host_of("/srv/a.git"), None);
     }
 
     #[test]

@@ -2,10 +2,18 @@
 //! objects not scanned before, and each finding's lifecycle in a SQLite state file.
 
 pub mod credentials;
+pub mod dashboard;
+pub mod evidence;
+#[cfg(feature = "github")]
+pub mod github;
 pub mod mirror;
 pub mod pipelines;
+#[cfg(feature = "github")]
+pub mod prs;
+pub mod sarif;
 pub mod scan;
 pub mod state;
+pub mod tmp;
 
 use crate::scan::Scanner;
 use state::{State, StateError};
@@ -82,6 +90,16 @@ pub fn read_repo_list(text: &str) -> Vec<RepoSpec> {
         .collect()
 }
 
+/// Leaves out the repositories whose full name matches one of `globs` (`--exclude-repo`),
+/// and any repository listed twice (the first one stays).
+pub fn exclude(repos: Vec<RepoSpec>, globs: &globset::GlobSet) -> Vec<RepoSpec> {
+    let mut seen = HashSet::new();
+    repos
+        .into_iter()
+        .filter(|r| !globs.is_match(&r.name) && seen.insert(r.name.clone()))
+        .collect()
+}
+
 /// Creates the cache directory readable by its owner only: it holds other people's secrets.
 pub fn create_cache(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("mirrors"))?;
@@ -108,6 +126,12 @@ pub fn run(
         None => repos,
     };
     let started = now();
+    // what a killed sweep left in the cache's scratch space goes first
+    let tmp_root = opts.cache.join("tmp");
+    tmp::remove_stale(&tmp_root);
+    let run_tmp = tmp::RunTmp::create(&tmp_root)
+        .map_err(|e| StateError::Scratch(format!("{}: {e}", tmp_root.display())))?;
+    let scratch = run_tmp.path();
     let state = State::open(&opts.state)?;
     let (sweep, resumed) = state.begin_sweep(&started)?;
     let listed: HashSet<String> = repos.iter().map(|r| r.name.clone()).collect();
@@ -132,7 +156,7 @@ pub fn run(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(repo) = repos.get(i) else { break };
-                match sweep_one(scanner, repo, opts, sweep, &state, &summary) {
+                match sweep_one(scanner, repo, opts, scratch, sweep, &state, &summary) {
                     Ok(done) => on_done(&done),
                     Err(e) => {
                         *failure.lock().expect("not poisoned") = Some(e);
@@ -154,6 +178,7 @@ fn sweep_one(
     scanner: &Scanner,
     repo: &RepoSpec,
     opts: &SweepOptions,
+    scratch: &Path,
     sweep: i64,
     state: &Mutex<State>,
     summary: &Mutex<SweepSummary>,
@@ -204,6 +229,7 @@ fn sweep_one(
         scanner,
         repo,
         opts,
+        scratch,
         dir: &dir,
         state,
         last: last.as_deref(),
@@ -284,6 +310,8 @@ struct Attempt<'a> {
     scanner: &'a Scanner,
     repo: &'a RepoSpec,
     opts: &'a SweepOptions,
+    /// This run's scratch directory (the pipelines' CI files).
+    scratch: &'a Path,
     dir: &'a Path,
     state: &'a Mutex<State>,
     /// The refs digest of the last successful sweep.
@@ -330,7 +358,7 @@ impl Attempt<'_> {
         };
         let parts =
             scan::scan_new(self.scanner, &mirror, &scanned, &known).map_err(Failure::Mirror)?;
-        let uses = pipelines::analyze(&repo.name, &mirror, &opts.cache.join("tmp"))
+        let uses = pipelines::analyze(&repo.name, &mirror, self.scratch)
             .map_err(|e| Failure::Mirror(format!("reading the pipelines: {e}")))?;
         Ok(Scanned::Fresh(parts, uses, refs))
     }

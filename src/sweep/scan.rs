@@ -92,6 +92,7 @@ pub fn scan_new(
             path,
             commit,
             blobs: blobs.iter().map(|b| b.as_bytes().to_vec()).collect(),
+            key_hint: super::evidence::aws_key_hint(&secret),
         });
     }
     // Which findings a ref tip still contains.

@@ -10,8 +10,13 @@ use std::collections::HashSet;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
-#[error("sweep state: {0}")]
-pub struct StateError(#[from] rusqlite::Error);
+pub enum StateError {
+    #[error("sweep state: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The cache's scratch space cannot be created.
+    #[error("sweep scratch space: {0}")]
+    Scratch(String),
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT);
@@ -23,7 +28,7 @@ CREATE TABLE IF NOT EXISTS scanned (repo TEXT NOT NULL, oid BLOB NOT NULL, PRIMA
 CREATE TABLE IF NOT EXISTS findings (
   repo TEXT NOT NULL, fingerprint TEXT NOT NULL, rule_id TEXT NOT NULL, confidence TEXT NOT NULL,
   redacted TEXT NOT NULL, path TEXT NOT NULL, commit_id TEXT NOT NULL, status TEXT NOT NULL,
-  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (repo, fingerprint));
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, key_hint TEXT, PRIMARY KEY (repo, fingerprint));
 CREATE TABLE IF NOT EXISTS finding_blobs (repo TEXT NOT NULL, fingerprint TEXT NOT NULL, blob BLOB NOT NULL,
   PRIMARY KEY (repo, fingerprint, blob)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS transitions (repo TEXT NOT NULL, fingerprint TEXT NOT NULL, sweep INTEGER NOT NULL,
@@ -33,6 +38,9 @@ CREATE TABLE IF NOT EXISTS pipeline_uses (repo TEXT NOT NULL, sweep INTEGER NOT 
   provider TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, job TEXT, status TEXT NOT NULL,
   replacement TEXT NOT NULL, blocked_by TEXT);
 CREATE INDEX IF NOT EXISTS pipeline_uses_repo ON pipeline_uses (repo);
+CREATE TABLE IF NOT EXISTS pull_requests (repo TEXT PRIMARY KEY, sweep INTEGER NOT NULL, status TEXT NOT NULL,
+  url TEXT, number INTEGER, targets TEXT NOT NULL, dry_run INTEGER NOT NULL, detail TEXT,
+  merged INTEGER NOT NULL DEFAULT 0);
 ";
 
 /// A finding's place in its lifecycle.
@@ -99,6 +107,34 @@ pub struct RepoRow {
     pub scanned_last: i64,
 }
 
+/// One repository's migration pull request as this sweep left it (or would, in a dry run).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PrRow {
+    pub repo: String,
+    pub sweep: i64,
+    /// `opened`, `updated`, `reopened`, `unchanged`, `closed`, `nothing-to-do`, `skipped`,
+    /// `stopped`, `deferred` (over `--max-prs`), `failed`.
+    pub status: String,
+    pub url: Option<String>,
+    pub number: Option<i64>,
+    /// The providers the migration moves to OIDC (`aws`, `gcp`...), comma-separated.
+    pub targets: String,
+    pub dry_run: bool,
+    /// Why it was skipped, stopped, deferred or failed.
+    pub detail: Option<String>,
+    /// GitHub reports the pull request merged.
+    pub merged: bool,
+}
+
+/// One lifecycle step of a finding, and the sweep that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub fingerprint: String,
+    pub sweep: i64,
+    pub from: Option<String>,
+    pub to: String,
+}
+
 /// A newly found secret, before it is stored.
 pub struct NewFinding {
     pub fingerprint: String,
@@ -108,6 +144,9 @@ pub struct NewFinding {
     pub path: String,
     pub commit: String,
     pub blobs: Vec<Vec<u8>>,
+    /// An AWS access key id's last four characters (`…WXYZ`), as retire's ledger records
+    /// name the key: how a finding is matched to its key's deletion.
+    pub key_hint: Option<String>,
 }
 
 /// What one repository's sweep learned, written at once.
@@ -145,6 +184,15 @@ impl State {
         if has_refs == 0 {
             conn.execute_batch("ALTER TABLE repos ADD COLUMN refs_hash TEXT")?;
         }
+        // states from before the ledger statuses: the AWS key hint of each finding
+        let has_hint: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('findings') WHERE name = 'key_hint'",
+            [],
+            |r| r.get(0),
+        )?;
+        if has_hint == 0 {
+            conn.execute_batch("ALTER TABLE findings ADD COLUMN key_hint TEXT")?;
+        }
         Ok(State { conn })
     }
 
@@ -168,6 +216,16 @@ impl State {
 
     /// Closes the sweep and records its open-findings total for the trend.
     pub fn finish_sweep(&self, sweep: i64, now: &str) -> Result<(), StateError> {
+        self.record_trend(sweep)?;
+        self.conn.execute(
+            "UPDATE sweeps SET finished = ?2 WHERE id = ?1",
+            params![sweep, now],
+        )?;
+        Ok(())
+    }
+
+    /// The open-findings total after `sweep`, for the trend.
+    pub fn record_trend(&self, sweep: i64) -> Result<(), StateError> {
         let open: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM findings WHERE status IN ('new','open')",
             [],
@@ -177,11 +235,103 @@ impl State {
             "INSERT OR REPLACE INTO trend (sweep, open) VALUES (?1, ?2)",
             params![sweep, open],
         )?;
-        self.conn.execute(
-            "UPDATE sweeps SET finished = ?2 WHERE id = ?1",
-            params![sweep, now],
-        )?;
         Ok(())
+    }
+
+    /// Moves findings to `retired` (their key's deletion is in the ledger) and `rotated`
+    /// (their repository's migration to OIDC for their provider is merged), each transition
+    /// kept with `sweep`; both are final. Returns how many moved; the trend is refreshed if any.
+    pub fn apply_evidence(
+        &mut self,
+        sweep: i64,
+        evidence: &super::evidence::Evidence,
+    ) -> Result<usize, StateError> {
+        let migrated: Vec<(String, Vec<String>)> = self
+            .pull_requests()?
+            .into_iter()
+            .filter(|p| p.merged || evidence.verified.contains(&p.repo))
+            .map(|p| (p.repo, p.targets.split(',').map(str::to_string).collect()))
+            .collect();
+        let tx = self.conn.transaction()?;
+        let rows: Vec<(String, String, String, String, Option<String>)> = {
+            let mut q = tx.prepare(
+                "SELECT repo, fingerprint, rule_id, status, key_hint FROM findings
+                 WHERE status NOT IN ('rotated','retired')",
+            )?;
+            let rows = q.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        // a key id whose deletion the ledger records, and the AWS secrets found in the same
+        // blobs as it (the deleted key's own secret access key)
+        let mut retired: HashSet<(String, String)> = HashSet::new();
+        {
+            let mut partners = tx.prepare_cached(
+                "SELECT DISTINCT b2.fingerprint FROM finding_blobs b1 JOIN finding_blobs b2
+                 ON b1.repo = b2.repo AND b1.blob = b2.blob
+                 WHERE b1.repo = ?1 AND b1.fingerprint = ?2",
+            )?;
+            for (repo, fp, _, _, hint) in &rows {
+                let Some(h) = hint else { continue };
+                if !evidence.deleted_keys.contains(&(repo.clone(), h.clone())) {
+                    continue;
+                }
+                retired.insert((repo.clone(), fp.clone()));
+                for p in partners.query_map(params![repo, fp], |r| r.get::<_, String>(0))? {
+                    retired.insert((repo.clone(), p?));
+                }
+            }
+        }
+        let mut moved = 0;
+        for (repo, fp, rule, status, _) in rows {
+            let key = (repo.clone(), fp.clone());
+            let rotated = migrated.iter().any(|(r, targets)| {
+                *r == repo
+                    && targets
+                        .iter()
+                        .any(|t| !t.is_empty() && rule.starts_with(&format!("{t}-")))
+            });
+            let to = if retired.contains(&key) && rule.starts_with("aws-") {
+                Status::Retired
+            } else if rotated {
+                Status::Rotated
+            } else {
+                continue;
+            };
+            tx.execute(
+                "UPDATE findings SET status = ?3 WHERE repo = ?1 AND fingerprint = ?2",
+                params![repo, fp, to.as_str()],
+            )?;
+            tx.execute(
+                "INSERT INTO transitions (repo, fingerprint, sweep, from_status, to_status) VALUES (?1,?2,?3,?4,?5)",
+                params![repo, fp, sweep, status, to.as_str()],
+            )?;
+            moved += 1;
+        }
+        tx.commit()?;
+        // (a merge's trend is the shards' sums: left alone when nothing moved)
+        if moved > 0 {
+            self.record_trend(sweep)?;
+        }
+        Ok(moved)
+    }
+
+    /// Every transition of one repository's findings, oldest first.
+    pub fn transitions(&self, repo: &str) -> Result<Vec<Transition>, StateError> {
+        let mut q = self.conn.prepare(
+            "SELECT fingerprint, sweep, from_status, to_status FROM transitions WHERE repo = ?1
+             ORDER BY rowid",
+        )?;
+        let rows = q.query_map([repo], |r| {
+            Ok(Transition {
+                fingerprint: r.get(0)?,
+                sweep: r.get(1)?,
+                from: r.get(2)?,
+                to: r.get(3)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 
     /// Whether this sweep already completed the repository (resume).
@@ -275,7 +425,7 @@ impl State {
             )?;
             let mut add = tx.prepare_cached(
                 "INSERT OR IGNORE INTO findings (repo, fingerprint, rule_id, confidence, redacted, path,
-                 commit_id, status, first_seen, last_seen) VALUES (?1,?2,?3,?4,?5,?6,?7,'',?8,?8)",
+                 commit_id, status, first_seen, last_seen, key_hint) VALUES (?1,?2,?3,?4,?5,?6,?7,'',?8,?8,?9)",
             )?;
             for f in &out.found {
                 add.execute(params![
@@ -286,7 +436,8 @@ impl State {
                     f.redacted,
                     f.path,
                     f.commit,
-                    sweep
+                    sweep,
+                    f.key_hint
                 ])?;
                 for b in &f.blobs {
                     blob.execute(params![out.name, f.fingerprint, b])?;
@@ -460,6 +611,55 @@ impl State {
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 
+    /// The `--open-prs` results of a sweep. A dry run never forgets a real pull request: the
+    /// number and URL an earlier run recorded stay until another one replaces them.
+    pub fn record_prs(&self, rows: &[PrRow]) -> Result<(), StateError> {
+        let mut q = self.conn.prepare_cached(
+            "INSERT INTO pull_requests (repo, sweep, status, url, number, targets, dry_run, detail, merged)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)
+             ON CONFLICT(repo) DO UPDATE SET sweep = ?2, status = ?3, url = COALESCE(?4, url),
+             number = COALESCE(?5, number), targets = ?6, dry_run = ?7, detail = ?8,
+             merged = merged OR ?9",
+        )?;
+        for r in rows {
+            q.execute(params![
+                r.repo, r.sweep, r.status, r.url, r.number, r.targets, r.dry_run, r.detail,
+                r.merged
+            ])?;
+        }
+        Ok(())
+    }
+
+    pub fn pull_requests(&self) -> Result<Vec<PrRow>, StateError> {
+        let mut q = self.conn.prepare(
+            "SELECT repo, sweep, status, url, number, targets, dry_run, detail, merged
+             FROM pull_requests ORDER BY repo",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(PrRow {
+                repo: r.get(0)?,
+                sweep: r.get(1)?,
+                status: r.get(2)?,
+                url: r.get(3)?,
+                number: r.get(4)?,
+                targets: r.get(5)?,
+                dry_run: r.get(6)?,
+                detail: r.get(7)?,
+                merged: r.get(8)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// GitHub reports the repository's migration pull request merged.
+    pub fn set_merged(&self, repo: &str) -> Result<(), StateError> {
+        self.conn.execute(
+            "UPDATE pull_requests SET merged = 1, status = 'merged' WHERE repo = ?1",
+            [repo],
+        )?;
+        Ok(())
+    }
+
     /// Open findings after each of the last `n` sweeps, oldest first.
     pub fn trend(&self, n: i64) -> Result<Vec<(i64, i64)>, StateError> {
         let mut q = self
@@ -484,6 +684,7 @@ impl State {
              INSERT INTO transitions SELECT * FROM shard.transitions;
              INSERT INTO pipeline_uses SELECT * FROM shard.pipeline_uses;
              INSERT OR IGNORE INTO sweeps SELECT * FROM shard.sweeps;
+             INSERT OR REPLACE INTO pull_requests SELECT * FROM shard.pull_requests;
              INSERT INTO trend (sweep, open) SELECT sweep, open FROM shard.trend WHERE true
                ON CONFLICT(sweep) DO UPDATE SET open = open + excluded.open;",
         )?;

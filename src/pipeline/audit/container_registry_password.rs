@@ -6,9 +6,33 @@ use super::AuditId;
 use super::util::{command_hits, finding, seq, CmdMatch, Hit, Migration};
 use super::Audit;
 use crate::pipeline::model::{StepKind, WorkflowContext};
-use crate::pipeline::{Confidence, Consumer, ConsumerKind, PipelineFinding, Provider};
+use crate::pipeline::{CiSystem, Confidence, Consumer, ConsumerKind, PipelineFinding, Provider};
 
 pub struct ContainerRegistryPassword;
+
+/// The migration in the words of the CI system the job runs on: [`classify_registry`] speaks
+/// GitHub Actions; GitLab jobs mint `id_tokens:` and have no Actions job token.
+fn for_ci(ci: CiSystem, p: Provider, m: Migration) -> Migration {
+    match (ci, p) {
+        (CiSystem::GithubActions, Provider::Gitlab) => Migration::none(
+            "a GitLab deploy token with only `read_registry`/`write_registry`, rotated regularly (GitLab's registry does not accept GitHub's OIDC tokens)",
+        ),
+        (CiSystem::GithubActions, _) => m,
+        (CiSystem::GitlabCi, Provider::Github) => Migration::oidc(
+            "a GitHub App installation token, or octo-sts trusting this GitLab instance's `id_tokens` (the Actions job token exists on GitHub only)",
+        ),
+        (CiSystem::GitlabCi, Provider::Aws) => Migration::oidc(
+            "`id_tokens:` (aud sts.amazonaws.com) and `aws sts assume-role-with-web-identity`, then `aws ecr get-login-password`",
+        ),
+        (CiSystem::GitlabCi, Provider::Gcp) => Migration::oidc(
+            "`id_tokens:` and a Workload Identity Federation credential config, then `gcloud auth print-access-token` as the `oauth2accesstoken` password",
+        ),
+        (CiSystem::GitlabCi, Provider::Azure) => Migration::oidc(
+            "`id_tokens:` (aud api://AzureADTokenExchange) and `az login --service-principal --federated-token`, then `az acr login --name <registry>`",
+        ),
+        (CiSystem::GitlabCi, _) => m,
+    }
+}
 
 /// Provider and migration for a registry host (`""` is Docker Hub).
 pub(crate) fn classify_registry(host: &str) -> (Provider, Migration) {
@@ -95,6 +119,7 @@ impl Audit for ContainerRegistryPassword {
         let mut out = Vec::new();
         let mut emit = |h: &Hit, host: &str| {
             let (p, m) = classify_registry(host);
+            let m = for_ci(ctx.ci, p, m);
             out.push(finding(ctx, self.id(), self.title(), p, h, &m));
         };
         // docker/login-action and azure/docker-login

@@ -49,8 +49,9 @@ fn other_registry(ctx: &WorkflowContext, hit: &Hit) -> Option<String> {
                 if !READERS.commands.iter().any(|r| seq(&w, r)) {
                     return None;
                 }
-                shell::flag_value(&w, &["--registry", "--index"])
-                    .filter(|r| r != "crates-io" && !r.contains("github.com/rust-lang/crates.io-index"))
+                shell::flag_value(&w, &["--registry", "--index"]).filter(|r| {
+                    r != "crates-io" && !r.contains("github.com/rust-lang/crates.io-index")
+                })
             })
         })
     })

@@ -89,7 +89,11 @@ impl Audit for GcpServiceAccountKey {
             let w = &site.words;
             if seq(w, &["gcloud", "auth"]) {
                 if let Some(f) = shell::flag_value(w, &["--key-file", "--cred-file"]) {
-                    key_files.push((site.job, f, "gcloud auth activate-service-account --key-file"));
+                    key_files.push((
+                        site.job,
+                        f,
+                        "gcloud auth activate-service-account --key-file",
+                    ));
                 }
             }
             for word in w {
@@ -98,7 +102,11 @@ impl Audit for GcpServiceAccountKey {
                 }
                 if word.contains("backend-config") || word.starts_with("credentials=") {
                     if let Some((_, f)) = word.rsplit_once("credentials=") {
-                        key_files.push((site.job, f.to_string(), "terraform -backend-config=credentials"));
+                        key_files.push((
+                            site.job,
+                            f.to_string(),
+                            "terraform -backend-config=credentials",
+                        ));
                     }
                 }
             }
@@ -127,8 +135,10 @@ impl Audit for GcpServiceAccountKey {
             }
             let used_as = key_files.iter().find_map(|(j, f, how)| {
                 let base = f.trim_matches(['"', '\'']).rsplit('/').next().unwrap_or(f);
-                (*j == site.job && text.contains(base) && !text.contains("GOOGLE_APPLICATION_CREDENTIALS="))
-                    .then_some(*how)
+                (*j == site.job
+                    && text.contains(base)
+                    && !text.contains("GOOGLE_APPLICATION_CREDENTIALS="))
+                .then_some(*how)
             });
             let Some(how) = used_as else {
                 return;

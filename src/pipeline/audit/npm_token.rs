@@ -136,9 +136,7 @@ impl Publisher {
                 }
                 "js-devtools/npm-publish" => Some(Publisher::NpmPublishAction),
                 s if s.contains("semantic-release") => Some(Publisher::SemanticRelease),
-                s if s.starts_with("jbolda/covector") => {
-                    Some(Publisher::Opaque("covector".into()))
-                }
+                s if s.starts_with("jbolda/covector") => Some(Publisher::Opaque("covector".into())),
                 _ => None,
             },
             StepKind::Run { parts } => parts.iter().find_map(|p| {
@@ -155,10 +153,8 @@ impl Publisher {
                         Some(Publisher::Pnpm)
                     } else if PUBLISH.iter().any(|seq| has(seq)) {
                         Some(Publisher::NpmCli)
-                    } else if let Some(script) = release_script(&w) {
-                        Some(Publisher::Opaque(script))
                     } else {
-                        None
+                        release_script(&w).map(Publisher::Opaque)
                     }
                 })
             }),
@@ -207,7 +203,9 @@ impl Publisher {
 /// `npm run release`, `yarn release`, `pnpm run publish-packages`: a package script that
 /// presumably publishes (its name says so).
 fn release_script(w: &[String]) -> Option<String> {
-    let i = w.iter().position(|x| matches!(x.as_str(), "npm" | "yarn" | "pnpm" | "bun"))?;
+    let i = w
+        .iter()
+        .position(|x| matches!(x.as_str(), "npm" | "yarn" | "pnpm" | "bun"))?;
     let mut rest = w[i + 1..].iter().map(String::as_str);
     let mut name = rest.next()?;
     if matches!(name, "run" | "run-script") {
@@ -217,7 +215,11 @@ fn release_script(w: &[String]) -> Option<String> {
         .iter()
         .any(|k| name.contains(k))
         .then(|| format!("{} {}", w[i], w[i + 1..].join(" ")))
-        .or_else(|| w.iter().any(|x| x == "covector").then(|| "covector".to_string()))
+        .or_else(|| {
+            w.iter()
+                .any(|x| x == "covector")
+                .then(|| "covector".to_string())
+        })
 }
 
 /// `(major, minor)` of an action from its ref (`@v1.8.0`) or its version comment.
@@ -261,7 +263,10 @@ fn classify(ctx: &WorkflowContext, hit: &Hit) -> (Provider, Migration) {
         return (Provider::Npm, Publisher::NpmCli.migration(ctx, &var));
     };
     let reg = registry(ctx, job);
-    if reg.as_deref().is_some_and(|r| r.contains("npm.pkg.github.com")) {
+    if reg
+        .as_deref()
+        .is_some_and(|r| r.contains("npm.pkg.github.com"))
+    {
         return (
             Provider::Github,
             Migration::oidc("the job's GITHUB_TOKEN with `permissions: packages: write` (GitHub Packages accepts it)"),

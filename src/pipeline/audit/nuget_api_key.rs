@@ -6,7 +6,7 @@ use super::util::{command_hits, env_hits, finding, seq, CmdMatch, Migration, Rea
 use super::Audit;
 use crate::pipeline::model::WorkflowContext;
 use crate::pipeline::shell;
-use crate::pipeline::{PipelineFinding, Provider};
+use crate::pipeline::{CiSystem, PipelineFinding, Provider};
 
 pub struct NugetApiKey;
 
@@ -19,7 +19,13 @@ const READERS: Readers<'static> = Readers {
     actions: &[],
 };
 
-fn migration(source: Option<&str>) -> (Provider, Migration) {
+fn migration(ci: CiSystem, source: Option<&str>) -> (Provider, Migration) {
+    if ci == CiSystem::GitlabCi && !source.is_some_and(|s| s.contains("nuget.pkg.github.com")) {
+        return (
+            Provider::Nuget,
+            Migration::none("an API key scoped to the packages it pushes (glob pattern) with an expiry, rotated regularly (nuget.org trusted publishing supports GitHub Actions only)"),
+        );
+    }
     match source {
         Some(s) if s.contains("nuget.pkg.github.com") => (
             Provider::Github,
@@ -57,11 +63,11 @@ impl Audit for NugetApiKey {
             }
             let scope = h.job.map(|j| ctx.scope(j, h.step)).unwrap_or_default();
             let source = m.detail.as_deref().map(|s| ctx.expand_literal(&scope, s));
-            let (p, mig) = migration(source.as_deref());
+            let (p, mig) = migration(ctx.ci, source.as_deref());
             out.push(finding(ctx, self.id(), self.title(), p, &h, &mig));
         }
         for h in env_hits(ctx, &["NUGET_API_KEY", "NUGET_AUTH_TOKEN"], &READERS) {
-            let (p, mig) = migration(None);
+            let (p, mig) = migration(ctx.ci, None);
             out.push(finding(ctx, self.id(), self.title(), p, &h, &mig));
         }
         out

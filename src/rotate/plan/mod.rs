@@ -112,7 +112,10 @@ fn attribute<'f>(
                     c.consumer.description,
                     c.location.path,
                     c.location.line,
-                    c.job.as_deref().map(|j| format!(", job `{j}`")).unwrap_or_default(),
+                    c.job
+                        .as_deref()
+                        .map(|j| format!(", job `{j}`"))
+                        .unwrap_or_default(),
                 ),
                 (None, None) => reason.clone(),
             };

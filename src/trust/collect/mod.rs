@@ -81,7 +81,7 @@ pub(crate) fn collect(root: &Path, walk: &Walk) -> Collected {
         let Ok(text) = std::fs::read_to_string(&p) else {
             continue;
         };
-        let mut src = SrcFile::new(display_path(base, &p), text);
+        let mut src = SrcFile::new(crate::source::fs::relative_display(base, &p), text);
         src.module_dir = p.parent().map(Path::to_path_buf);
         if !matches!(kind, Kind::Workflow) {
             out.texts.insert(src.path.clone(), src.text.clone());
@@ -201,20 +201,6 @@ fn kind_of(p: &Path) -> Option<Kind> {
         Some(Kind::Workflow)
     } else {
         None
-    }
-}
-
-/// `p` relative to `base`, `/`-separated.
-fn display_path(base: &Path, p: &Path) -> String {
-    let rel = p.strip_prefix(base).unwrap_or(p);
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    if parts.is_empty() {
-        p.display().to_string()
-    } else {
-        parts.join("/")
     }
 }
 

@@ -12,6 +12,9 @@ pub mod ci_findings;
 pub mod cloud;
 pub mod decode;
 pub mod detect;
+/// `keysweep entitlements`: the long-lived credentials the GitHub API shows, with verdicts.
+#[cfg(feature = "github")]
+pub mod entitlements;
 pub mod finding;
 /// GitHub API client (octocrab + tokio) with keysweep's retry, spacing and error policy.
 #[cfg(feature = "github")]

@@ -10,6 +10,8 @@ mod support;
 mod accuracy;
 mod cli;
 #[cfg(feature = "github")]
+mod entitlements;
+#[cfg(feature = "github")]
 mod forge;
 mod git;
 #[cfg(feature = "github")]

@@ -1,6 +1,8 @@
 //! The command line: clap definitions and one module per subcommand. No scanning logic here.
 
 mod baseline;
+#[cfg(feature = "github")]
+mod entitlements;
 mod inventory;
 mod ledger;
 #[cfg(feature = "github")]
@@ -20,7 +22,11 @@ mod sweep;
 mod trust;
 #[cfg(feature = "rotate")]
 mod trust_apply;
-#[cfg(any(not(feature = "rotate"), not(feature = "sweep")))]
+#[cfg(any(
+    not(feature = "rotate"),
+    not(feature = "sweep"),
+    not(feature = "github")
+))]
 mod unavailable;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -102,6 +108,14 @@ pub enum Command {
     /// Check the evidence ledger (`ledger verify FILE`): no line edited, removed or reordered.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Review every long-lived credential that can reach a GitHub org or repository (secrets,
+    /// tokens, SSO authorisations, deploy keys, Apps, webhooks) against the pipelines that
+    /// use them (read-only; --apply ACTION... --confirm remediates).
+    #[cfg(feature = "github")]
+    Entitlements(Box<entitlements::EntitlementsArgs>),
+    /// Not in this build (needs the `github` feature): cargo install keysweep --features full
+    #[cfg(not(feature = "github"))]
+    Entitlements(unavailable::Args),
     /// Sweep many repositories: mirrors, only new objects, findings tracked over time.
     #[cfg(feature = "sweep")]
     Sweep(Box<sweep::SweepArgs>),
@@ -140,6 +154,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Revoke(_) => Err(unavailable::error("revoke", "rotate")),
         #[cfg(not(feature = "rotate"))]
         Command::Trust(_) => Err(unavailable::error("trust", "rotate")),
+        #[cfg(feature = "github")]
+        Command::Entitlements(args) => entitlements::run(&args),
+        #[cfg(not(feature = "github"))]
+        Command::Entitlements(_) => Err(unavailable::error("entitlements", "github")),
         #[cfg(feature = "sweep")]
         Command::Sweep(args) => sweep::run(&args, &cli.global),
         #[cfg(not(feature = "sweep"))]

@@ -73,6 +73,11 @@ pub struct SweepArgs {
     /// Write one SARIF log per repository into this directory (`OWNER_REPO.sarif`).
     #[arg(long, value_name = "DIR")]
     pub sarif: Option<PathBuf>,
+    /// Also review the org's entitlements (`keysweep entitlements --org ORG`), tracked over
+    /// sweeps in the cache, written beside each report (`report.entitlements.html`, ...).
+    #[cfg(feature = "github")]
+    #[arg(long, value_name = "ORG")]
+    pub entitlements: Option<String>,
 }
 
 /// What the sweep changes on GitHub afterwards (dry runs unless `--confirm`).
@@ -230,6 +235,17 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     };
     let (code, rep) = report(&state, &outputs, global)?;
     let code = code.max(prs).max(after(&rep, &args.remote, global));
+    // entitlement review (issue 14, src/cli/entitlements.rs), after the sweep's own reports
+    #[cfg(feature = "github")]
+    let code = match &args.entitlements {
+        Some(org) => code.max(super::entitlements::in_sweep(
+            org,
+            &args.cache,
+            [&args.json, &args.markdown, &args.html],
+            global.quiet,
+        )),
+        None => code,
+    };
     if !global.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(

@@ -1,4 +1,4 @@
-//! Subcommands a light build (no `rotate` or `sweep` feature, e.g. the pre-commit hook's) leaves out: they
+//! Subcommands a light build (no `rotate`, `sweep` or `github` feature, e.g. the pre-commit hook's) leaves out: they
 //! stay in `--help` and answer with one line saying how to get them, instead of "unrecognized
 //! subcommand".
 

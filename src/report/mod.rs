@@ -2,6 +2,8 @@
 //! for them with `--show-secrets`.
 
 mod github;
+#[cfg(any(feature = "sweep", feature = "github"))]
+pub(crate) mod html;
 mod human;
 mod inventory;
 mod json;

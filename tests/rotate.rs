@@ -606,7 +606,9 @@ fn every_decline_says_what_kind_of_obstacle_it_is() {
             skipped.iter().any(|s| s["blocker"] == blocker),
             "{name}: no `{blocker}` among {skipped:#?}"
         );
-        assert!(skipped.iter().all(|s| s["reason"].as_str().unwrap().len() > 10));
+        assert!(skipped
+            .iter()
+            .all(|s| s["reason"].as_str().unwrap().len() > 10));
     }
 }
 

@@ -19,6 +19,7 @@ mod open_pr;
 mod pipeline;
 mod pipeline_changes;
 mod pipeline_scan;
+mod real_code;
 mod reports;
 #[cfg(feature = "aws")]
 mod retire;

@@ -258,6 +258,7 @@ pub fn is_generic_decoy(secret: &[u8]) -> bool {
         || is_uuid(s)
         || is_identifier(name)
         || is_qualified_type(name)
+        || is_generic_type(name)
         || is_public_by_design(&lower)
         || lower.contains("aws4_request")
         || is_nats_jwt(s)
@@ -416,6 +417,47 @@ fn is_nats_jwt(s: &str) -> bool {
 
 /// `ed25519.PrivateKey`, `crypto.Signer`, `pkcs8.EncryptedPrivateKeyInfo`: a type named
 /// through its package, as in Go type aliases and annotations.
+/// A generic type in a type annotation (`Cow<'_>`, `Option<String>`, `Vec<u8>`).
+fn is_generic_type(s: &str) -> bool {
+    let Some((head, rest)) = s.split_once('<') else {
+        return false;
+    };
+    !head.is_empty()
+        && head
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.'))
+        && head.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && rest.ends_with('>')
+}
+
+/// An identifier followed by `<` is a generic type in an annotation
+/// (`raw_private_key: Curve25519SeedBin<'_> = ...`), not a value.
+pub fn is_type_argument_head(secret: &[u8], after: &[u8]) -> bool {
+    // `<` opening a type argument, not `</` closing an XML element
+    after.first() == Some(&b'<')
+        && after.get(1).is_some_and(|c| *c != b'/')
+        && secret.first().is_some_and(u8::is_ascii_uppercase)
+        && secret
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// The value spells the name it is assigned to (`X_AWS_EC2_METADATA_TOKEN =
+/// "x-aws-ec2-metadata-token"`): a header or parameter name, not a secret.
+pub fn value_names_itself(name: &[u8], secret: &[u8]) -> bool {
+    let norm = |b: &[u8]| -> Vec<u8> {
+        b.iter()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(u8::to_ascii_lowercase)
+            .collect()
+    };
+    let v = norm(secret);
+    v.len() >= 6
+        && name
+            .split(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'))
+            .any(|word| norm(word) == v)
+}
+
 fn is_qualified_type(s: &str) -> bool {
     let segments: Vec<&str> = s.split('.').collect();
     let ident = |p: &str| {
@@ -539,6 +581,20 @@ mod tests {
         for s in ["q8Zr2LmX9vTp4KsW7nBc", "Xk29fLq7ZpR3wB8mYt5v"] {
             assert!(!is_generic_decoy(s.as_bytes()), "{s}");
         }
+    }
+
+    #[test]
+    fn values_that_are_names_or_types() {
+        assert!(value_names_itself(
+            b"const X_AWS_EC2_METADATA_TOKEN: &str = \"",
+            b"x-aws-ec2-metadata-token"
+        ));
+        assert!(!value_names_itself(b"API_TOKEN = \"", b"q8Zt2kLw9xVb4nRm"));
+        assert!(is_type_argument_head(b"Curve25519SeedBin", b"<'_> = key"));
+        assert!(!is_type_argument_head(b"q8Zt2kLw9xVb4nRm", b"\";"));
+        assert!(!is_type_argument_head(b"HiNUhOMajvVCUrPQ", b"</apiToken>"));
+        assert!(is_generic_type("Option<String>"));
+        assert!(!is_generic_type("a<b"));
     }
 
     #[test]

@@ -136,7 +136,9 @@ pub fn accepts_context(
         .rposition(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
     !(filters::is_generic_name_decoy(name)
-        || filters::is_label_key(&bytes[line_start..secret.start]))
+        || filters::is_label_key(&bytes[line_start..secret.start])
+        || filters::value_names_itself(name, &bytes[secret.clone()])
+        || filters::is_type_argument_head(&bytes[secret.clone()], &bytes[secret.end..]))
 }
 
 /// The filtered matches of one rule over a whole text (no prefilter): used by rule checks.

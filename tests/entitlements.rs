@@ -614,7 +614,20 @@ fn the_sweep_tracks_the_review_over_sweeps() {
         html.contains("<span class=\"pill s-new\">new</span>"),
         "{html}"
     );
-    assert!(dir.path().join("report.json").is_file());
+    // the verdicts are also a section of the sweep's own reports
+    let rep: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let section = &rep["entitlements"];
+    assert_eq!(section["org"], "sweep-org", "{rep:#}");
+    assert_eq!(section["verdicts"][0]["verdict"], "dormant", "{rep:#}");
+    assert_eq!(section["verdicts"][0]["status"], "new");
+    assert!(section["verdicts"][0]["credential"]
+        .as_str()
+        .unwrap()
+        .contains("FORGOTTEN_TOKEN"));
+    let sweep_html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(sweep_html.contains("Entitlements of <code>sweep-org</code>"));
 
     // someone deletes the secret; the next sweep says so
     let del = ureq::delete(&format!(
@@ -633,4 +646,9 @@ fn the_sweep_tracks_the_review_over_sweeps() {
         .unwrap()
         .starts_with("actions-secret FORGOTTEN_TOKEN"));
     assert!(dir.path().join("cache/entitlements-state.json").is_file());
+    let rep: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(rep["entitlements"]["resolved"], 1, "{rep:#}");
+    assert_eq!(rep["entitlements"]["verdicts"].as_array().unwrap().len(), 0);
 }

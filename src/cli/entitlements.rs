@@ -94,31 +94,70 @@ fn write(
     Ok(())
 }
 
-/// `sweep --entitlements ORG`: the org's review after the sweep (default thresholds), its
-/// verdicts tracked over sweeps in the cache (`entitlements-state.json`), written beside each
-/// of the sweep's reports (`report.entitlements.html` beside `report.html`, same format), or
-/// as markdown on standard output after the sweep's when it wrote none (and is not `--quiet`). Exit 0 no verdict, 1
-/// verdicts, 2 the review failed (the sweep's own reports are written already).
+/// `sweep --entitlements ORG`: the org's review (default thresholds), its verdicts tracked
+/// over sweeps in the cache (`entitlements-state.json`). Its verdicts become a section of the
+/// sweep's reports and dashboard; the full review is written beside each report
+/// (`report.entitlements.html` beside `report.html`, same format). Exit 0 no verdict, 1
+/// verdicts, 2 the review failed (the sweep's own reports are still written).
 #[cfg(feature = "sweep")]
 pub(super) fn in_sweep(
     org: &str,
     cache: &Path,
     reports: [&Option<PathBuf>; 3],
     quiet: bool,
-) -> i32 {
+) -> (i32, Option<keysweep::report::sweep::EntitlementSection>) {
     let reports: Vec<&Path> = reports
         .into_iter()
         .flatten()
         .map(PathBuf::as_path)
         .collect();
-    sweep_review(org, cache, &reports, quiet).unwrap_or_else(|e| {
-        eprintln!("keysweep: error: entitlements: {e:#}");
-        2
-    })
+    match sweep_review(org, cache, &reports, quiet) {
+        Ok((code, section)) => (code, Some(section)),
+        Err(e) => {
+            eprintln!("keysweep: error: entitlements: {e:#}");
+            (2, None)
+        }
+    }
+}
+
+/// The review's verdicts as the sweep report and dashboard show them.
+#[cfg(feature = "sweep")]
+fn section(
+    org: &str,
+    review: &keysweep::entitlements::Review,
+) -> keysweep::report::sweep::EntitlementSection {
+    use keysweep::report::sweep::{EntitlementRow, EntitlementSection};
+    let mut verdicts = Vec::new();
+    for c in &review.credentials {
+        for v in &c.verdicts {
+            verdicts.push(EntitlementRow {
+                credential: format!("{} `{}` ({})", c.kind.as_str(), c.name, c.scope),
+                verdict: v.kind.as_str().to_string(),
+                status: v.status.map_or("open", |s| s.as_str()).to_string(),
+                action: v.action.clone(),
+            });
+        }
+    }
+    EntitlementSection {
+        org: org.to_string(),
+        credentials_reviewed: review.credentials.len(),
+        verdicts,
+        resolved: review.resolved.len(),
+        not_visible: review
+            .listings
+            .iter()
+            .filter_map(|l| Some(format!("{}: {}", l.what, l.not_visible.as_ref()?)))
+            .collect(),
+    }
 }
 
 #[cfg(feature = "sweep")]
-fn sweep_review(org: &str, cache: &Path, reports: &[&Path], quiet: bool) -> anyhow::Result<i32> {
+fn sweep_review(
+    org: &str,
+    cache: &Path,
+    reports: &[&Path],
+    quiet: bool,
+) -> anyhow::Result<(i32, keysweep::report::sweep::EntitlementSection)> {
     let days = |n: i64| jiff::SignedDuration::from_hours(24 * n);
     let opts = Options {
         org: Some(org.to_string()),
@@ -136,6 +175,7 @@ fn sweep_review(org: &str, cache: &Path, reports: &[&Path], quiet: bool) -> anyh
         &opts,
         Some(&cache.join("entitlements-state.json")),
     )?;
+    // the full review beside each sweep report; its verdicts go into the report itself
     for p in reports {
         let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("md");
         let format = match ext {
@@ -147,14 +187,12 @@ fn sweep_review(org: &str, cache: &Path, reports: &[&Path], quiet: bool) -> anyh
         let beside = p.with_file_name(format!("{stem}.entitlements.{ext}"));
         super::output::write_to(Some(&beside), |w| write(&review, format, w))?;
     }
-    if reports.is_empty() && !quiet {
-        super::output::write_to(None, |w| write(&review, EntitlementFormat::Markdown, w))?;
-    }
+    let _ = quiet;
     for (repo, why) in &review.repositories_failed {
         eprintln!("keysweep: error: entitlements: {repo}: {why}");
     }
     let findings = review.credentials.iter().any(|c| !c.verdicts.is_empty());
-    Ok(i32::from(findings))
+    Ok((i32::from(findings), section(org, &review)))
 }
 
 pub fn run(args: &EntitlementsArgs) -> anyhow::Result<i32> {

@@ -181,7 +181,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         let latest = out.trend(1)?.last().map(|(id, _)| *id).unwrap_or(0);
         let prs =
             pull_requests(&out, remote, global, latest).max(statuses(&mut out, remote, latest));
-        let (code, rep) = report(&out, &outputs, global)?;
+        let (code, rep) = report(&out, &outputs, global, None)?;
         return Ok(code.max(prs).max(after(&rep, remote, global)));
     }
     let (repos, credentials) = sources(args)?;
@@ -233,19 +233,24 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         html: &args.html,
         sarif: &args.sarif,
     };
-    let (code, rep) = report(&state, &outputs, global)?;
-    let code = code.max(prs).max(after(&rep, &args.remote, global));
-    // entitlement review (issue 14, src/cli/entitlements.rs), after the sweep's own reports
+    // the entitlement review (src/cli/entitlements.rs) goes into the report and the dashboard
     #[cfg(feature = "github")]
-    let code = match &args.entitlements {
-        Some(org) => code.max(super::entitlements::in_sweep(
+    let (ent_code, entitlements) = match &args.entitlements {
+        Some(org) => super::entitlements::in_sweep(
             org,
             &args.cache,
             [&args.json, &args.markdown, &args.html],
             global.quiet,
-        )),
-        None => code,
+        ),
+        None => (0, None),
     };
+    #[cfg(not(feature = "github"))]
+    let (ent_code, entitlements) = (0, None);
+    let (code, rep) = report(&state, &outputs, global, entitlements)?;
+    let code = code
+        .max(prs)
+        .max(ent_code)
+        .max(after(&rep, &args.remote, global));
     if !global.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
@@ -346,6 +351,7 @@ fn report(
     state: &State,
     out: &Outputs<'_>,
     global: &GlobalArgs,
+    entitlements: Option<keysweep::report::sweep::EntitlementSection>,
 ) -> anyhow::Result<(i32, SweepReport)> {
     let mut rep = SweepReport::new(
         state.repos()?,
@@ -354,6 +360,7 @@ fn report(
         state.trend(30)?,
     );
     rep.pull_requests = state.pull_requests()?;
+    rep.entitlements = entitlements;
     let write = |p: &PathBuf, text: String| {
         std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))
     };

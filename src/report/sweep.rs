@@ -20,6 +20,31 @@ pub struct SweepReport {
     pub trend: Vec<(i64, i64)>,
     /// `--open-prs`: each repository's migration pull request as the last sweep left it.
     pub pull_requests: Vec<PrRow>,
+    /// `--entitlements ORG`: the org's non-human credentials with a verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entitlements: Option<EntitlementSection>,
+}
+
+/// The entitlement review of a sweep (`sweep --entitlements ORG`), tracked over sweeps: each
+/// verdict `new` (first seen this sweep) or `open`, and how many were resolved since the last.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EntitlementSection {
+    pub org: String,
+    pub credentials_reviewed: usize,
+    pub verdicts: Vec<EntitlementRow>,
+    pub resolved: usize,
+    /// Listings the token could not read, each with the permission it needs.
+    pub not_visible: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EntitlementRow {
+    /// `deploy key `deploy` of o/r`: kind, name and scope, no value (the API has none).
+    pub credential: String,
+    pub verdict: String,
+    /// `new` or `open`.
+    pub status: String,
+    pub action: String,
 }
 
 impl SweepReport {
@@ -41,6 +66,7 @@ impl SweepReport {
             pipelines,
             trend,
             pull_requests: Vec::new(),
+            entitlements: None,
         }
     }
 
@@ -99,6 +125,32 @@ impl SweepReport {
                 migratable,
                 r.last_sweep.map(|n| n.to_string()).unwrap_or_default()
             );
+        }
+        if let Some(e) = &self.entitlements {
+            let _ = writeln!(
+                s,
+                "\n## Entitlements of `{}`\n\n{} credentials reviewed, {} with a verdict, {} resolved since the last sweep.\n",
+                e.org,
+                e.credentials_reviewed,
+                e.verdicts.len(),
+                e.resolved
+            );
+            if !e.verdicts.is_empty() {
+                s.push_str("| credential | verdict | status | action |\n|---|---|---|---|\n");
+                for v in &e.verdicts {
+                    let _ = writeln!(
+                        s,
+                        "| {} | {} | {} | {} |",
+                        v.credential.replace('|', "\\|"),
+                        v.verdict,
+                        v.status,
+                        v.action.replace('|', "\\|")
+                    );
+                }
+            }
+            for n in &e.not_visible {
+                let _ = writeln!(s, "- not visible: {n}");
+            }
         }
         if !self.pull_requests.is_empty() {
             s.push_str(

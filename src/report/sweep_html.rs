@@ -32,6 +32,7 @@ impl SweepReport {
         self.failures(&mut h);
         self.open_table(&mut h);
         self.pipeline_table(&mut h);
+        self.entitlement_table(&mut h);
         h.push_str("</main></body></html>\n");
         h
     }
@@ -223,6 +224,36 @@ impl SweepReport {
             );
         }
         h.push_str("</tbody></table></section>\n");
+    }
+
+    fn entitlement_table(&self, h: &mut String) {
+        let Some(e) = &self.entitlements else { return };
+        let _ = write!(
+            h,
+            "<section><h2>Entitlements of <code>{}</code></h2><p>{} credentials reviewed, {} with a verdict, {} resolved since the last sweep.</p>",
+            esc(&e.org),
+            e.credentials_reviewed,
+            e.verdicts.len(),
+            e.resolved
+        );
+        if !e.verdicts.is_empty() {
+            h.push_str("<table><thead><tr><th>credential</th><th>verdict</th><th>status</th><th>action</th></tr></thead><tbody>\n");
+            for v in &e.verdicts {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&v.credential),
+                    pill(&v.verdict),
+                    esc(&v.status),
+                    esc(&v.action)
+                );
+            }
+            h.push_str("</tbody></table>");
+        }
+        for n in &e.not_visible {
+            let _ = write!(h, "<p class=\"muted\">not visible: {}</p>", esc(n));
+        }
+        h.push_str("</section>\n");
     }
 
     fn pipeline_table(&self, h: &mut String) {

@@ -55,6 +55,27 @@ pub fn body(rep: &SweepReport) -> String {
     if lines == 0 {
         s.push_str("Nothing open: no repository has open findings or CI credentials to migrate.\n");
     }
+    if let Some(e) = &rep.entitlements {
+        let _ = writeln!(
+            s,
+            "\n### Entitlements of `{}`\n\n{} credentials reviewed, {} with a verdict.\n",
+            e.org.replace('`', ""),
+            e.credentials_reviewed,
+            e.verdicts.len()
+        );
+        for v in &e.verdicts {
+            let _ = writeln!(
+                s,
+                "- [ ] {}: {} ({})",
+                v.credential.replace('`', ""),
+                v.verdict,
+                v.action
+            );
+        }
+        for n in &e.not_visible {
+            let _ = writeln!(s, "- not visible: {n}");
+        }
+    }
     s
 }
 
@@ -200,6 +221,30 @@ mod tests {
             replacement: "aws-actions/configure-aws-credentials".into(),
             blocked_by: None,
         }
+    }
+
+    #[test]
+    fn entitlement_verdicts_are_checklist_lines() {
+        let mut rep = SweepReport::new(vec![repo("o/a")], Vec::new(), Vec::new(), Vec::new());
+        rep.entitlements = Some(crate::report::sweep::EntitlementSection {
+            org: "o".into(),
+            credentials_reviewed: 4,
+            verdicts: vec![crate::report::sweep::EntitlementRow {
+                credential: "actions-secret `OLD_TOKEN` (o/a)".into(),
+                verdict: "dormant".into(),
+                status: "new".into(),
+                action: "delete the secret".into(),
+            }],
+            resolved: 0,
+            not_visible: vec!["fine-grained tokens of org o: not visible with this token".into()],
+        });
+        let b = body(&rep);
+        assert!(b.contains("### Entitlements of `o`"), "{b}");
+        assert!(
+            b.contains("- [ ] actions-secret OLD_TOKEN (o/a): dormant (delete the secret)"),
+            "{b}"
+        );
+        assert!(b.contains("- not visible: fine-grained tokens"), "{b}");
     }
 
     #[test]

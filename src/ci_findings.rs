@@ -5,12 +5,10 @@
 use crate::finding::{Finding, Location};
 use crate::pipeline::{self, Diagnostic, PipelineFinding};
 use crate::source::fs::display_path;
-use crate::suppress;
 use globset::GlobSet;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::path::Path;
 
 /// A pipeline finding with the fingerprint that keys it in baselines.
 #[derive(Debug, Clone, Serialize)]
@@ -88,17 +86,9 @@ pub fn analyze_roots(roots: &[std::path::PathBuf], exclude: &GlobSet) -> (CiResu
                 display_path(&root.join(rel))
             }
         };
-        let mut lines = LineReader::default();
+        allowed += report.allowed_inline;
         for mut f in report.findings {
             if exclude.is_match(&f.location.path) {
-                continue;
-            }
-            let file = root.join(&f.location.path);
-            if lines
-                .line(&file, f.location.line)
-                .is_some_and(|l| suppress::allows(l.as_bytes(), f.audit.as_str()))
-            {
-                allowed += 1;
                 continue;
             }
             f.location.path = shown(&f.location.path);
@@ -153,26 +143,4 @@ pub fn link_literals(findings: &mut [Finding], ci: &mut CiResult) {
             None => true,
         }
     });
-}
-
-/// Reads lines of files, each file once.
-#[derive(Default)]
-pub(crate) struct LineReader {
-    files: HashMap<std::path::PathBuf, Vec<String>>,
-}
-
-impl LineReader {
-    pub(crate) fn line(&mut self, path: &Path, line: usize) -> Option<&str> {
-        let lines = self.files.entry(path.to_path_buf()).or_insert_with(|| {
-            std::fs::read(path)
-                .map(|b| {
-                    String::from_utf8_lossy(&b)
-                        .lines()
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
-        });
-        lines.get(line.checked_sub(1)?).map(String::as_str)
-    }
 }

@@ -13,7 +13,7 @@ use github_actions_models::workflow::job::{
     Container, DeploymentEnvironment, NormalJob, ReusableWorkflowCallJob, RunsOn, Secrets, StepBody,
 };
 use github_actions_models::workflow::{Job as GhJob, Trigger, Workflow};
-use yamlpath::{Document, Route};
+use yamlpath::Document;
 
 use super::discover::{display_path, GithubFile, GithubKind};
 use super::model::{
@@ -91,10 +91,7 @@ pub(crate) fn load_text(
     let doc = parse_document(path, text)?;
     let wf: Workflow = yaml_serde::from_str(text)
         .map_err(|e| diagnostic_from(path, "not a valid GitHub Actions workflow", &e))?;
-    let file = Loc {
-        file: 0,
-        route: Route::default(),
-    };
+    let file = Loc::root(0);
     let (reusable, declared_secrets) = match &wf.on {
         Trigger::Events(ev) => match &ev.workflow_call {
             OptionalBody::Body(call) => (true, call.secrets.keys().cloned().collect()),
@@ -143,10 +140,7 @@ pub(crate) fn load_action_text(
     let doc = parse_document(path, text)?;
     let act: Action = yaml_serde::from_str(text)
         .map_err(|e| diagnostic_from(path, "not a valid GitHub Actions action", &e))?;
-    let file = Loc {
-        file: 0,
-        route: Route::default(),
-    };
+    let file = Loc::root(0);
     let mut jobs = Vec::new();
     if let Runs::Composite(c) = &act.runs {
         let sloc = file.key("runs").key("steps");

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use yaml_serde::{Mapping, Value};
-use yamlpath::Route;
 
 use super::discover::display_path;
 use super::github::{diagnostic_from, parse_document};
@@ -131,10 +130,7 @@ fn local_includes(v: Option<&Value>) -> Vec<String> {
 }
 
 fn root_loc(file: usize) -> Loc {
-    Loc {
-        file,
-        route: Route::default(),
-    }
+    Loc::root(file)
 }
 
 fn scalar(v: &Value) -> Option<String> {

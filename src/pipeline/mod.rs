@@ -44,6 +44,9 @@ pub struct PipelineReport {
     /// Every secret the GitHub workflows read, recognised by an audit or not (the inventory).
     #[serde(skip)]
     pub reads: Vec<reads::SecretRead>,
+    /// Findings left out because their line says `keysweep:allow` (or `keysweep:allow[ID]`).
+    #[serde(skip)]
+    pub allowed_inline: u64,
 }
 
 /// A problem with one file; the rest of the analysis goes on without it.
@@ -193,6 +196,10 @@ pub struct Location {
 /// One long-lived credential use (or pipeline-level credential problem).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PipelineFinding {
+    /// The route of the node the use is written in, inside `location.path` (not shown: the
+    /// location says where it is for people; this says it for rotate's edits).
+    #[serde(skip)]
+    pub node: Vec<model::NodeSeg>,
     /// Stable kebab-case audit id, also the documentation anchor.
     pub audit: audit::AuditId,
     pub title: String,
@@ -298,6 +305,7 @@ pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> Pipel
         .extend(audit::cross_file::caller_findings(&contexts, &audits));
     drop_attributed_inputs(&mut report.findings);
     audit::finish(&mut report.findings);
+    report.allowed_inline = drop_allowed_inline(&mut report.findings, &contexts);
     report
         .diagnostics
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
@@ -306,6 +314,27 @@ pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> Pipel
 
 /// Analyse one file's text as a GitHub Actions workflow (`path` is used for locations only).
 /// Useful for editors and for the scanner core's single-file mode.
+/// Inline allows, read from the text the analysis parsed (each CI file is read once): a
+/// finding whose line carries `keysweep:allow` (or `keysweep:allow[ITS-ID]`) is accepted.
+fn drop_allowed_inline(
+    findings: &mut Vec<PipelineFinding>,
+    contexts: &[model::WorkflowContext],
+) -> u64 {
+    let sources: std::collections::HashMap<&str, &str> = contexts
+        .iter()
+        .flat_map(|c| c.files.iter())
+        .map(|f| (f.path.as_str(), f.doc.source()))
+        .collect();
+    let before = findings.len();
+    findings.retain(|f| {
+        let line = sources
+            .get(f.location.path.as_str())
+            .and_then(|src| src.lines().nth(f.location.line.checked_sub(1)?));
+        !line.is_some_and(|l| crate::suppress::allows(l.as_bytes(), f.audit.as_str()))
+    });
+    (before - findings.len()) as u64
+}
+
 /// A local action's input that a caller in the same repository feeds from a secret is
 /// reported once, at the caller, under the caller's secret: not again as `inputs.x` in the
 /// action. An action no local workflow calls keeps its own finding (its users pass the key).

@@ -26,19 +26,43 @@ pub struct Loc {
     /// Index into [`WorkflowContext::files`].
     pub file: usize,
     pub route: Route<'static>,
+    /// The same route as data (yamlpath's is opaque): what a finding carries so that rotate
+    /// edits the node the analysis read, without locating it again.
+    pub segs: Vec<NodeSeg>,
+}
+
+/// One step of a node's route: a mapping key or a sequence index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NodeSeg {
+    Key(String),
+    Index(usize),
 }
 
 impl Loc {
+    /// The root of file `file`.
+    pub fn root(file: usize) -> Loc {
+        Loc {
+            file,
+            route: Route::default(),
+            segs: Vec::new(),
+        }
+    }
     pub fn key(&self, k: &str) -> Loc {
+        let mut segs = self.segs.clone();
+        segs.push(NodeSeg::Key(k.to_string()));
         Loc {
             file: self.file,
             route: self.route.with_key(k.to_string()),
+            segs,
         }
     }
     pub fn index(&self, i: usize) -> Loc {
+        let mut segs = self.segs.clone();
+        segs.push(NodeSeg::Index(i));
         Loc {
             file: self.file,
             route: self.route.with_key(i),
+            segs,
         }
     }
 }

@@ -13,7 +13,6 @@ use crate::ci_findings::{self, CiFinding, CiResult};
 use crate::pipeline;
 use crate::pipeline::scratch::Scratch;
 use crate::source::git::{self, range, tree, GitError, GitMode};
-use crate::suppress;
 use gix::objs::FindExt;
 use gix::ObjectId;
 use globset::GlobSet;
@@ -139,17 +138,8 @@ fn analyze_with_allows(
         diagnostics: report.diagnostics,
         ..CiResult::default()
     };
-    let mut allowed = 0;
-    let mut lines = ci_findings::LineReader::default();
+    let allowed = report.allowed_inline;
     for f in report.findings {
-        let file = dir.path().join(&f.location.path);
-        if lines
-            .line(&file, f.location.line)
-            .is_some_and(|l| suppress::allows(l.as_bytes(), f.audit.as_str()))
-        {
-            allowed += 1;
-            continue;
-        }
         out.findings.push(CiFinding {
             fingerprint: ci_findings::fingerprint(&f),
             finding: f,

@@ -84,6 +84,7 @@ pub(crate) fn finding(
         message.push_str(&format!(" Blocked: {b}."));
     }
     PipelineFinding {
+        node: r.loc.segs.clone(),
         audit,
         title: title.to_string(),
         message,

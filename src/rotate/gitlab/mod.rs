@@ -22,69 +22,7 @@ use yaml_serde::Value;
 use super::facts::Lookup;
 use super::rewrite::route as rewrite_route;
 use super::rewrite::{k, map, s, EditOp, Seg};
-use super::target::{Site, SiteKind, Unmigratable, Use, UsePlan, Workflow};
-use crate::pipeline::PipelineFinding;
-
-/// The node a GitLab finding's reference is written in (any top-level job or template).
-pub fn locate(wf: &Workflow, f: &PipelineFinding) -> Option<Site> {
-    let doc = yamlpath::Document::new(wf.text.clone()).ok()?;
-    let line_of = |b: usize| wf.text[..b.min(wf.text.len())].matches('\n').count() + 1;
-    let line = f.location.line;
-    let mut best: Option<(Site, usize)> = None;
-    let top = wf.value.as_mapping()?;
-    for (name, body) in top {
-        let Some(name) = name.as_str() else { continue };
-        let mut cands: Vec<(SiteKind, Vec<Seg>, String)> = Vec::new();
-        if name == "variables" {
-            for key in body.as_mapping().into_iter().flat_map(|m| m.keys()) {
-                if let Some(key) = key.as_str() {
-                    cands.push((
-                        SiteKind::WorkflowEnv,
-                        vec![k("variables"), k(key)],
-                        key.to_string(),
-                    ));
-                }
-            }
-        } else if body.is_mapping() {
-            if let Some(vars) = body.get("variables").and_then(Value::as_mapping) {
-                for key in vars.keys().filter_map(Value::as_str) {
-                    cands.push((
-                        SiteKind::JobEnv,
-                        vec![k(name), k("variables"), k(key)],
-                        key.to_string(),
-                    ));
-                }
-            }
-            for sect in ["before_script", "script", "after_script"] {
-                if body.get(sect).is_some() {
-                    cands.push((SiteKind::Run, vec![k(name), k(sect)], sect.to_string()));
-                }
-            }
-        }
-        for (kind, path, key) in cands {
-            let Ok(feat) = doc.query_pretty(&rewrite_route(&path)) else {
-                continue;
-            };
-            let (a, b) = (
-                line_of(feat.location.byte_span.0),
-                line_of(feat.location.byte_span.1.saturating_sub(1)),
-            );
-            if a <= line && line <= b && best.as_ref().is_none_or(|(_, w)| b - a < *w) {
-                best = Some((
-                    Site {
-                        kind,
-                        job: Some(name.to_string()),
-                        step: None,
-                        key,
-                        path,
-                    },
-                    b - a,
-                ));
-            }
-        }
-    }
-    best.map(|(s, _)| s)
-}
+use super::target::{Site, Unmigratable, Use, UsePlan, Workflow};
 
 /// Fails when the rewritten text still reads one of `vars` (`$NAME`, `${NAME}`).
 pub fn leftover(after: &str, vars: &[String]) -> Result<String, String> {

@@ -9,9 +9,9 @@ use yaml_serde::Value;
 use super::skipped;
 use crate::pipeline::{CiSystem, ConsumerKind, PipelineFinding};
 use crate::rotate::edit::value_at;
-use crate::rotate::rewrite::{k, Seg};
+use crate::rotate::rewrite::Seg;
 use crate::rotate::target::{Blocker, Site, SiteKind, Target, Unmigratable, Workflow};
-use crate::rotate::{gitlab, RotateError, Skipped};
+use crate::rotate::{RotateError, Skipped};
 
 /// Load `wf_path` (relative to the analysed root) into `workflows` under `rel`; `false` (and
 /// every use skipped) when it does not parse.
@@ -94,11 +94,7 @@ pub(super) fn sites<'f>(
     let mut located: Vec<(&PipelineFinding, Site)> = Vec::new();
     let mut bad = false;
     for f in fs {
-        let site = if f.ci == CiSystem::GitlabCi {
-            gitlab::locate(wf, f)
-        } else {
-            locate(wf, f)
-        };
+        let site = node_site(wf, f);
         match site {
             Some(s) if written_elsewhere(wf, &s) => {
                 out.push(skipped(f, Some(tid), Unmigratable::new(Blocker::Anchor, "the binding is written in a YAML anchor (`&name`, used through `*name` or `<<:`) that other nodes may share; keysweep does not rewrite anchors: move the credential out of the anchor, or migrate by hand")));
@@ -190,6 +186,70 @@ pub(super) fn split_uses<'f>(
 
 /// A value that picks one of several secrets (`matrix.stage == 'prod' && secrets.A || secrets.B`)
 /// stands for several credentials (accounts, projects): one role cannot replace them.
+/// The site of the node the analysis read the use from (the finding's own route), when the
+/// finding is in this file and the node is one rotate edits: a binding in `env:`/`with:`/
+/// `variables:`, or a script.
+pub(super) fn node_site(wf: &Workflow, f: &PipelineFinding) -> Option<Site> {
+    use crate::pipeline::model::NodeSeg as N;
+    let here = f.location.path.replace('\\', "/");
+    if !(here == wf.path || here.ends_with(&format!("/{}", wf.path))) {
+        return None;
+    }
+    let to_seg = |n: &N| match n {
+        N::Key(k) => Seg::Key(k.clone()),
+        N::Index(i) => Seg::Index(*i),
+    };
+    let site = |kind, job: Option<&String>, step, path: &[N], key: &str| {
+        Some(Site {
+            kind,
+            job: job.cloned(),
+            step,
+            path: path.iter().map(to_seg).collect(),
+            key: key.to_string(),
+        })
+    };
+    let n = f.node.as_slice();
+    match f.ci {
+        CiSystem::GithubActions => match n {
+            [N::Key(e), N::Key(k)] if e == "env" => site(SiteKind::WorkflowEnv, None, None, n, k),
+            [N::Key(j), N::Key(job), N::Key(e), N::Key(k)] if j == "jobs" && e == "env" => {
+                site(SiteKind::JobEnv, Some(job), None, n, k)
+            }
+            [N::Key(j), N::Key(job), N::Key(st), N::Index(i), N::Key(sect), N::Key(k)]
+                if j == "jobs" && st == "steps" && (sect == "with" || sect == "env") =>
+            {
+                let kind = if sect == "with" {
+                    SiteKind::With
+                } else {
+                    SiteKind::StepEnv
+                };
+                site(kind, Some(job), Some(*i), n, k)
+            }
+            [N::Key(j), N::Key(job), N::Key(st), N::Index(i), N::Key(r)]
+                if j == "jobs" && st == "steps" && r == "run" =>
+            {
+                site(SiteKind::Run, Some(job), Some(*i), n, "run")
+            }
+            _ => None,
+        },
+        CiSystem::GitlabCi => match n {
+            [N::Key(v), N::Key(k)] if v == "variables" => {
+                site(SiteKind::WorkflowEnv, None, None, n, k)
+            }
+            // `NAME: {value: ..., description: ...}` is edited as the variable
+            [N::Key(job), N::Key(v), N::Key(k), ..] if v == "variables" => {
+                site(SiteKind::JobEnv, Some(job), None, &n[..3], k)
+            }
+            [N::Key(job), N::Key(sect), ..]
+                if matches!(sect.as_str(), "before_script" | "script" | "after_script") =>
+            {
+                site(SiteKind::Run, Some(job), None, &n[..2], sect)
+            }
+            _ => None,
+        },
+    }
+}
+
 /// True when the node a site names is not written inside its own job (or the workflow's own
 /// top-level mapping), i.e. it is reached through a YAML alias or merge key.
 fn written_elsewhere(wf: &Workflow, site: &Site) -> bool {
@@ -210,6 +270,8 @@ fn written_elsewhere(wf: &Workflow, site: &Site) -> bool {
     };
     match (span(&site.path[..owner_len]), span(&site.path)) {
         (Some((a, b)), Some((s, e))) => s < a || e > b,
+        // the key exists only once a `<<` merge is applied
+        (Some(_), None) => true,
         _ => false,
     }
 }
@@ -230,86 +292,4 @@ fn chooses_between_secrets(wf: &Workflow, site: &Site) -> Option<String> {
             names.join(", ")
         )
     })
-}
-
-/// The node a finding's reference is written in.
-pub(super) fn locate(wf: &Workflow, f: &PipelineFinding) -> Option<Site> {
-    let doc = yamlpath::Document::new(wf.text.clone()).ok()?;
-    let line_of = |b: usize| wf.text[..b.min(wf.text.len())].matches('\n').count() + 1;
-    let span = |path: &[Seg]| -> Option<(usize, usize)> {
-        let r = crate::rotate::rewrite::route(path);
-        let feat = doc.query_pretty(&r).ok()?;
-        Some((
-            line_of(feat.location.byte_span.0),
-            line_of(feat.location.byte_span.1.saturating_sub(1)),
-        ))
-    };
-    let line = f.location.line;
-    let mut cands: Vec<Site> = Vec::new();
-    let keys = |v: Option<&Value>| -> Vec<String> {
-        v.and_then(Value::as_mapping)
-            .map(|m| {
-                m.keys()
-                    .filter_map(|k| k.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    for key in keys(wf.value.get("env")) {
-        cands.push(Site {
-            kind: SiteKind::WorkflowEnv,
-            job: None,
-            step: None,
-            path: vec![k("env"), Seg::Key(key.clone())],
-            key,
-        });
-    }
-    if let Some(job) = &f.job {
-        let jp = vec![k("jobs"), Seg::Key(job.clone())];
-        for key in keys(wf.job(job).and_then(|j| j.get("env"))) {
-            let mut p = jp.clone();
-            p.extend([k("env"), Seg::Key(key.clone())]);
-            cands.push(Site {
-                kind: SiteKind::JobEnv,
-                job: Some(job.clone()),
-                step: None,
-                path: p,
-                key,
-            });
-        }
-        for (i, st) in wf.steps(job).iter().enumerate() {
-            let mut sp = jp.clone();
-            sp.extend([k("steps"), Seg::Index(i)]);
-            for (kind, sect) in [(SiteKind::With, "with"), (SiteKind::StepEnv, "env")] {
-                for key in keys(st.get(sect)) {
-                    let mut p = sp.clone();
-                    p.extend([k(sect), Seg::Key(key.clone())]);
-                    cands.push(Site {
-                        kind,
-                        job: Some(job.clone()),
-                        step: Some(i),
-                        path: p,
-                        key,
-                    });
-                }
-            }
-            if st.get("run").is_some() {
-                let mut p = sp.clone();
-                p.push(k("run"));
-                cands.push(Site {
-                    kind: SiteKind::Run,
-                    job: Some(job.clone()),
-                    step: Some(i),
-                    path: p,
-                    key: "run".into(),
-                });
-            }
-        }
-    }
-    cands
-        .into_iter()
-        .filter_map(|c| span(&c.path).map(|s| (c, s)))
-        .filter(|(_, (a, b))| *a <= line && line <= *b)
-        .min_by_key(|(_, (a, b))| b - a)
-        .map(|(c, _)| c)
 }

@@ -222,6 +222,26 @@ fn gitlab_inventory_lists_credential_variables_the_file_does_not_define() {
 }
 
 #[test]
+fn inventory_names_the_oidc_path_of_services_that_have_one() {
+    let report = analyze(&fixtures_root().join("github-signing-and-saas"));
+    let inv = inventory(&report);
+    let json: serde_json::Value = serde_json::from_str(&inv.to_json()).expect("valid JSON");
+    let secrets = json["repositories"][0]["secrets"].as_array().unwrap();
+    let by = |n: &str| secrets.iter().find(|s| s["name"] == n).unwrap().clone();
+    assert_eq!(by("COSIGN_PRIVATE_KEY")["providers"][0], "sigstore");
+    assert_eq!(by("COSIGN_PRIVATE_KEY")["status"], "migratable-now");
+    assert_eq!(by("CODECOV_TOKEN")["providers"][0], "codecov");
+    assert!(by("CODECOV_TOKEN")["uses"][0]["replacement"]
+        .as_str()
+        .unwrap()
+        .contains("use_oidc"));
+    assert_eq!(
+        by("SLACK_RELEASES_WEBHOOK")["status"],
+        "no-oidc-alternative"
+    );
+}
+
+#[test]
 fn inventory_lists_secrets_no_audit_recognises() {
     let report = analyze(&fixtures_root().join("github-unrecognised-secrets"));
     assert!(report.findings.is_empty(), "{:?}", report.findings);

@@ -156,11 +156,7 @@ mod tests {
     use super::*;
 
     fn run(s: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        views(s.as_bytes(), &|_| true, &mut out);
-        out.into_iter()
-            .map(|(b, _)| String::from_utf8_lossy(&b.text).into_owned())
-            .collect()
+        crate::decode::texts_of(views, s)
     }
 
     #[test]

@@ -274,3 +274,16 @@ mod tests {
         assert!(views(code.as_bytes()).is_empty());
     }
 }
+
+/// The texts one decoder's views produce from `s` (its unit tests' helper).
+#[cfg(test)]
+fn texts_of(
+    views: fn(&[u8], &dyn Fn(&Range<usize>) -> bool, &mut Vec<(Builder, &'static str)>),
+    s: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    views(s.as_bytes(), &|_| true, &mut out);
+    out.into_iter()
+        .map(|(b, _)| String::from_utf8_lossy(&b.text).into_owned())
+        .collect()
+}

@@ -10,6 +10,26 @@ use super::{MigrationStatus, PipelineFinding, PipelineReport, Provider, SecretSo
 /// The `audit` of a use no audit recognised (the inventory lists it all the same).
 pub const UNRECOGNISED: &str = "secret-read";
 
+/// Secrets no audit covers whose service accepts the job's OIDC identity instead: the provider
+/// and what replaces them (by hand: keysweep has no rotate target for these).
+fn known_replacement(r: &super::reads::SecretRead) -> Option<(Provider, &'static str)> {
+    let name = r.name.to_ascii_uppercase();
+    let consumer = r.consumer.to_ascii_lowercase();
+    if name.contains("CODECOV") || consumer.contains("codecov/codecov-action") {
+        return Some((
+            Provider::Codecov,
+            "codecov/codecov-action (v4+) with `use_oidc: true` and `permissions: id-token: write`, no token",
+        ));
+    }
+    if name.starts_with("COSIGN_") && (name.contains("KEY") || name.contains("PASSWORD")) {
+        return Some((
+            Provider::Sigstore,
+            "Sigstore keyless signing: `cosign sign --yes` with the job's OIDC identity (`permissions: id-token: write`), no key and no password",
+        ));
+    }
+    None
+}
+
 /// Audits whose findings are about how secrets are passed, not one credential each.
 const NOTE_AUDITS: &[&str] = &["secrets-inherit", "half-migrated-oidc"];
 
@@ -111,6 +131,14 @@ pub fn inventory(report: &PipelineReport) -> Inventory {
                 secrets: Vec::new(),
                 notes: Vec::new(),
             });
+        let (provider, status, replacement) = match known_replacement(r) {
+            Some((p, text)) => (p, MigrationStatus::MigratableNow, text.to_string()),
+            None => (
+                Provider::Unknown,
+                MigrationStatus::NoOidcAlternative,
+                "long-lived, no short-lived replacement known".to_string(),
+            ),
+        };
         let known = |s: &SecretEntry| s.name == r.name && s.source == r.source;
         let entry = match repo.secrets.iter().position(known) {
             Some(i) if repo.secrets[i].uses.iter().any(|u| u.audit != UNRECOGNISED) => continue,
@@ -119,8 +147,8 @@ pub fn inventory(report: &PipelineReport) -> Inventory {
                 repo.secrets.push(SecretEntry {
                     name: r.name.clone(),
                     source: r.source,
-                    providers: vec![Provider::Unknown],
-                    status: MigrationStatus::NoOidcAlternative,
+                    providers: vec![provider],
+                    status,
                     uses: Vec::new(),
                 });
                 repo.secrets.last_mut().expect("just pushed")
@@ -132,10 +160,10 @@ pub fn inventory(report: &PipelineReport) -> Inventory {
             path: r.path.clone(),
             line: r.line,
             audit: UNRECOGNISED,
-            provider: Provider::Unknown,
+            provider,
             consumer: r.consumer.clone(),
-            status: MigrationStatus::NoOidcAlternative,
-            replacement: "long-lived, no short-lived replacement known".into(),
+            status,
+            replacement,
             blocked_by: None,
         });
     }

@@ -88,6 +88,10 @@ pub enum Provider {
     /// A container registry keysweep does not know (Quay, a self-hosted Harbor, ...).
     ContainerRegistry,
     Kubernetes,
+    /// Codecov upload tokens (the action accepts the job's OIDC token instead).
+    Codecov,
+    /// Signing keys for cosign (keyless signing uses the job's OIDC identity instead).
+    Sigstore,
     /// The credential's issuer could not be told (a literal with no recognisable format).
     Unknown,
 }
@@ -109,6 +113,8 @@ impl Provider {
             Provider::DockerHub => "docker-hub",
             Provider::ContainerRegistry => "container-registry",
             Provider::Kubernetes => "kubernetes",
+            Provider::Codecov => "codecov",
+            Provider::Sigstore => "sigstore",
             Provider::Unknown => "unknown",
         }
     }

@@ -125,6 +125,8 @@ fn migration(p: Provider) -> Migration {
         Provider::DockerHub
         | Provider::ContainerRegistry
         | Provider::Kubernetes
+        | Provider::Codecov
+        | Provider::Sigstore
         | Provider::Unknown => Migration::none(now.to_string()),
         _ => Migration::oidc(format!(
             "{now}, then migrate it to OIDC (see the {} audit)",

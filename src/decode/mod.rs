@@ -204,6 +204,16 @@ fn mostly_printable(bytes: &[u8]) -> bool {
     bad * 50 <= bytes.len()
 }
 
+/// The texts one decoder's views produce from `s` (its unit tests' helper).
+#[cfg(test)]
+fn texts_of(views: Decoder, s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    views(s.as_bytes(), &|_| true, &mut out);
+    out.into_iter()
+        .map(|(b, _)| String::from_utf8_lossy(&b.text).into_owned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,17 +283,4 @@ mod tests {
         let code = "fn main() {\n    let configuration_value = compute_the_thing(argument_one);\n    println!(\"{}\", configuration_value);\n}\n";
         assert!(views(code.as_bytes()).is_empty());
     }
-}
-
-/// The texts one decoder's views produce from `s` (its unit tests' helper).
-#[cfg(test)]
-fn texts_of(
-    views: fn(&[u8], &dyn Fn(&Range<usize>) -> bool, &mut Vec<(Builder, &'static str)>),
-    s: &str,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    views(s.as_bytes(), &|_| true, &mut out);
-    out.into_iter()
-        .map(|(b, _)| String::from_utf8_lossy(&b.text).into_owned())
-        .collect()
 }

@@ -104,14 +104,13 @@ pub(super) fn in_sweep(
     org: &str,
     cache: &Path,
     reports: [&Option<PathBuf>; 3],
-    quiet: bool,
 ) -> (i32, Option<keysweep::report::sweep::EntitlementSection>) {
     let reports: Vec<&Path> = reports
         .into_iter()
         .flatten()
         .map(PathBuf::as_path)
         .collect();
-    match sweep_review(org, cache, &reports, quiet) {
+    match sweep_review(org, cache, &reports) {
         Ok((code, section)) => (code, Some(section)),
         Err(e) => {
             eprintln!("keysweep: error: entitlements: {e:#}");
@@ -156,7 +155,6 @@ fn sweep_review(
     org: &str,
     cache: &Path,
     reports: &[&Path],
-    quiet: bool,
 ) -> anyhow::Result<(i32, keysweep::report::sweep::EntitlementSection)> {
     let days = |n: i64| jiff::SignedDuration::from_hours(24 * n);
     let opts = Options {
@@ -187,7 +185,6 @@ fn sweep_review(
         let beside = p.with_file_name(format!("{stem}.entitlements.{ext}"));
         super::output::write_to(Some(&beside), |w| write(&review, format, w))?;
     }
-    let _ = quiet;
     for (repo, why) in &review.repositories_failed {
         eprintln!("keysweep: error: entitlements: {repo}: {why}");
     }

@@ -240,7 +240,6 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
             org,
             &args.cache,
             [&args.json, &args.markdown, &args.html],
-            global.quiet,
         ),
         None => (0, None),
     };

@@ -93,10 +93,12 @@ pub(super) fn sites<'f>(
     }
     let mut located: Vec<(&PipelineFinding, Site)> = Vec::new();
     let mut bad = false;
+    // parsed once for every site of this workflow
+    let doc = yamlpath::Document::new(wf.text.clone()).ok();
     for f in fs {
         let site = node_site(wf, f);
         match site {
-            Some(s) if written_elsewhere(wf, &s) => {
+            Some(s) if doc.as_ref().is_some_and(|d| written_elsewhere(d, &s)) => {
                 out.push(skipped(f, Some(tid), Unmigratable::new(Blocker::Anchor, "the binding is written in a YAML anchor (`&name`, used through `*name` or `<<:`) that other nodes may share; keysweep does not rewrite anchors: move the credential out of the anchor, or migrate by hand")));
                 bad = true;
             }
@@ -252,10 +254,7 @@ pub(super) fn node_site(wf: &Workflow, f: &PipelineFinding) -> Option<Site> {
 
 /// True when the node a site names is not written inside its own job (or the workflow's own
 /// top-level mapping), i.e. it is reached through a YAML alias or merge key.
-fn written_elsewhere(wf: &Workflow, site: &Site) -> bool {
-    let Ok(doc) = yamlpath::Document::new(wf.text.clone()) else {
-        return false;
-    };
+fn written_elsewhere(doc: &yamlpath::Document, site: &Site) -> bool {
     let owner_len = match site.path.first() {
         Some(Seg::Key(k0)) if k0 == "jobs" => 2,
         _ => 1,

@@ -27,7 +27,7 @@ impl CompiledRule {
         let regex = regex::bytes::RegexBuilder::new(pattern)
             .unicode(false)
             .size_limit(64 << 20)
-            .dfa_size_limit(256 << 10)
+            .dfa_size_limit(2 << 20)
             .build()
             .map_err(|e| format!("pattern does not compile: {}", first_line(&e.to_string())))?;
         let secret_group = regex

@@ -3,8 +3,8 @@
 //! `Matcher` is the one boundary a second backend (e.g. Vectorscan behind a feature) would
 //! implement; callers only see `RawMatch`es.
 
+use super::keywords::KeywordSet;
 use crate::rules::RuleSet;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -21,16 +21,16 @@ pub trait Matcher: Send + Sync {
     fn find_all(&self, haystack: &[u8], out: &mut Vec<RawMatch>);
 }
 
-/// Aho-Corasick keyword prefilter, then each hit rule's regex over windows around its hits.
-pub struct AhoRegexMatcher {
+/// Keyword prefilter, then each hit rule's regex over windows around its hits.
+pub struct KeywordRegexMatcher {
     rules: Arc<RuleSet>,
-    automaton: AhoCorasick,
-    /// For each automaton pattern, the rules that listed that keyword.
+    keywords: KeywordSet,
+    /// For each keyword, the rules that listed it.
     pattern_rules: Vec<Vec<usize>>,
 }
 
-impl AhoRegexMatcher {
-    pub fn new(rules: Arc<RuleSet>) -> Result<AhoRegexMatcher, String> {
+impl KeywordRegexMatcher {
+    pub fn new(rules: Arc<RuleSet>) -> KeywordRegexMatcher {
         let mut keywords: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
         for (idx, rule) in rules.rules().iter().enumerate() {
@@ -49,19 +49,13 @@ impl AhoRegexMatcher {
                 }
             }
         }
-        // Overlapping search needs the standard match kind; it keeps a short keyword from
-        // hiding a longer one that starts at the same place.
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|e| format!("cannot build keyword automaton: {e}"))?;
-        Ok(AhoRegexMatcher {
+        // Every occurrence counts, overlaps included: a short keyword must not hide a longer
+        // one that starts at the same place.
+        KeywordRegexMatcher {
             rules,
-            automaton,
+            keywords: KeywordSet::new(&keywords),
             pattern_rules,
-        })
+        }
     }
 }
 
@@ -73,18 +67,18 @@ struct Hit {
     end: usize,
 }
 
-impl Matcher for AhoRegexMatcher {
+impl Matcher for KeywordRegexMatcher {
     fn find_all(&self, haystack: &[u8], out: &mut Vec<RawMatch>) {
         let mut hits: Vec<Hit> = Vec::new();
-        for m in self.automaton.find_overlapping_iter(haystack) {
-            for &rule in &self.pattern_rules[m.pattern().as_usize()] {
+        self.keywords.find_all(haystack, |m| {
+            for &rule in &self.pattern_rules[m.keyword] {
                 hits.push(Hit {
                     rule,
-                    start: m.start(),
-                    end: m.end(),
+                    start: m.start,
+                    end: m.end,
                 });
             }
-        }
+        });
         if hits.is_empty() {
             return;
         }

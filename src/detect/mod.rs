@@ -3,9 +3,10 @@
 pub mod checksum;
 pub mod files;
 pub mod filters;
+mod keywords;
 mod matcher;
 
-pub use matcher::{AhoRegexMatcher, Matcher, RawMatch};
+pub use matcher::{KeywordRegexMatcher, Matcher, RawMatch};
 
 use crate::rules::{Rule, RuleSet};
 use std::ops::Range;
@@ -30,7 +31,7 @@ pub struct Detector {
 
 impl Detector {
     pub fn new(rules: Arc<RuleSet>) -> Result<Detector, DetectError> {
-        let matcher = AhoRegexMatcher::new(rules.clone()).map_err(DetectError)?;
+        let matcher = KeywordRegexMatcher::new(rules.clone());
         Ok(Detector {
             rules,
             matcher: Box::new(matcher),

@@ -1,0 +1,299 @@
+//! The keyword prefilter: every case-insensitive occurrence of every rule keyword, overlaps
+//! included.
+//!
+//! Why not an Aho-Corasick DFA: with a few hundred short, case-insensitive keywords its SIMD
+//! prefilters switch off and the DFA walks one dependent table lookup per byte, which was the
+//! largest single cost of a scan. Here each keyword is reduced to one *anchor*, its rarest
+//! three-byte window. One pass hashes the (case-folded) trigram at every position into an 8 KB
+//! bitmap that stays in L1; the loop has no dependency between positions, so it runs at the
+//! machine's throughput rather than its load latency. A set bit sends the position to an exact,
+//! case-insensitive comparison of the few keywords anchored there. Keywords shorter than three
+//! bytes are found with `memchr` on their rarest byte.
+
+/// A keyword occurrence: which keyword (its index in the list given to `new`) and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct KeywordHit {
+    pub(crate) keyword: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+const HASH_BITS: u32 = 16;
+
+/// A keyword anchored at `offset` bytes into itself.
+#[derive(Debug, Clone, Copy)]
+struct Anchored {
+    keyword: u32,
+    offset: u32,
+}
+
+/// A keyword too short for a trigram anchor, found through one of its bytes.
+#[derive(Debug, Clone)]
+struct Short {
+    keyword: usize,
+    /// The byte searched for (both cases when it is a letter) and its offset in the keyword.
+    byte: u8,
+    offset: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct KeywordSet {
+    /// ASCII-lowercase keywords, as given.
+    keywords: Vec<Vec<u8>>,
+    /// Bit `h` is set when some anchor hashes to `h`.
+    bitmap: Box<[u64; 1 << (HASH_BITS - 6)]>,
+    /// Anchors grouped by hash: `anchored[starts[h]..starts[h + 1]]`.
+    starts: Vec<u32>,
+    anchored: Vec<Anchored>,
+    short: Vec<Short>,
+}
+
+/// Folds ASCII case for the bitmap: letters meet their other case. It also merges a few
+/// punctuation pairs (`@`/`` ` ``, `[`/`{`); the exact comparison afterwards sorts those out.
+#[inline(always)]
+fn fold(trigram: u32) -> u32 {
+    (trigram | 0x0020_2020) & 0x00ff_ffff
+}
+
+#[inline(always)]
+fn hash(folded: u32) -> usize {
+    (folded.wrapping_mul(0x9e37_79b1) >> (32 - HASH_BITS)) as usize
+}
+
+impl KeywordSet {
+    /// `keywords` are matched ASCII case-insensitively; empty ones never match.
+    pub(crate) fn new<K: AsRef<[u8]>>(keywords: &[K]) -> KeywordSet {
+        let keywords: Vec<Vec<u8>> = keywords
+            .iter()
+            .map(|k| k.as_ref().to_ascii_lowercase())
+            .collect();
+        let mut by_hash: Vec<(usize, Anchored)> = Vec::new();
+        let mut short = Vec::new();
+        for (idx, kw) in keywords.iter().enumerate() {
+            match kw.len() {
+                0 => {}
+                1 | 2 => {
+                    let offset = (0..kw.len())
+                        .min_by_key(|&o| byte_rank(kw[o]))
+                        .expect("non-empty");
+                    short.push(Short {
+                        keyword: idx,
+                        byte: kw[offset],
+                        offset,
+                    });
+                }
+                n => {
+                    let offset = (0..=n - 3)
+                        .min_by_key(|&o| kw[o..o + 3].iter().map(|&b| byte_rank(b)).sum::<u32>())
+                        .expect("at least one window");
+                    let trigram =
+                        u32::from_le_bytes([kw[offset], kw[offset + 1], kw[offset + 2], 0]);
+                    by_hash.push((
+                        hash(fold(trigram)),
+                        Anchored {
+                            keyword: idx as u32,
+                            offset: offset as u32,
+                        },
+                    ));
+                }
+            }
+        }
+        by_hash.sort_by_key(|(h, a)| (*h, a.keyword));
+        let mut bitmap = Box::new([0u64; 1 << (HASH_BITS - 6)]);
+        let mut starts = vec![0u32; (1 << HASH_BITS) + 1];
+        for (h, _) in &by_hash {
+            bitmap[h >> 6] |= 1 << (h & 63);
+            starts[h + 1] += 1;
+        }
+        for h in 0..(1 << HASH_BITS) {
+            starts[h + 1] += starts[h];
+        }
+        KeywordSet {
+            keywords,
+            bitmap,
+            starts,
+            anchored: by_hash.into_iter().map(|(_, a)| a).collect(),
+            short,
+        }
+    }
+
+    /// Calls `emit` for every occurrence of every keyword in `hay`, in no particular order.
+    pub(crate) fn find_all(&self, hay: &[u8], mut emit: impl FnMut(KeywordHit)) {
+        self.find_anchored(hay, &mut emit);
+        for s in &self.short {
+            self.find_short(s, hay, &mut emit);
+        }
+    }
+
+    #[inline(always)]
+    fn probe(&self, hay: &[u8], pos: usize, folded: u32, emit: &mut impl FnMut(KeywordHit)) {
+        let h = hash(folded);
+        if self.bitmap[h >> 6] & (1 << (h & 63)) == 0 {
+            return;
+        }
+        self.verify(hay, pos, h, emit);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn verify(&self, hay: &[u8], pos: usize, h: usize, emit: &mut impl FnMut(KeywordHit)) {
+        let bucket = &self.anchored[self.starts[h] as usize..self.starts[h + 1] as usize];
+        for a in bucket {
+            let Some(start) = pos.checked_sub(a.offset as usize) else {
+                continue;
+            };
+            let kw = &self.keywords[a.keyword as usize];
+            let end = start + kw.len();
+            if end <= hay.len() && hay[start..end].eq_ignore_ascii_case(kw) {
+                emit(KeywordHit {
+                    keyword: a.keyword as usize,
+                    start,
+                    end,
+                });
+            }
+        }
+    }
+
+    fn find_anchored(&self, hay: &[u8], emit: &mut impl FnMut(KeywordHit)) {
+        if self.anchored.is_empty() || hay.len() < 3 {
+            return;
+        }
+        let last = hay.len() - 3; // the last position a trigram starts at
+        let mut pos = 0;
+        // Eight bytes give the trigrams at six positions.
+        while pos + 8 <= hay.len() {
+            let word = u64::from_le_bytes(hay[pos..pos + 8].try_into().expect("8 bytes"));
+            for k in 0..6 {
+                self.probe(hay, pos + k, fold((word >> (8 * k)) as u32), emit);
+            }
+            pos += 6;
+        }
+        while pos <= last {
+            let t = u32::from_le_bytes([hay[pos], hay[pos + 1], hay[pos + 2], 0]);
+            self.probe(hay, pos, fold(t), emit);
+            pos += 1;
+        }
+    }
+
+    fn find_short(&self, s: &Short, hay: &[u8], emit: &mut impl FnMut(KeywordHit)) {
+        let kw = &self.keywords[s.keyword];
+        let upper = s.byte.to_ascii_uppercase();
+        let mut check = |at: usize| {
+            let Some(start) = at.checked_sub(s.offset) else {
+                return;
+            };
+            let end = start + kw.len();
+            if end <= hay.len() && hay[start..end].eq_ignore_ascii_case(kw) {
+                emit(KeywordHit {
+                    keyword: s.keyword,
+                    start,
+                    end,
+                });
+            }
+        };
+        if upper == s.byte {
+            memchr::memchr_iter(s.byte, hay).for_each(&mut check);
+        } else {
+            memchr::memchr2_iter(s.byte, upper, hay).for_each(&mut check);
+        }
+    }
+}
+
+/// How common a (lowercase) byte is in source code and prose: lower is rarer. A heuristic
+/// ordering, enough to keep anchors off `e`, `t`, spaces and the like.
+fn byte_rank(b: u8) -> u32 {
+    match b {
+        b' ' | b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 100,
+        b'l' | b'c' | b'd' | b'h' | b'u' | b'm' | b'p' | b'\n' | b'\t' => 80,
+        b'f' | b'g' | b'b' | b'y' | b'w' | b'.' | b'_' | b'"' | b'=' | b'(' | b')' | b',' => 60,
+        b'v' | b'k' | b'/' | b':' | b'-' | b'0'..=b'9' | b'\'' | b';' | b'{' | b'}' => 40,
+        b'x' | b'j' | b'q' | b'z' | b'<' | b'>' | b'[' | b']' | b'*' | b'#' | b'$' => 20,
+        _ => 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aho_corasick::{AhoCorasick, MatchKind};
+    use proptest::prelude::*;
+
+    fn ours(keywords: &[&str], hay: &[u8]) -> Vec<KeywordHit> {
+        let set = KeywordSet::new(keywords);
+        let mut hits = Vec::new();
+        set.find_all(hay, |h| hits.push(h));
+        hits.sort();
+        hits
+    }
+
+    /// The reference: Aho-Corasick's overlapping search, which this module replaces.
+    fn reference(keywords: &[&str], hay: &[u8]) -> Vec<KeywordHit> {
+        let mut uniq: Vec<String> = Vec::new();
+        for k in keywords {
+            let k = k.to_ascii_lowercase();
+            if !k.is_empty() && !uniq.contains(&k) {
+                uniq.push(k);
+            }
+        }
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&uniq)
+            .unwrap();
+        let mut hits: Vec<KeywordHit> = ac
+            .find_overlapping_iter(hay)
+            .map(|m| {
+                let kw = &uniq[m.pattern().as_usize()];
+                KeywordHit {
+                    keyword: keywords
+                        .iter()
+                        .position(|k| k.eq_ignore_ascii_case(kw))
+                        .unwrap(),
+                    start: m.start(),
+                    end: m.end(),
+                }
+            })
+            .collect();
+        hits.sort();
+        hits
+    }
+
+    #[test]
+    fn finds_overlaps_case_and_edges() {
+        let kws = ["password", "pass", "ss", "q~", "key", "ghp_", "akia"];
+        let hay = b"PassWord=x; mykey AKIAxx q~ Q~ ghp_ssKEY";
+        assert_eq!(ours(&kws, hay), reference(&kws, hay));
+        assert!(!ours(&kws, hay).is_empty());
+        assert_eq!(ours(&kws, b"ke"), vec![]);
+        assert_eq!(ours(&kws, b"key").len(), 1);
+        assert_eq!(ours(&kws, b"").len(), 0);
+    }
+
+    #[test]
+    fn punctuation_merged_by_the_fold_does_not_match() {
+        // `@` folds onto `` ` `` and `[` onto `{` in the bitmap; the exact check must refuse them.
+        assert_eq!(ours(&["{x}", "@ab"], b"[x] `ab"), vec![]);
+        assert_eq!(ours(&["{x}", "@ab"], b"{X} @AB").len(), 2);
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_aho_corasick(
+            keywords in proptest::collection::vec("[a-cA-C_~{\\[@`]{1,6}", 1..12),
+            hay in proptest::collection::vec(
+                prop_oneof![Just(b'a'), Just(b'B'), Just(b'c'), Just(b'_'), Just(b'~'),
+                            Just(b'{'), Just(b'['), Just(b'@'), Just(b'`'), Just(b'C')],
+                0..200),
+        ) {
+            let kws: Vec<&str> = keywords.iter().map(String::as_str).collect();
+            // Duplicates (after case folding) are the caller's business; keep the first.
+            let mut uniq: Vec<&str> = Vec::new();
+            for k in kws {
+                if !uniq.iter().any(|u| u.eq_ignore_ascii_case(k)) {
+                    uniq.push(k);
+                }
+            }
+            prop_assert_eq!(ours(&uniq, &hay), reference(&uniq, &hay));
+        }
+    }
+}

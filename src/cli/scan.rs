@@ -3,7 +3,7 @@
 use super::{default_paths, output, GlobalArgs};
 use anyhow::{bail, Context};
 use clap::Args;
-use keysweep::ci_findings::PipelineUses;
+use keysweep::ci_findings::{analyze_roots, PipelineUses};
 use keysweep::detect::Detector;
 use keysweep::report::{write_report, Format, ReportContext};
 use keysweep::rules::RuleSet;
@@ -219,23 +219,30 @@ pub fn execute(prepared: &Prepared) -> anyhow::Result<ScanResult> {
 
 /// The content scan and, on working trees, the pipeline analysis, as the flags ask.
 pub fn execute_all(args: &ScanArgs, prepared: &Prepared) -> anyhow::Result<ScanResult> {
-    let mut result = if args.pipelines_only {
-        ScanResult::default()
-    } else {
-        execute(prepared)?
-    };
+    let exclude = &prepared.scanner.settings().walk.exclude;
+    let tree_pipelines = !args.no_pipelines && prepared.git.is_none() && is_working_tree(args);
+    // The pipeline analysis reads only CI files: it runs beside the content scan, not after it.
+    let (result, pipelines) = std::thread::scope(|s| {
+        let pipelines = tree_pipelines.then(|| s.spawn(|| analyze_roots(&prepared.roots, exclude)));
+        let result = if args.pipelines_only {
+            Ok(ScanResult::default())
+        } else {
+            execute(prepared)
+        };
+        let pipelines = pipelines.map(|h| h.join().expect("the pipeline analysis does not panic"));
+        (result, pipelines)
+    });
+    let mut result = result?;
+    if let Some(analysis) = pipelines {
+        result.add_pipelines(analysis);
+    }
     if args.no_pipelines {
         return Ok(result);
     }
-    let exclude = &prepared.scanner.settings().walk.exclude;
-    match &prepared.git {
-        None if is_working_tree(args) => result.add_pipelines(&prepared.roots, exclude),
-        Some(mode @ (GitMode::Range { .. } | GitMode::Staged)) => {
-            if let [repo] = prepared.roots.as_slice() {
-                result.add_pipeline_changes(repo, mode, exclude, prepared.pipeline_uses)?;
-            }
+    if let Some(mode @ (GitMode::Range { .. } | GitMode::Staged)) = &prepared.git {
+        if let [repo] = prepared.roots.as_slice() {
+            result.add_pipeline_changes(repo, mode, exclude, prepared.pipeline_uses)?;
         }
-        _ => {}
     }
     Ok(result)
 }

@@ -4,11 +4,11 @@
 mod git;
 mod pipeline_changes;
 
-use crate::ci_findings::{analyze_roots, link_literals, CiResult};
+use crate::ci_findings::{link_literals, CiResult};
 use crate::decode;
 use crate::detect::Detector;
 use crate::finding::{redact, Finding, FindingSet, Location};
-use crate::source::fs::{walk, FileEntry, WalkError, WalkOptions};
+use crate::source::fs::{check_roots, walk_each, FileEntry, WalkError, WalkOptions};
 use crate::source::{looks_binary, Skip, SkipReason};
 use crate::suppress::{self, Baseline};
 use rayon::prelude::*;
@@ -92,8 +92,8 @@ impl ScanResult {
     }
 
     /// Adds the pipeline analysis of the directory roots.
-    pub fn add_pipelines(&mut self, roots: &[PathBuf], exclude: &globset::GlobSet) {
-        let (mut ci, allowed) = analyze_roots(roots, exclude);
+    /// Attaches the pipeline analysis of the scanned roots (`ci_findings::analyze_roots`).
+    pub fn add_pipelines(&mut self, (mut ci, allowed): (CiResult, u64)) {
         link_literals(&mut self.findings, &mut ci);
         self.stats.suppressed.inline += allowed;
         self.stats.pipeline_files_analyzed = ci.files_analyzed as u64;
@@ -355,8 +355,29 @@ impl Scanner {
     /// Scans the working tree under `roots`.
     pub fn scan_paths(&self, roots: &[PathBuf]) -> Result<ScanResult, WalkError> {
         let started = Instant::now();
-        let (files, skips) = walk(roots, &self.settings.walk)?;
-        let mut result = self.scan_files(&files);
+        check_roots(roots)?;
+        let progress = self.progress_bar(0, Progress::Bytes);
+        // The walk lists on its own thread while the scanners work: on a large tree the
+        // listing alone takes a tenth of the scan, and need not come first.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<FileEntry>(4096);
+        let (mut result, skips) = std::thread::scope(|s| {
+            let walk = &self.settings.walk;
+            let bar = progress.clone();
+            let lister = s.spawn(move || {
+                walk_each(roots, walk, |f| {
+                    if let Some(p) = &bar {
+                        p.inc_length(f.size);
+                    }
+                    // The scanners stop receiving only if they panicked; that panic is reported.
+                    let _ = tx.send(f);
+                })
+            });
+            let result = self.scan_entries(rx.into_iter().par_bridge(), progress);
+            (
+                result,
+                lister.join().expect("the walk thread does not panic"),
+            )
+        });
         result.stats.record_skips(skips);
         result.stats.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(result)
@@ -364,15 +385,22 @@ impl Scanner {
 
     /// Scans listed files in parallel. A file that cannot be read is a counted skip.
     pub fn scan_files(&self, files: &[FileEntry]) -> ScanResult {
+        let progress = self.progress_bar(files.iter().map(|f| f.size).sum(), Progress::Bytes);
+        self.scan_entries(files.par_iter().cloned(), progress)
+    }
+
+    fn scan_entries(
+        &self,
+        files: impl ParallelIterator<Item = FileEntry>,
+        progress: Option<indicatif::ProgressBar>,
+    ) -> ScanResult {
         let started = Instant::now();
         let mut stats = ScanStats::default();
-        let progress = self.progress_bar(files.iter().map(|f| f.size).sum(), Progress::Bytes);
         let extra_skips = Mutex::new(Vec::new());
         let suppressed = Mutex::new(Suppressed::default());
         let results: Vec<(u64, BlobHits)> = files
-            .par_iter()
             .filter_map(|f| {
-                let r = self.scan_file(f, &suppressed);
+                let r = self.scan_file(&f, &suppressed);
                 if let Some(p) = &progress {
                     p.inc(f.size);
                 }
@@ -392,6 +420,8 @@ impl Scanner {
         stats.suppressed = suppressed.into_inner().expect("counters");
         stats.files_scanned = results.len() as u64;
         stats.bytes_scanned = results.iter().map(|(n, _)| n).sum();
+        // Grouping orders findings and their locations: the output does not depend on the
+        // order the files were scanned in.
         let findings = self.group(results.into_iter().map(|(_, h)| h));
         stats.elapsed_ms = started.elapsed().as_millis() as u64;
         ScanResult {

@@ -48,29 +48,62 @@ pub fn build_globs(globs: &[String]) -> Result<GlobSet, WalkError> {
     })
 }
 
-/// Lists the files under `roots` in a stable order, and what was skipped while listing.
-pub fn walk(
-    roots: &[PathBuf],
-    opts: &WalkOptions,
-) -> Result<(Vec<FileEntry>, Vec<Skip>), WalkError> {
-    let excludes = &opts.exclude;
-    let mut files = Vec::new();
-    let mut skips = Vec::new();
+/// Fails on the first root that does not exist or cannot be read, before anything is listed.
+pub fn check_roots(roots: &[PathBuf]) -> Result<(), WalkError> {
     for root in roots {
-        let meta = std::fs::metadata(root).map_err(|e| WalkError::Root {
+        std::fs::metadata(root).map_err(|e| WalkError::Root {
             path: root.display().to_string(),
             message: e.to_string(),
         })?;
+    }
+    Ok(())
+}
+
+/// Hands each file under `roots` to `emit` as the walk finds it (each shown path once, in walk
+/// order), so a scan can start before the listing ends; returns what was skipped. Roots are
+/// expected to pass [`check_roots`]; one that vanished since is a skip.
+pub fn walk_each(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+    mut emit: impl FnMut(FileEntry),
+) -> Vec<Skip> {
+    let excludes = &opts.exclude;
+    let mut skips = Vec::new();
+    let mut shown = std::collections::HashSet::new();
+    let mut push = |path: PathBuf, display: String, size: u64, skips: &mut Vec<Skip>| {
+        if !shown.insert(display.clone()) {
+            return; // overlapping roots
+        }
+        let max = opts.max_file_size;
+        if max > 0 && size > max {
+            skips.push(Skip {
+                path: display,
+                reason: SkipReason::TooLarge,
+                detail: Some(format!("{size} bytes > limit {max}")),
+            });
+        } else {
+            emit(FileEntry {
+                path,
+                display,
+                size,
+            });
+        }
+    };
+    for root in roots {
+        let meta = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(e) => {
+                skips.push(Skip {
+                    path: display_path(root),
+                    reason: SkipReason::Vanished,
+                    detail: Some(e.to_string()),
+                });
+                continue;
+            }
+        };
         if meta.is_file() {
             // An explicitly named file is scanned even if ignored.
-            push_file(
-                &mut files,
-                &mut skips,
-                root.clone(),
-                display_path(root),
-                meta.len(),
-                opts.max_file_size,
-            );
+            push(root.clone(), display_path(root), meta.len(), &mut skips);
             continue;
         }
         let config = super::walk::WalkConfig {
@@ -106,14 +139,7 @@ pub fn walk(
                 });
             } else if ft.is_file() {
                 match entry.metadata() {
-                    Ok(m) => push_file(
-                        &mut files,
-                        &mut skips,
-                        path.to_path_buf(),
-                        display_path(path),
-                        m.len(),
-                        opts.max_file_size,
-                    ),
+                    Ok(m) => push(path.to_path_buf(), display_path(path), m.len(), &mut skips),
                     Err(e) => skips.push(Skip {
                         path: display_path(path),
                         reason: SkipReason::Vanished,
@@ -136,44 +162,12 @@ pub fn walk(
                 }
                 if let Ok(m) = std::fs::metadata(&path) {
                     let display = display_path(&path);
-                    push_file(
-                        &mut files,
-                        &mut skips,
-                        path,
-                        display,
-                        m.len(),
-                        opts.max_file_size,
-                    );
+                    push(path, display, m.len(), &mut skips);
                 }
             }
         }
     }
-    files.sort_by(|a, b| a.display.cmp(&b.display));
-    files.dedup_by(|a, b| a.display == b.display);
-    Ok((files, skips))
-}
-
-fn push_file(
-    files: &mut Vec<FileEntry>,
-    skips: &mut Vec<Skip>,
-    path: PathBuf,
-    display: String,
-    size: u64,
-    max: u64,
-) {
-    if max > 0 && size > max {
-        skips.push(Skip {
-            path: display,
-            reason: SkipReason::TooLarge,
-            detail: Some(format!("{size} bytes > limit {max}")),
-        });
-    } else {
-        files.push(FileEntry {
-            path,
-            display,
-            size,
-        });
-    }
+    skips
 }
 
 fn walk_skip(err: ignore::Error) -> Skip {

@@ -441,10 +441,26 @@ impl Scanner {
             reason,
             detail: Some(detail),
         };
-        let bytes = std::fs::read(&f.path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => skip(SkipReason::Vanished, e.to_string()),
-            _ => skip(SkipReason::Unreadable, e.to_string()),
-        })?;
+        READ_BUFFER.with_borrow_mut(|bytes| {
+            read_into(&f.path, f.size, bytes).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => skip(SkipReason::Vanished, e.to_string()),
+                _ => skip(SkipReason::Unreadable, e.to_string()),
+            })?;
+            let r = self.scan_bytes(f, bytes, suppressed, skip);
+            if bytes.capacity() > KEPT_BUFFER {
+                *bytes = Vec::new();
+            }
+            r
+        })
+    }
+
+    fn scan_bytes(
+        &self,
+        f: &FileEntry,
+        bytes: &[u8],
+        suppressed: &Mutex<Suppressed>,
+        skip: impl Fn(SkipReason, String) -> Skip,
+    ) -> Result<(u64, BlobHits), Skip> {
         let max = self.settings.walk.max_file_size;
         if max > 0 && bytes.len() as u64 > max {
             return Err(skip(
@@ -454,7 +470,7 @@ impl Scanner {
         }
         let mut local = Suppressed::default();
         let hits = self
-            .scan_blob(&f.display, &bytes, &mut local)
+            .scan_blob(&f.display, bytes, &mut local)
             .map_err(|reason| skip(reason, "NUL byte in the first 8 KiB".into()))?;
         if local.inline + local.allowlist > 0 {
             let mut s = suppressed.lock().expect("counters");
@@ -516,6 +532,25 @@ impl Scanner {
         );
         Some(bar)
     }
+}
+
+// Each scanner thread reads every file into one buffer it keeps: a fresh allocation per file
+// costs page faults and zeroing, which showed as a fifth of a working-tree scan.
+thread_local! {
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A buffer grown past this by one large file is given back rather than kept.
+const KEPT_BUFFER: usize = 16 << 20;
+
+/// Reads the file at `path` into `buf` (cleared first); `size` is the listed size, a hint.
+fn read_into(path: &std::path::Path, size: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    buf.clear();
+    let mut file = std::fs::File::open(path)?;
+    buf.reserve(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    file.read_to_end(buf)?;
+    Ok(())
 }
 
 /// What a progress bar counts.

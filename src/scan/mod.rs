@@ -573,12 +573,16 @@ fn line_range(bytes: &[u8], pos: usize) -> Range<usize> {
     start..end
 }
 
-/// Counts lines forward through a blob; positions must be asked in increasing order.
+/// Counts lines and columns forward through a blob; positions must be asked in increasing
+/// order. Columns are counted incrementally too: many secrets on one long line (a minified
+/// bundle) must not each recount the line from its start.
 struct LineCursor<'a> {
     bytes: &'a [u8],
     pos: usize,
     line: usize,
     line_start: usize,
+    /// Characters in `line_start..pos`.
+    column: usize,
 }
 
 impl<'a> LineCursor<'a> {
@@ -588,6 +592,7 @@ impl<'a> LineCursor<'a> {
             pos: 0,
             line: 1,
             line_start: 0,
+            column: 0,
         }
     }
 
@@ -596,33 +601,49 @@ impl<'a> LineCursor<'a> {
         if pos < self.pos {
             *self = LineCursor::new(self.bytes);
         }
-        for nl in memchr::memchr_iter(b'\n', &self.bytes[self.pos..pos]) {
-            self.line += 1;
-            self.line_start = self.pos + nl + 1;
+        let ahead = &self.bytes[self.pos..pos];
+        match memchr::memrchr(b'\n', ahead) {
+            Some(last) => {
+                self.line += 1 + memchr::memchr_iter(b'\n', &ahead[..last]).count();
+                self.line_start = self.pos + last + 1;
+                self.column = char_count(&self.bytes[self.line_start..pos]);
+            }
+            None => self.column += char_count(ahead),
         }
         self.pos = pos;
-        (self.line, char_count(&self.bytes[self.line_start..pos]) + 1)
+        (self.line, self.column + 1)
     }
 
     /// Line and column just past `start..end` (an exclusive end column, as SARIF counts it).
     /// `position(start)` must have been asked last.
     fn position_after(&self, start: usize, end: usize) -> (usize, usize) {
         let inner = &self.bytes[start..end];
-        let newlines = memchr::memchr_iter(b'\n', inner).count();
-        if newlines == 0 {
-            (self.line, char_count(&self.bytes[self.line_start..end]) + 1)
-        } else {
-            let last_nl = memchr::memrchr(b'\n', inner).expect("counted") + start;
-            (
-                self.line + newlines,
-                char_count(&self.bytes[last_nl + 1..end]) + 1,
-            )
+        match memchr::memrchr(b'\n', inner) {
+            None => (self.line, self.column + char_count(inner) + 1),
+            Some(last) => (
+                self.line + 1 + memchr::memchr_iter(b'\n', &inner[..last]).count(),
+                char_count(&inner[last + 1..]) + 1,
+            ),
         }
     }
 }
 
+/// UTF-8 characters in `bytes`: every byte that is not a continuation byte (`10xxxxxx`).
 fn char_count(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut continuations = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        // Bit 7 of each byte set where the byte is 10xxxxxx.
+        continuations += (w & !(w << 1) & HIGH).count_ones() as usize;
+    }
+    continuations += chunks
+        .remainder()
+        .iter()
+        .filter(|&&b| (b & 0xC0) == 0x80)
+        .count();
+    bytes.len() - continuations
 }
 
 /// The line of a secret, cut to a readable width around it, with every secret on it shown
@@ -690,6 +711,44 @@ mod tests {
         assert_eq!(c.position_after(f, f + 1), (2, 6));
         let g = text.find('g').unwrap();
         assert_eq!(c.position(g), (3, 1));
+    }
+
+    /// The incremental cursor agrees with counting each position from the blob's start, for
+    /// many positions per line, multi-byte characters and spans that cross lines.
+    #[test]
+    fn cursor_agrees_with_counting_from_the_start() {
+        fn naive(text: &str, pos: usize) -> (usize, usize) {
+            let before = &text.as_bytes()[..pos];
+            let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            (line, text[line_start..pos].chars().count() + 1)
+        }
+        let pieces = ["a", "é", "€", "😀", "\n", "key=", "\r\n", " "];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..300 {
+            let len = (next() % 200) as usize;
+            let text: String = (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect();
+            let mut bounds: Vec<usize> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            bounds.retain(|_| next() % 3 == 0);
+            let mut c = LineCursor::new(text.as_bytes());
+            for w in bounds.windows(2) {
+                assert_eq!(c.position(w[0]), naive(&text, w[0]), "{text:?} at {}", w[0]);
+                assert_eq!(c.position_after(w[0], w[1]), naive(&text, w[1]), "{text:?}");
+            }
+        }
     }
 
     #[test]

@@ -120,6 +120,9 @@ pub fn accepts(rule: &Rule, secret: &[u8]) -> bool {
         && (filters::is_generic_decoy(secret) || filters::is_weak_short_value(secret)))
 }
 
+/// How far before a value `accepts_context` looks for a UI label's key.
+const LABEL_LOOKBACK: usize = 512;
+
 /// Whether the text around a generic (name-keyed) match says it is a credential: the name is
 /// not that of a hash, pagination token or search-only key, and not a UI label.
 pub fn accepts_context(
@@ -132,10 +135,10 @@ pub fn accepts_context(
         return true;
     }
     let name = &bytes[whole.start..secret.start.max(whole.start)];
-    let line_start = bytes[..secret.start]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
+    // A label's key sits just before its value; on a minified line the rest is noise.
+    let lookback = secret.start.saturating_sub(LABEL_LOOKBACK);
+    let line_start = memchr::memrchr(b'\n', &bytes[lookback..secret.start])
+        .map_or(lookback, |i| lookback + i + 1);
     !(filters::is_generic_name_decoy(name)
         || filters::is_label_key(&bytes[line_start..secret.start])
         || filters::value_names_itself(name, &bytes[secret.clone()])

@@ -275,6 +275,7 @@ impl Scanner {
         suppressed: &mut Suppressed,
     ) -> BlobHits {
         let mut lines = LineCursor::new(bytes);
+        let has_markers = suppress::any_marker(bytes);
         let secrets: Vec<Range<usize>> = detections.iter().map(|d| d.span.clone()).collect();
         let mut out = Vec::new();
         for d in detections {
@@ -284,9 +285,10 @@ impl Scanner {
             let secret_line = line_range(bytes, d.span.start);
             let lines_to_check = [&first_line, &last_line, &secret_line];
             let rule = self.detector.rules().get(d.rule).id();
-            if lines_to_check
-                .iter()
-                .any(|l| suppress::allows(&bytes[(*l).clone()], rule))
+            if has_markers
+                && lines_to_check
+                    .iter()
+                    .any(|l| suppress::allows(&bytes[(*l).clone()], rule))
             {
                 suppressed.inline += 1;
                 continue;

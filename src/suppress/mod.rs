@@ -16,6 +16,15 @@ pub const ALLOW_MARKER: &str = "keysweep:allow";
 /// Markers of other tools, honoured as an unqualified `keysweep:allow`.
 pub const FOREIGN_ALLOW_MARKERS: &[&str] = &["gitleaks:allow", "pragma: allowlist secret"];
 
+/// Whether `text` carries any allow marker at all: one pass over a blob spares checking each
+/// finding's lines, which are long in minified files.
+pub fn any_marker(text: &[u8]) -> bool {
+    FOREIGN_ALLOW_MARKERS
+        .iter()
+        .chain([&ALLOW_MARKER])
+        .any(|m| memchr::memmem::find(text, m.as_bytes()).is_some())
+}
+
 /// Whether `line` carries an inline allow for the finding with rule or audit id `id`.
 pub fn allows(line: &[u8], id: &str) -> bool {
     if FOREIGN_ALLOW_MARKERS

@@ -43,31 +43,22 @@ pub(super) fn views(
     want: &dyn Fn(&Range<usize>) -> bool,
     out: &mut Vec<(Builder, &'static str)>,
 ) {
-    // `i` always starts a possible run (it follows a byte outside the alphabet). A run of
-    // MIN_RUN bytes from `i` needs every byte of `i..i + MIN_RUN`: looking backwards from the
-    // window's end for one that is not, and jumping past it, skips most text unread.
-    let mut i = 0;
     let n = input.len();
-    while i + MIN_RUN <= n {
-        if let Some(q) = input[i..i + MIN_RUN]
-            .iter()
-            .rposition(|&c| CLASS[c as usize] == 0)
-        {
-            i += q + 1;
-            continue;
-        }
-        let start = i;
-        let mut kinds = 0u8;
-        while i < n && CLASS[input[i] as usize] != 0 {
-            kinds |= CLASS[input[i] as usize];
-            i += 1;
-        }
-        let body = start..i;
+    let mut from = 0;
+    while let Some(body) = next_run(input, from) {
+        let mut i = body.end;
         while i < n && input[i] == b'=' && i - body.end < 2 {
             i += 1;
         }
-        let span = start..i;
-        if body.len() < MIN_RUN || body.len() > MAX_RUN || kinds & 6 == 6 || !want(&span) {
+        from = i;
+        let span = body.start..i;
+        if body.len() > MAX_RUN || !want(&span) {
+            continue;
+        }
+        let kinds = input[body.clone()]
+            .iter()
+            .fold(0u8, |k, &c| k | CLASS[c as usize]);
+        if kinds & 6 == 6 {
             continue;
         }
         if let Some(text) = decode(input, body.clone(), kinds) {
@@ -76,6 +67,87 @@ pub(super) fn views(
             out.push((b, "base64"));
         }
     }
+}
+
+/// The first maximal run of alphabet bytes at least `MIN_RUN` long that starts at or after
+/// `from`, where `from` is 0 or follows a byte outside the alphabet.
+///
+/// Why masks: almost no text holds such a run, so the cost is classifying every byte. A
+/// 64-byte block is classified in straight-line code the compiler turns into SIMD compares,
+/// and runs are then found with bit operations rather than a branch per byte.
+fn next_run(input: &[u8], from: usize) -> Option<Range<usize>> {
+    let start = next_run_start(input, from)?;
+    let mut pos = start;
+    while pos < input.len() {
+        let (mask, len) = mask_at(input, pos);
+        let first_outside = (!mask).trailing_zeros() as usize;
+        if first_outside < len {
+            return Some(start..pos + first_outside);
+        }
+        pos += len;
+    }
+    Some(start..input.len())
+}
+
+fn next_run_start(input: &[u8], from: usize) -> Option<usize> {
+    // Alphabet bytes just before `pos`, the tail of a run that started at `pos - carry`.
+    let mut carry = 0;
+    let mut pos = from;
+    while pos < input.len() {
+        let (mask, len) = mask_at(input, pos);
+        if carry + mask.trailing_ones() as usize >= MIN_RUN {
+            return Some(pos - carry);
+        }
+        // Bit k of `m` set when bytes k..k + 2^j of the block all are (j = 1, 2, 3, 4).
+        let mut m = mask & (mask >> 1);
+        m &= m >> 2;
+        m &= m >> 4;
+        m &= m >> 8;
+        const _: () = assert!(MIN_RUN == 16, "the shifts above count 16 bytes");
+        if m != 0 {
+            return Some(pos + m.trailing_zeros() as usize);
+        }
+        carry = if mask.trailing_ones() as usize == len {
+            carry + len
+        } else {
+            (mask << (64 - len)).leading_ones() as usize
+        };
+        pos += len;
+    }
+    None
+}
+
+/// Bit k set when `input[pos + k]` is in either alphabet, for the (up to) 64 bytes from `pos`,
+/// and how many bytes that is.
+#[inline]
+fn mask_at(input: &[u8], pos: usize) -> (u64, usize) {
+    match input[pos..].first_chunk::<64>() {
+        Some(block) => (alphabet_mask(block), 64),
+        None => {
+            let rest = &input[pos..];
+            let mask = rest.iter().enumerate().fold(0u64, |m, (k, &c)| {
+                m | ((CLASS[c as usize] != 0) as u64) << k
+            });
+            (mask, rest.len())
+        }
+    }
+}
+
+#[inline]
+fn alphabet_mask(block: &[u8; 64]) -> u64 {
+    // Arithmetic rather than the CLASS table: comparisons vectorise, table lookups do not.
+    let lanes = block.map(|c| {
+        let letter = (c | 0x20).wrapping_sub(b'a') < 26;
+        let digit = c.wrapping_sub(b'0') < 10;
+        (letter | digit | (c | 4 == b'/') | (c == b'-') | (c == b'_')) as u8
+    });
+    let mut mask = 0u64;
+    for (q, eight) in lanes.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+        // Gathers the low bit of each byte into the top byte.
+        mask |= (w.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * q);
+    }
+    mask
 }
 
 /// The decoded text of a run, if it plausibly is base64 of text.
@@ -182,6 +254,68 @@ mod tests {
         spki.extend((0..200u32).map(|i| (i * 37 % 251) as u8));
         let b64 = base64::engine::general_purpose::STANDARD.encode(&spki);
         assert!(run(&format!("key = \"{b64}\"")).is_empty());
+    }
+
+    /// The mask-based run finder agrees with a byte-by-byte one, runs across block edges and
+    /// at the end of the input included.
+    #[test]
+    fn runs_match_a_byte_by_byte_search() {
+        fn naive(input: &[u8]) -> Vec<Range<usize>> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < input.len() {
+                let start = i;
+                while i < input.len() && CLASS[input[i] as usize] != 0 {
+                    i += 1;
+                }
+                if i - start >= MIN_RUN {
+                    out.push(start..i);
+                }
+                i = i.max(start + 1);
+            }
+            out
+        }
+        fn ours(input: &[u8]) -> Vec<Range<usize>> {
+            let mut out = Vec::new();
+            let mut from = 0;
+            while let Some(r) = next_run(input, from) {
+                from = r.end;
+                out.push(r);
+            }
+            out
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for c in 0..=255u8 {
+            let in_alphabet = CLASS[c as usize] != 0;
+            assert_eq!(alphabet_mask(&[c; 64]) == u64::MAX, in_alphabet, "{c:#x}");
+        }
+        for _ in 0..3000 {
+            let len = (next() % 400) as usize;
+            // Mostly alphabet bytes with a varying density of breaks, so runs of every length
+            // near MIN_RUN and near the 64-byte blocks occur.
+            let breaks = 2 + next() % 40;
+            let input: Vec<u8> = (0..len)
+                .map(|_| {
+                    if next() % breaks == 0 {
+                        b" =.\n\xff\"@"[(next() % 7) as usize]
+                    } else {
+                        b"aZ09+/-_Qx"[(next() % 10) as usize]
+                    }
+                })
+                .collect();
+            assert_eq!(
+                ours(&input),
+                naive(&input),
+                "{:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
     }
 
     #[test]

@@ -89,6 +89,11 @@ impl Matcher for KeywordRegexMatcher {
                 continue; // reported by `rules check`; a broken user rule never stops a scan
             };
             for window in windows(haystack, group, compiled.max_len, compiled.multiline) {
+                if let Some(screen) = &compiled.screen {
+                    if !screen.is_match_at(&haystack[..window.end], window.start) {
+                        continue;
+                    }
+                }
                 search_window(
                     &compiled.regex,
                     compiled.secret_group,

@@ -4,11 +4,16 @@
 //! Why not an Aho-Corasick DFA: with a few hundred short, case-insensitive keywords its SIMD
 //! prefilters switch off and the DFA walks one dependent table lookup per byte, which was the
 //! largest single cost of a scan. Here each keyword is reduced to one *anchor*, its rarest
-//! three-byte window. One pass hashes the (case-folded) trigram at every position into an 8 KB
+//! three-byte window. One pass hashes the (case-folded) trigram at every position into a 16 KB
 //! bitmap that stays in L1; the loop has no dependency between positions, so it runs at the
 //! machine's throughput rather than its load latency. A set bit sends the position to an exact,
 //! case-insensitive comparison of the few keywords anchored there. Keywords shorter than three
 //! bytes are found with `memchr` on their rarest byte.
+//!
+//! Every set bit that real text hits costs a mispredicted branch and a comparison, so anchors
+//! avoid the trigrams source code is full of (`COMMON_TRIGRAMS`), keywords share an anchor
+//! where one holds another's (`sessiontoken` and `token`), and the hash multiplier is the one,
+//! of a few, under which the fewest common trigrams land on a set bit.
 
 /// A keyword occurrence: which keyword (its index in the list given to `new`) and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -18,7 +23,23 @@ pub(crate) struct KeywordHit {
     pub(crate) end: usize,
 }
 
-const HASH_BITS: u32 = 16;
+use super::common_trigrams::COMMON_TRIGRAMS;
+use std::collections::{HashMap, HashSet};
+
+/// 2^17 bits: a 16 KB bitmap, which stays in L1 beside the text.
+const HASH_BITS: u32 = 17;
+
+/// Odd multipliers tried for the hash (fixed: a scan is reproducible).
+const MULTIPLIERS: [u32; 8] = [
+    0x9e37_79b1,
+    0x85eb_ca77,
+    0xc2b2_ae3d,
+    0x27d4_eb2f,
+    0x1656_67b1,
+    0xd3a2_646d,
+    0xfd70_46c5,
+    0xb55a_4f09,
+];
 
 /// A keyword anchored at `offset` bytes into itself.
 #[derive(Debug, Clone, Copy)]
@@ -40,11 +61,12 @@ struct Short {
 pub(crate) struct KeywordSet {
     /// ASCII-lowercase keywords, as given.
     keywords: Vec<Vec<u8>>,
+    multiplier: u32,
     /// Bit `h` is set when some anchor hashes to `h`.
     bitmap: Box<[u64; 1 << (HASH_BITS - 6)]>,
-    /// Anchors grouped by hash: `anchored[starts[h]..starts[h + 1]]`.
-    starts: Vec<u32>,
-    anchored: Vec<Anchored>,
+    /// Anchors sorted by hash (a bucket is found by binary search: probes that reach it are
+    /// rare, and a table of bucket starts would cost 512 KB).
+    anchored: Vec<(u32, Anchored)>,
     short: Vec<Short>,
 }
 
@@ -56,8 +78,87 @@ fn fold(trigram: u32) -> u32 {
 }
 
 #[inline(always)]
-fn hash(folded: u32) -> usize {
-    (folded.wrapping_mul(0x9e37_79b1) >> (32 - HASH_BITS)) as usize
+fn hash(folded: u32, multiplier: u32) -> usize {
+    (folded.wrapping_mul(multiplier) >> (32 - HASH_BITS)) as usize
+}
+
+fn trigram_at(kw: &[u8], offset: usize) -> u32 {
+    u32::from_le_bytes([kw[offset], kw[offset + 1], kw[offset + 2], 0])
+}
+
+/// How often each common folded trigram occurs in source code, as a weight: the most frequent
+/// weighs most; a trigram outside the table weighs nothing.
+struct Commonness(HashMap<u32, u32>);
+
+impl Commonness {
+    fn new() -> Commonness {
+        let n = COMMON_TRIGRAMS.len() as u32;
+        Commonness(
+            (0..n)
+                .rev()
+                .zip(COMMON_TRIGRAMS)
+                .map(|(weight, t)| (fold(u32::from_le_bytes([t[0], t[1], t[2], 0])), weight + 1))
+                .collect(),
+        )
+    }
+
+    fn of(&self, folded: u32) -> u32 {
+        self.0.get(&folded).copied().unwrap_or(0)
+    }
+}
+
+/// The offset of each keyword's anchor trigram (`None` for keywords under three bytes).
+fn choose_anchors(keywords: &[Vec<u8>], common: &Commonness) -> Vec<Option<usize>> {
+    let cost = |kw: &[u8], o: usize| {
+        let t = trigram_at(kw, o);
+        (
+            common.of(fold(t)),
+            kw[o..o + 3].iter().map(|&b| byte_rank(b)).sum::<u32>(),
+        )
+    };
+    let mut chosen: Vec<Option<usize>> = keywords
+        .iter()
+        .map(|kw| (kw.len() >= 3).then(|| (0..=kw.len() - 3).min_by_key(|&o| cost(kw, o)))?)
+        .collect();
+    // A trigram another keyword is already anchored on costs no further probes: take it when
+    // it is no more common than the keyword's own best.
+    let taken: HashSet<u32> = keywords
+        .iter()
+        .zip(&chosen)
+        .filter_map(|(kw, o)| o.map(|o| fold(trigram_at(kw, o))))
+        .collect();
+    for (kw, offset) in keywords.iter().zip(chosen.iter_mut()) {
+        let Some(best) = *offset else { continue };
+        let shared = (0..=kw.len() - 3)
+            .filter(|&o| o != best && taken.contains(&fold(trigram_at(kw, o))))
+            .filter(|&o| {
+                common.of(fold(trigram_at(kw, o))) <= common.of(fold(trigram_at(kw, best))).max(1)
+            })
+            .min_by_key(|&o| cost(kw, o));
+        if let Some(o) = shared {
+            *offset = Some(o);
+        }
+    }
+    chosen
+}
+
+/// The multiplier under which common trigrams that are not anchors least often share a bucket
+/// with one.
+fn choose_multiplier(anchors: &[u32], common: &Commonness) -> u32 {
+    let anchor_set: HashSet<u32> = anchors.iter().copied().collect();
+    MULTIPLIERS
+        .iter()
+        .copied()
+        .min_by_key(|&m| {
+            let buckets: HashSet<usize> = anchors.iter().map(|&a| hash(a, m)).collect();
+            common
+                .0
+                .iter()
+                .filter(|(t, _)| !anchor_set.contains(t) && buckets.contains(&hash(**t, m)))
+                .map(|(_, &weight)| u64::from(weight))
+                .sum::<u64>()
+        })
+        .expect("multipliers")
 }
 
 impl KeywordSet {
@@ -67,12 +168,21 @@ impl KeywordSet {
             .iter()
             .map(|k| k.as_ref().to_ascii_lowercase())
             .collect();
-        let mut by_hash: Vec<(usize, Anchored)> = Vec::new();
+        let common = Commonness::new();
+        let offsets = choose_anchors(&keywords, &common);
         let mut short = Vec::new();
-        for (idx, kw) in keywords.iter().enumerate() {
-            match kw.len() {
-                0 => {}
-                1 | 2 => {
+        let mut anchored: Vec<(u32, Anchored)> = Vec::new();
+        for (idx, (kw, offset)) in keywords.iter().zip(&offsets).enumerate() {
+            match offset {
+                Some(o) => anchored.push((
+                    fold(trigram_at(kw, *o)),
+                    Anchored {
+                        keyword: idx as u32,
+                        offset: *o as u32,
+                    },
+                )),
+                None if kw.is_empty() => {}
+                None => {
                     let offset = (0..kw.len())
                         .min_by_key(|&o| byte_rank(kw[o]))
                         .expect("non-empty");
@@ -82,37 +192,23 @@ impl KeywordSet {
                         offset,
                     });
                 }
-                n => {
-                    let offset = (0..=n - 3)
-                        .min_by_key(|&o| kw[o..o + 3].iter().map(|&b| byte_rank(b)).sum::<u32>())
-                        .expect("at least one window");
-                    let trigram =
-                        u32::from_le_bytes([kw[offset], kw[offset + 1], kw[offset + 2], 0]);
-                    by_hash.push((
-                        hash(fold(trigram)),
-                        Anchored {
-                            keyword: idx as u32,
-                            offset: offset as u32,
-                        },
-                    ));
-                }
             }
         }
-        by_hash.sort_by_key(|(h, a)| (*h, a.keyword));
-        let mut bitmap = Box::new([0u64; 1 << (HASH_BITS - 6)]);
-        let mut starts = vec![0u32; (1 << HASH_BITS) + 1];
-        for (h, _) in &by_hash {
-            bitmap[h >> 6] |= 1 << (h & 63);
-            starts[h + 1] += 1;
+        let folded: Vec<u32> = anchored.iter().map(|(t, _)| *t).collect();
+        let multiplier = choose_multiplier(&folded, &common);
+        for (t, _) in anchored.iter_mut() {
+            *t = hash(*t, multiplier) as u32;
         }
-        for h in 0..(1 << HASH_BITS) {
-            starts[h + 1] += starts[h];
+        anchored.sort_by_key(|(h, a)| (*h, a.keyword));
+        let mut bitmap = Box::new([0u64; 1 << (HASH_BITS - 6)]);
+        for (h, _) in &anchored {
+            bitmap[*h as usize >> 6] |= 1 << (h & 63);
         }
         KeywordSet {
             keywords,
+            multiplier,
             bitmap,
-            starts,
-            anchored: by_hash.into_iter().map(|(_, a)| a).collect(),
+            anchored,
             short,
         }
     }
@@ -127,7 +223,7 @@ impl KeywordSet {
 
     #[inline(always)]
     fn probe(&self, hay: &[u8], pos: usize, folded: u32, emit: &mut impl FnMut(KeywordHit)) {
-        let h = hash(folded);
+        let h = hash(folded, self.multiplier);
         if self.bitmap[h >> 6] & (1 << (h & 63)) == 0 {
             return;
         }
@@ -137,8 +233,11 @@ impl KeywordSet {
     #[cold]
     #[inline(never)]
     fn verify(&self, hay: &[u8], pos: usize, h: usize, emit: &mut impl FnMut(KeywordHit)) {
-        let bucket = &self.anchored[self.starts[h] as usize..self.starts[h + 1] as usize];
-        for a in bucket {
+        let first = self.anchored.partition_point(|(b, _)| (*b as usize) < h);
+        let bucket = self.anchored[first..]
+            .iter()
+            .take_while(|(b, _)| *b as usize == h);
+        for (_, a) in bucket {
             let Some(start) = pos.checked_sub(a.offset as usize) else {
                 continue;
             };

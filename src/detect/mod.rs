@@ -1,6 +1,7 @@
 //! Detection: from a blob's bytes to filtered rule matches.
 
 pub mod checksum;
+mod common_trigrams;
 pub mod files;
 pub mod filters;
 mod keywords;

@@ -14,7 +14,7 @@ use std::io;
 use std::path::Path;
 
 /// The classes, in table order.
-pub const CLASSES: [&str; 14] = [
+pub const CLASSES: [&str; 15] = [
     "k8s-secret-base64",
     "docker-config-auth",
     "base64-pem",
@@ -23,6 +23,7 @@ pub const CLASSES: [&str; 14] = [
     "escaped-literal",
     "concatenated",
     "concatenated-pem",
+    "joined-literals",
     "encrypted-key",
     "short-password",
     "cli-password",
@@ -199,6 +200,25 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
                 3 => ("client.php", format!("<?php\n$base = 'https://' . '{app}.example.test';\n$key = '{a}' . '{b}';\n")),
                 4 => ("client.lua", format!("local base = \"https://\" .. \"{app}.example.test\"\nlocal key = \"{a}\" .. \"{b}\"\n")),
                 _ => ("Client.vb", format!("Dim Base As String = \"https://\" & \"{app}.example.test\"\nDim Key As String = \"{a}\" & \"{b}\"\n")),
+            };
+            (format!("src/{app}-{i}/{path}"), text, vec![tok])
+        }
+        "joined-literals" => {
+            let tok = if rng.chance(0.5) {
+                stripe_key(rng)
+            } else {
+                github_token(rng)
+            };
+            let cut = rng.range(6, tok.len() - 6);
+            let (a, b) = tok.split_at(cut);
+            // Each file also joins harmless literals (a path, a greeting): hard negatives.
+            let (path, text) = match i % 6 {
+                0 => ("Client.java", format!("class Client {{\n    static final String BASE = String.join(\"/\", \"https:\", \"\", \"{app}.example.test\");\n    static final String KEY = String.join(\"\", \"{a}\", \"{b}\");\n}}\n")),
+                1 => ("Client.cs", format!("static class Client {{\n    const string Greeting = \"hello\";\n    static readonly string Path = string.Join(\"/\", new[] {{ \"var\", \"lib\", \"{app}\" }});\n    static readonly string Key = string.Join(\"\", new[] {{ \"{a}\", \"{b}\" }});\n}}\n")),
+                2 => ("client.go", format!("package client\n\nvar base = strings.Join([]string{{\"https://\", \"{app}.example.test\"}}, \"\")\nvar apiKey = strings.Join([]string{{\"{a}\", \"{b}\"}}, \"\")\n")),
+                3 => ("client.py", format!("BASE = \"/\".join([\"\", \"srv\", \"{app}\", \"data\"])\nAPI_KEY = \"\".join([\"{a}\", \"{b}\"])\n")),
+                4 => ("client.js", format!("const base = ['https://', '{app}.example.test'].join('');\nconst apiKey = [\n  '{a}',\n  '{b}',\n].join('');\n")),
+                _ => ("client.php", format!("<?php\n$base = implode('/', ['https:', '', '{app}.example.test']);\n$apiKey = implode('', ['{a}', '{b}']);\n")),
             };
             (format!("src/{app}-{i}/{path}"), text, vec![tok])
         }

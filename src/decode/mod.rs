@@ -1,6 +1,6 @@
 //! Decoded views of a blob: the same text with an encoded or split value made plain, so the
 //! one `Detector` sees secrets that are base64-wrapped, percent- or escape-encoded, or written
-//! as concatenated literals.
+//! as concatenated or joined literals.
 //!
 //! One way only: source bytes -> views -> detection. Each view is the line (or lines) around
 //! an encoded span with that span replaced by its decoded form, so the name before a value
@@ -11,6 +11,7 @@
 mod base64;
 mod concat;
 mod escape;
+mod join;
 mod percent;
 
 use std::ops::Range;
@@ -98,7 +99,13 @@ impl Builder {
 /// A decoder: every view it can make of `input`, for candidate spans `want` accepts.
 type Decoder = fn(&[u8], &dyn Fn(&Range<usize>) -> bool, &mut Vec<(Builder, &'static str)>);
 
-const DECODERS: [Decoder; 4] = [base64::views, percent::views, escape::views, concat::views];
+const DECODERS: [Decoder; 5] = [
+    base64::views,
+    percent::views,
+    escape::views,
+    concat::views,
+    join::views,
+];
 
 /// Every decoded view of `bytes`, nested up to `MAX_DEPTH`.
 pub fn views(bytes: &[u8]) -> Vec<View> {

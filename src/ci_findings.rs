@@ -73,10 +73,32 @@ pub fn fingerprint(f: &PipelineFinding) -> String {
 /// them (prefixed by the root as given). Returns the findings and how many lines were allowed
 /// inline.
 pub fn analyze_roots(roots: &[std::path::PathBuf], exclude: &GlobSet) -> (CiResult, u64) {
+    analyze_each(roots, exclude, |root, excluded| {
+        pipeline::analyze_excluding(root, excluded)
+    })
+}
+
+/// [`analyze_roots`] for one directory root whose files a walk has listed already (only the
+/// CI candidates among them are needed: [`pipeline::is_ci_candidate`]).
+pub fn analyze_listed_root(
+    root: &std::path::Path,
+    files: &[std::path::PathBuf],
+    exclude: &GlobSet,
+) -> (CiResult, u64) {
+    analyze_each(&[root.to_path_buf()], exclude, |root, excluded| {
+        pipeline::analyze_listed(root, files, excluded)
+    })
+}
+
+fn analyze_each(
+    roots: &[std::path::PathBuf],
+    exclude: &GlobSet,
+    analyze: impl Fn(&std::path::Path, &dyn Fn(&std::path::Path) -> bool) -> pipeline::PipelineReport,
+) -> (CiResult, u64) {
     let mut out = CiResult::default();
     let mut allowed = 0;
     for root in roots.iter().filter(|r| r.is_dir()) {
-        let report = pipeline::analyze_excluding(root, &|rel| exclude.is_match(rel));
+        let report = analyze(root, &|rel| exclude.is_match(rel));
         out.files_analyzed += report.files_analyzed;
         // the root itself is shown as given (`repo`, not `repo/.`)
         let shown = |rel: &str| {

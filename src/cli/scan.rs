@@ -3,7 +3,7 @@
 use super::{default_paths, output, GlobalArgs};
 use anyhow::{bail, Context};
 use clap::Args;
-use keysweep::ci_findings::{analyze_roots, PipelineUses};
+use keysweep::ci_findings::{analyze_listed_root, analyze_roots, PipelineUses};
 use keysweep::detect::Detector;
 use keysweep::report::{write_report, Format, ReportContext};
 use keysweep::rules::RuleSet;
@@ -221,6 +221,18 @@ pub fn execute(prepared: &Prepared) -> anyhow::Result<ScanResult> {
 pub fn execute_all(args: &ScanArgs, prepared: &Prepared) -> anyhow::Result<ScanResult> {
     let exclude = &prepared.scanner.settings().walk.exclude;
     let tree_pipelines = !args.no_pipelines && prepared.git.is_none() && is_working_tree(args);
+    // One directory: the pipeline analysis takes its CI files from the content scan's walk.
+    if let [root] = prepared.roots.as_slice() {
+        if tree_pipelines && !args.pipelines_only && root.is_dir() {
+            let (mut result, analysis) = prepared.scanner.scan_paths_with(
+                &prepared.roots,
+                &keysweep::pipeline::is_ci_candidate,
+                |files| analyze_listed_root(root, &files, exclude),
+            )?;
+            result.add_pipelines(analysis);
+            return Ok(result);
+        }
+    }
     // The pipeline analysis reads only CI files: it runs beside the content scan, not after it.
     let (result, pipelines) = std::thread::scope(|s| {
         let pipelines = tree_pipelines.then(|| s.spawn(|| analyze_roots(&prepared.roots, exclude)));

@@ -50,18 +50,32 @@ fn repo_root_of(root: &Path, p: &Path) -> PathBuf {
 }
 
 pub(crate) fn discover(root: &Path) -> Discovered {
-    let mut out = Discovered::default();
     if root.is_file() {
+        let mut out = Discovered::default();
         classify(root, root.parent().unwrap_or(root), &mut out);
-    } else {
-        let config = crate::source::walk::WalkConfig::default();
-        for path in crate::source::walk::files(root, config) {
-            classify(&path, root, &mut out);
-        }
+        return out;
+    }
+    let config = crate::source::walk::WalkConfig::default();
+    from_paths(root, &crate::source::walk::files(root, config))
+}
+
+/// The CI files among `paths`, files listed under the directory `root`.
+pub(crate) fn from_paths(root: &Path, paths: &[PathBuf]) -> Discovered {
+    let mut out = Discovered::default();
+    for path in paths.iter().filter(|p| is_candidate(p)) {
+        classify(path, root, &mut out);
     }
     out.github.sort_by(|a, b| a.abs.cmp(&b.abs));
     out.gitlab.sort();
     out
+}
+
+/// Whether `classify` could take the file, by its name and parent directories alone.
+pub(crate) fn is_candidate(p: &Path) -> bool {
+    let name = name_of(p);
+    name.starts_with(".gitlab-ci.")
+        || (is_yaml(p)
+            && (name.starts_with("action.") || p.parent().map(name_of) == Some("workflows")))
 }
 
 fn classify(p: &Path, root: &Path, out: &mut Discovered) {

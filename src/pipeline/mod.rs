@@ -270,7 +270,30 @@ pub fn analyze(root: &Path) -> PipelineReport {
 /// [`analyze`], leaving out the CI files whose path relative to `root` is excluded (they are
 /// neither read nor counted).
 pub fn analyze_excluding(root: &Path, excluded: &dyn Fn(&Path) -> bool) -> PipelineReport {
-    let mut files = discover::discover(root);
+    analyze_discovered(root, discover::discover(root), excluded)
+}
+
+/// Whether a file could be CI configuration, by its path alone: a walk that lists the tree
+/// anyway keeps these for [`analyze_listed`].
+pub fn is_ci_candidate(path: &Path) -> bool {
+    discover::is_candidate(path)
+}
+
+/// [`analyze_excluding`] over files already listed under `root` (by a walk done anyway),
+/// instead of walking `root` again.
+pub fn analyze_listed(
+    root: &Path,
+    files: &[std::path::PathBuf],
+    excluded: &dyn Fn(&Path) -> bool,
+) -> PipelineReport {
+    analyze_discovered(root, discover::from_paths(root, files), excluded)
+}
+
+fn analyze_discovered(
+    root: &Path,
+    mut files: discover::Discovered,
+    excluded: &dyn Fn(&Path) -> bool,
+) -> PipelineReport {
     let keep = |p: &Path| !excluded(p.strip_prefix(root).unwrap_or(p));
     files.github.retain(|f| keep(&f.abs));
     files.gitlab.retain(|f| keep(f));

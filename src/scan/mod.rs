@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -356,23 +356,43 @@ impl Scanner {
 
     /// Scans the working tree under `roots`.
     pub fn scan_paths(&self, roots: &[PathBuf]) -> Result<ScanResult, WalkError> {
+        self.scan_paths_with(roots, &|_| false, |_| ())
+            .map(|(result, ())| result)
+    }
+
+    /// [`Scanner::scan_paths`], also handing the walked files that `keep` selects to
+    /// `after_walk`, which runs on the walk's thread as soon as the listing ends, beside the
+    /// scanners still at work: work that needs the file list (the pipeline analysis) costs no
+    /// second walk.
+    pub fn scan_paths_with<T: Send>(
+        &self,
+        roots: &[PathBuf],
+        keep: &(dyn Fn(&Path) -> bool + Sync),
+        after_walk: impl FnOnce(Vec<PathBuf>) -> T + Send,
+    ) -> Result<(ScanResult, T), WalkError> {
         let started = Instant::now();
         check_roots(roots)?;
         let progress = self.progress_bar(0, Progress::Bytes);
         // The walk lists on its own thread while the scanners work: on a large tree the
         // listing alone takes a tenth of the scan, and need not come first.
         let (tx, rx) = std::sync::mpsc::sync_channel::<FileEntry>(4096);
-        let (mut result, skips) = std::thread::scope(|s| {
+        let (mut result, (skips, after)) = std::thread::scope(|s| {
             let walk = &self.settings.walk;
             let bar = progress.clone();
             let lister = s.spawn(move || {
-                walk_each(roots, walk, |f| {
+                let mut kept = Vec::new();
+                let skips = walk_each(roots, walk, |f| {
                     if let Some(p) = &bar {
                         p.inc_length(f.size);
                     }
+                    if keep(&f.path) {
+                        kept.push(f.path.clone());
+                    }
                     // The scanners stop receiving only if they panicked; that panic is reported.
                     let _ = tx.send(f);
-                })
+                });
+                drop(tx);
+                (skips, after_walk(kept))
             });
             let result = self.scan_entries(rx.into_iter().par_bridge(), progress);
             (
@@ -382,7 +402,7 @@ impl Scanner {
         });
         result.stats.record_skips(skips);
         result.stats.elapsed_ms = started.elapsed().as_millis() as u64;
-        Ok(result)
+        Ok((result, after))
     }
 
     /// Scans listed files in parallel. A file that cannot be read is a counted skip.

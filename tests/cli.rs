@@ -226,7 +226,7 @@ fn a_file_gone_before_it_is_read_is_counted() {
     use keysweep::source::fs::FileEntry;
     let rules = std::sync::Arc::new(keysweep::rules::RuleSet::builtin().unwrap());
     let scanner = Scanner::new(
-        keysweep::detect::Detector::new(rules).unwrap(),
+        keysweep::detect::Detector::new(rules),
         ScanSettings::default(),
     );
     let dir = tree();

@@ -794,7 +794,7 @@ fn a_chosen_subset_of_blobs_is_scanned_with_provenance() {
         .extend(keysweep::rules::RuleSet::load_path(&rules_dir()).unwrap())
         .unwrap();
     let scanner = Scanner::new(
-        keysweep::detect::Detector::new(std::sync::Arc::new(rules)).unwrap(),
+        keysweep::detect::Detector::new(std::sync::Arc::new(rules)),
         ScanSettings::default(),
     );
     let all = keysweep::source::git::blob_ids(&r.path).unwrap();

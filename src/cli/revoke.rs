@@ -25,7 +25,7 @@ pub struct RevokeArgs {
 
 pub fn run(args: &RevokeArgs) -> anyhow::Result<i32> {
     let rules = Arc::new(keysweep::rules::RuleSet::builtin()?);
-    let detector = keysweep::detect::Detector::new(rules)?;
+    let detector = keysweep::detect::Detector::new(rules);
     let settings = keysweep::scan::ScanSettings {
         walk: keysweep::source::fs::WalkOptions {
             max_file_size: 25 << 20,

@@ -141,7 +141,7 @@ pub fn prepare(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<Prepared>
     rules.disable(&config.disabled_rules);
     rules.disable(&args.disable_rule);
     let rules = Arc::new(rules);
-    let detector = Detector::new(rules.clone())?;
+    let detector = Detector::new(rules.clone());
     let allow_secrets = config
         .allow_secrets
         .iter()

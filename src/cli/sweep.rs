@@ -200,7 +200,7 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
         },
         ..Default::default()
     };
-    let scanner = Scanner::new(Detector::new(rules)?, settings);
+    let scanner = Scanner::new(Detector::new(rules), settings);
     let opts = SweepOptions {
         cache: args.cache.clone(),
         state: state_path.clone(),

@@ -21,22 +21,18 @@ pub struct Detection {
     pub secret: Range<usize>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct DetectError(String);
-
 pub struct Detector {
     rules: Arc<RuleSet>,
     matcher: Box<dyn Matcher>,
 }
 
 impl Detector {
-    pub fn new(rules: Arc<RuleSet>) -> Result<Detector, DetectError> {
+    pub fn new(rules: Arc<RuleSet>) -> Detector {
         let matcher = KeywordRegexMatcher::new(rules.clone());
-        Ok(Detector {
+        Detector {
             rules,
             matcher: Box::new(matcher),
-        })
+        }
     }
 
     pub fn rules(&self) -> &RuleSet {

@@ -57,19 +57,9 @@ pub fn check_rules(set: &Arc<RuleSet>) -> Vec<RuleProblem> {
             ));
         }
     }
-    let detector = match Detector::new(set.clone()) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            problems.push(RuleProblem {
-                source: "<all>".into(),
-                rule_id: "*".into(),
-                message: e.to_string(),
-            });
-            None
-        }
-    };
+    let detector = Detector::new(set.clone());
     for (idx, rule) in set.rules().iter().enumerate() {
-        for message in check_rule(rule, idx, detector.as_ref()) {
+        for message in check_rule(rule, idx, &detector) {
             problems.push(problem(rule, message));
         }
     }
@@ -84,7 +74,7 @@ fn problem(rule: &Rule, message: String) -> RuleProblem {
     }
 }
 
-fn check_rule(rule: &Rule, idx: usize, detector: Option<&Detector>) -> Vec<String> {
+fn check_rule(rule: &Rule, idx: usize, detector: &Detector) -> Vec<String> {
     let spec = &rule.spec;
     let mut out = Vec::new();
     if !is_kebab(&spec.id) {
@@ -176,12 +166,10 @@ fn check_rule(rule: &Rule, idx: usize, detector: Option<&Detector>) -> Vec<Strin
             out.push(format!("{label}: the match contains none of the keywords, so the prefilter would never run this rule"));
             continue;
         }
-        if let Some(detector) = detector {
-            if !found_in_larger_file(detector, idx, ex.text.as_str(), &ex.secret) {
-                out.push(format!(
-                    "{label} is missed by the full scanner when embedded in a larger file"
-                ));
-            }
+        if !found_in_larger_file(detector, idx, ex.text.as_str(), &ex.secret) {
+            out.push(format!(
+                "{label} is missed by the full scanner when embedded in a larger file"
+            ));
         }
     }
     for (n, neg) in spec.negative_examples.iter().enumerate() {

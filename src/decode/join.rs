@@ -37,13 +37,15 @@ pub(super) fn views(
     want: &dyn Fn(&Range<usize>) -> bool,
     out: &mut Vec<(Builder, &'static str)>,
 ) {
-    for name in [&b"join("[..], b"Join(", b"implode("] {
-        for at in memchr::memmem::find_iter(input, name) {
-            let open = at + name.len() - 1;
-            if let Some(call) = parse(input, at, open) {
-                if call.pieces.len() >= 2 && joined_len(&call) >= MIN_JOINED && want(&call.span) {
-                    out.push((view(input, &call), "concatenation"));
-                }
+    // One pass finds both cases of `join(`: each needle is one more read of the whole file.
+    let joins = memchr::memmem::find_iter(input, b"oin(")
+        .filter(|&at| at > 0 && matches!(input[at - 1], b'j' | b'J'))
+        .map(|at| (at - 1, at + 3));
+    let implodes = memchr::memmem::find_iter(input, b"implode(").map(|at| (at, at + 7));
+    for (at, open) in joins.chain(implodes) {
+        if let Some(call) = parse(input, at, open) {
+            if call.pieces.len() >= 2 && joined_len(&call) >= MIN_JOINED && want(&call.span) {
+                out.push((view(input, &call), "concatenation"));
             }
         }
     }

@@ -63,6 +63,17 @@ fn stripe_key(rng: &mut Rng) -> String {
     format!("sk_live_{}", password(rng, 24, 32))
 }
 
+/// A Stripe or GitHub token and where to cut it in two pieces.
+fn split_token(rng: &mut Rng) -> (String, usize) {
+    let tok = if rng.chance(0.5) {
+        stripe_key(rng)
+    } else {
+        github_token(rng)
+    };
+    let cut = rng.range(6, tok.len() - 6);
+    (tok, cut)
+}
+
 const USERS: [&str; 5] = ["deploy", "ci-bot", "svc-build", "release", "registry-pull"];
 const APPS: [&str; 6] = [
     "billing", "ledger", "orders", "gateway", "search", "notifier",
@@ -186,12 +197,7 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
             (format!("src/{app}-{i}/config.js"), text, vec![tok])
         }
         "concatenated" => {
-            let tok = if rng.chance(0.5) {
-                stripe_key(rng)
-            } else {
-                github_token(rng)
-            };
-            let cut = rng.range(6, tok.len() - 6);
+            let (tok, cut) = split_token(rng);
             let (a, b) = tok.split_at(cut);
             let (path, text) = match i % 6 {
                 0 => ("Client.java", format!("class Client {{\n    private static final String GREETING = \"Hello, \" + \"world\";\n    private static final String KEY = \"{a}\" + \"{b}\";\n}}\n")),
@@ -204,12 +210,7 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
             (format!("src/{app}-{i}/{path}"), text, vec![tok])
         }
         "joined-literals" => {
-            let tok = if rng.chance(0.5) {
-                stripe_key(rng)
-            } else {
-                github_token(rng)
-            };
-            let cut = rng.range(6, tok.len() - 6);
+            let (tok, cut) = split_token(rng);
             let (a, b) = tok.split_at(cut);
             // Each file also joins harmless literals (a path, a greeting): hard negatives.
             let (path, text) = match i % 6 {

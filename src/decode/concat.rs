@@ -52,7 +52,7 @@ pub(super) fn views(
 const MAX_LITERAL: usize = 4096;
 
 /// The literal opening at `p` (quotes included), closed on the same line.
-fn literal(input: &[u8], p: usize) -> Option<Range<usize>> {
+pub(super) fn literal(input: &[u8], p: usize) -> Option<Range<usize>> {
     let q = input[p];
     let mut i = p + 1;
     let stop = input.len().min(p + MAX_LITERAL);

@@ -4,6 +4,7 @@
 //! `["ab", "cd"].join("")` (JavaScript, Ruby), `implode('', ['ab', 'cd'])` (PHP),
 //! `join('', 'ab', 'cd')` (Perl). The view holds one literal with the joined value.
 
+use super::concat::literal;
 use super::Builder;
 use std::ops::Range;
 
@@ -187,22 +188,6 @@ fn word_at(input: &[u8], i: usize) -> Range<usize> {
         j += 1;
     }
     i..j.max(i + 1)
-}
-
-/// The literal opening at `p` (quotes included), closed on the same line.
-fn literal(input: &[u8], p: usize) -> Option<Range<usize>> {
-    let q = input[p];
-    let mut i = p + 1;
-    let stop = input.len().min(p + MAX_ARGS);
-    while i < stop {
-        match input[i] {
-            b'\\' => i += 2,
-            b'\n' => return None,
-            c if c == q => return Some(p..i + 1),
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 /// The literal whose closing quote is at `end - 1`, if its opening quote is on the same line

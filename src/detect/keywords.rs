@@ -15,6 +15,9 @@
 //! where one holds another's (`sessiontoken` and `token`), and the hash multiplier is the one,
 //! of a few, under which the fewest common trigrams land on a set bit.
 
+use super::common_trigrams::COMMON_TRIGRAMS;
+use std::collections::{HashMap, HashSet};
+
 /// A keyword occurrence: which keyword (its index in the list given to `new`) and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct KeywordHit {
@@ -22,9 +25,6 @@ pub(crate) struct KeywordHit {
     pub(crate) start: usize,
     pub(crate) end: usize,
 }
-
-use super::common_trigrams::COMMON_TRIGRAMS;
-use std::collections::{HashMap, HashSet};
 
 /// 2^17 bits: a 16 KB bitmap, which stays in L1 beside the text.
 const HASH_BITS: u32 = 17;

@@ -213,7 +213,9 @@ fn gen_file(class: &str, i: usize, rng: &mut Rng) -> (String, String, Vec<String
             let (tok, cut) = split_token(rng);
             let (a, b) = tok.split_at(cut);
             // Each file also joins harmless literals (a path, a greeting): hard negatives.
-            let (path, text) = match i % 6 {
+            let (path, text) = match i % 8 {
+                6 => ("client.ts", format!("const base = `https://${{host}}/v1`;\nexport const apiKey = `{a}${{'{b}'}}`;\n")),
+                7 => ("Client.kt", format!("val base = \"https://${{host}}/v1\"\nval apiKey = \"${{\"{a}\"}}{b}\"\n")),
                 0 => ("Client.java", format!("class Client {{\n    static final String BASE = String.join(\"/\", \"https:\", \"\", \"{app}.example.test\");\n    static final String KEY = String.join(\"\", \"{a}\", \"{b}\");\n}}\n")),
                 1 => ("Client.cs", format!("static class Client {{\n    const string Greeting = \"hello\";\n    static readonly string Path = string.Join(\"/\", new[] {{ \"var\", \"lib\", \"{app}\" }});\n    static readonly string Key = string.Join(\"\", new[] {{ \"{a}\", \"{b}\" }});\n}}\n")),
                 2 => ("client.go", format!("package client\n\nvar base = strings.Join([]string{{\"https://\", \"{app}.example.test\"}}, \"\")\nvar apiKey = strings.Join([]string{{\"{a}\", \"{b}\"}}, \"\")\n")),

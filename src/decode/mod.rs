@@ -13,6 +13,7 @@ mod concat;
 mod escape;
 mod join;
 mod percent;
+mod template;
 
 use std::ops::Range;
 
@@ -99,12 +100,13 @@ impl Builder {
 /// A decoder: every view it can make of `input`, for candidate spans `want` accepts.
 type Decoder = fn(&[u8], &dyn Fn(&Range<usize>) -> bool, &mut Vec<(Builder, &'static str)>);
 
-const DECODERS: [Decoder; 5] = [
+const DECODERS: [Decoder; 6] = [
     base64::views,
     percent::views,
     escape::views,
     concat::views,
     join::views,
+    template::views,
 ];
 
 /// Every decoded view of `bytes`, nested up to `MAX_DEPTH`.

@@ -62,7 +62,7 @@ pub(crate) fn discover(root: &Path) -> Discovered {
 /// The CI files among `paths`, files listed under the directory `root`.
 pub(crate) fn from_paths(root: &Path, paths: &[PathBuf]) -> Discovered {
     let mut out = Discovered::default();
-    for path in paths.iter().filter(|p| is_candidate(p)) {
+    for path in paths {
         classify(path, root, &mut out);
     }
     out.github.sort_by(|a, b| a.abs.cmp(&b.abs));
@@ -70,43 +70,56 @@ pub(crate) fn from_paths(root: &Path, paths: &[PathBuf]) -> Discovered {
     out
 }
 
-/// Whether `classify` could take the file, by its name and parent directories alone.
-pub(crate) fn is_candidate(p: &Path) -> bool {
-    let name = name_of(p);
-    name.starts_with(".gitlab-ci.")
-        || (is_yaml(p)
-            && (name.starts_with("action.") || p.parent().map(name_of) == Some("workflows")))
+/// What a CI file is, by its name and parent directories alone (no disk access).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CiKind {
+    Gitlab,
+    Github(GithubKind),
 }
 
-fn classify(p: &Path, root: &Path, out: &mut Discovered) {
+fn kind_of(p: &Path) -> Option<CiKind> {
     let name = name_of(p);
     if name == ".gitlab-ci.yml" || name == ".gitlab-ci.yaml" {
-        out.gitlab.push(p.to_path_buf());
-        return;
+        return Some(CiKind::Gitlab);
     }
     if !is_yaml(p) {
-        return;
+        return None;
     }
     if name == "action.yml" || name == "action.yaml" {
-        out.github.push(GithubFile {
-            abs: p.to_path_buf(),
-            kind: GithubKind::Action,
-            repo_root: repo_root_of(root, p),
-        });
-        return;
+        return Some(CiKind::Github(GithubKind::Action));
     }
     let parent = p.parent();
     let grand = parent.and_then(Path::parent);
-    if parent.map(name_of) == Some("workflows") && grand.map(name_of) == Some(".github") {
-        let repo_root = grand
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| root.to_path_buf());
-        out.github.push(GithubFile {
-            abs: p.to_path_buf(),
-            kind: GithubKind::Workflow,
-            repo_root,
-        });
+    (parent.map(name_of) == Some("workflows") && grand.map(name_of) == Some(".github"))
+        .then_some(CiKind::Github(GithubKind::Workflow))
+}
+
+/// Whether `p` is a CI file by its path (what a walk keeps for [`from_paths`]).
+pub(crate) fn is_candidate(p: &Path) -> bool {
+    kind_of(p).is_some()
+}
+
+fn classify(p: &Path, root: &Path, out: &mut Discovered) {
+    match kind_of(p) {
+        None => {}
+        Some(CiKind::Gitlab) => out.gitlab.push(p.to_path_buf()),
+        Some(CiKind::Github(kind)) => {
+            let repo_root = match kind {
+                GithubKind::Action => repo_root_of(root, p),
+                // `.github/workflows/x.yml`: the repository is the directory above `.github`.
+                GithubKind::Workflow => p
+                    .parent()
+                    .and_then(Path::parent)
+                    .and_then(Path::parent)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf()),
+            };
+            out.github.push(GithubFile {
+                abs: p.to_path_buf(),
+                kind,
+                repo_root,
+            });
+        }
     }
 }
 

@@ -64,9 +64,12 @@ pub(crate) struct KeywordSet {
     multiplier: u32,
     /// Bit `h` is set when some anchor hashes to `h`.
     bitmap: Box<[u64; 1 << (HASH_BITS - 6)]>,
-    /// Anchors sorted by hash (a bucket is found by binary search: probes that reach it are
-    /// rare, and a table of bucket starts would cost 512 KB).
+    /// Anchors sorted by hash.
     anchored: Vec<(u32, Anchored)>,
+    /// Where the anchors of each bitmap word start in `anchored` (one entry per 64 hashes, not
+    /// per hash: a bucket is the few anchors of its word with an equal hash, and the table
+    /// stays at 8 KB).
+    word_starts: Vec<u32>,
     short: Vec<Short>,
 }
 
@@ -201,14 +204,20 @@ impl KeywordSet {
         }
         anchored.sort_by_key(|(h, a)| (*h, a.keyword));
         let mut bitmap = Box::new([0u64; 1 << (HASH_BITS - 6)]);
+        let mut word_starts = vec![0u32; (1 << (HASH_BITS - 6)) + 1];
         for (h, _) in &anchored {
             bitmap[*h as usize >> 6] |= 1 << (h & 63);
+            word_starts[(*h as usize >> 6) + 1] += 1;
+        }
+        for w in 0..1 << (HASH_BITS - 6) {
+            word_starts[w + 1] += word_starts[w];
         }
         KeywordSet {
             keywords,
             multiplier,
             bitmap,
             anchored,
+            word_starts,
             short,
         }
     }
@@ -233,11 +242,9 @@ impl KeywordSet {
     #[cold]
     #[inline(never)]
     fn verify(&self, hay: &[u8], pos: usize, h: usize, emit: &mut impl FnMut(KeywordHit)) {
-        let first = self.anchored.partition_point(|(b, _)| (*b as usize) < h);
-        let bucket = self.anchored[first..]
-            .iter()
-            .take_while(|(b, _)| *b as usize == h);
-        for (_, a) in bucket {
+        let word = &self.anchored
+            [self.word_starts[h >> 6] as usize..self.word_starts[(h >> 6) + 1] as usize];
+        for (_, a) in word.iter().filter(|(b, _)| *b as usize == h) {
             let Some(start) = pos.checked_sub(a.offset as usize) else {
                 continue;
             };
@@ -379,13 +386,8 @@ mod tests {
     #[test]
     fn agrees_with_aho_corasick_on_random_inputs() {
         const ALPHABET: &[u8] = b"aBcAbC_~{[@`";
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: usize| rng.below(n);
         for _ in 0..2000 {
             let mut uniq: Vec<String> = Vec::new();
             for _ in 0..1 + next(11) {

@@ -36,6 +36,8 @@ pub mod source;
 pub mod suppress;
 #[cfg(feature = "sweep")]
 pub mod sweep;
+#[cfg(test)]
+mod test_rng;
 #[cfg(feature = "rotate")]
 #[allow(unreachable_pub)]
 pub mod trust;

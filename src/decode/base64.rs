@@ -284,13 +284,8 @@ mod tests {
             }
             out
         }
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng.next_u64();
         for c in 0..=255u8 {
             let in_alphabet = CLASS[c as usize] != 0;
             assert_eq!(alphabet_mask(&[c; 64]) == u64::MAX, in_alphabet, "{c:#x}");

@@ -749,13 +749,8 @@ mod tests {
             (line, text[line_start..pos].chars().count() + 1)
         }
         let pieces = ["a", "é", "€", "😀", "\n", "key=", "\r\n", " "];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         for _ in 0..300 {
             let len = (next() % 200) as usize;
             let text: String = (0..len)

@@ -148,6 +148,8 @@ pub fn match_rule(rule: &Rule, text: &[u8]) -> Result<Vec<Detection>, String> {
     let mut out = Vec::new();
     matcher::search_window(
         &compiled.regex,
+        &mut compiled.regex.create_cache(),
+        &mut compiled.regex.create_captures(),
         compiled.secret_group,
         text,
         0..text.len(),

@@ -1,6 +1,8 @@
 //! A rule's pattern compiled for matching, with the facts the engine needs to size windows.
 
-use regex::bytes::Regex;
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
+use regex_automata::{MatchKind, PatternID};
 use regex_syntax::hir::{Class, Hir, HirKind, Repetition};
 
 #[derive(Debug)]
@@ -18,8 +20,10 @@ pub struct CompiledRule {
     pub secret_group: usize,
     /// Longest possible match in bytes; `None` when unbounded.
     pub max_len: Option<usize>,
-    /// Whether a match can cross a line break (decides the window when unbounded).
-    pub multiline: bool,
+    /// Most line breaks a match can contain; `None` when unbounded. A match containing a
+    /// keyword hit then lies within that many lines either side of it, which bounds the
+    /// window far tighter than `max_len` where keywords are dense.
+    pub max_newlines: Option<usize>,
 }
 
 impl CompiledRule {
@@ -32,15 +36,11 @@ impl CompiledRule {
             .build()
             .parse(pattern)
             .map_err(|e| format!("pattern does not compile: {}", first_line(&e.to_string())))?;
-        let regex = regex::bytes::RegexBuilder::new(pattern)
-            .unicode(false)
-            .size_limit(64 << 20)
-            .dfa_size_limit(2 << 20)
-            .build()
-            .map_err(|e| format!("pattern does not compile: {}", first_line(&e.to_string())))?;
+        let regex =
+            build(pattern).map_err(|e| format!("pattern does not compile: {}", first_line(&e)))?;
         let secret_group = regex
-            .capture_names()
-            .position(|n| n == Some("secret"))
+            .group_info()
+            .to_index(PatternID::ZERO, "secret")
             .ok_or_else(|| "pattern has no named group `secret`".to_string())?;
         if let Some(bound) = largest_bound(&hir).filter(|b| *b > MAX_REPETITION_BOUND) {
             return Err(format!(
@@ -52,22 +52,37 @@ impl CompiledRule {
             None
         } else {
             Some(
-                regex::bytes::RegexBuilder::new(&loosen(&hir).to_string())
-                    .unicode(false)
-                    .size_limit(64 << 20)
-                    .dfa_size_limit(2 << 20)
-                    .build()
+                build(&loosen(&hir).to_string())
                     .map_err(|e| format!("loosened pattern does not compile: {e}"))?,
             )
         };
         Ok(CompiledRule {
             screen,
             max_len: hir.properties().maximum_len(),
-            multiline: can_match_newline(&hir),
+            max_newlines: max_newlines(&hir),
             regex,
             secret_group,
         })
     }
+}
+
+/// The engine behind both a rule's regex and its screen: the `regex` crate's meta engine,
+/// used directly so each scanner thread keeps its own caches (no shared pool) and a search
+/// can be bounded to a window while look-around still sees the bytes beyond it.
+fn build(pattern: &str) -> Result<Regex, String> {
+    // ASCII semantics, bytes not UTF-8, leftmost-first: what `regex::bytes` with
+    // `unicode(false)` gives.
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .utf8_empty(false)
+                .nfa_size_limit(Some(64 << 20))
+                .hybrid_cache_capacity(2 << 20),
+        )
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .build(pattern)
+        .map_err(|e| e.to_string())
 }
 
 /// Counted repetitions whose bounds are further apart than this are loosened to unbounded.
@@ -122,21 +137,33 @@ fn largest_bound(hir: &Hir) -> Option<u32> {
     }
 }
 
-fn can_match_newline(hir: &Hir) -> bool {
+fn max_newlines(hir: &Hir) -> Option<usize> {
+    let class_has = |has: bool| Some(usize::from(has));
     match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => false,
-        HirKind::Literal(lit) => lit.0.contains(&b'\n'),
-        HirKind::Class(Class::Unicode(c)) => c
-            .ranges()
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(lit) => Some(lit.0.iter().filter(|b| **b == b'\n').count()),
+        HirKind::Class(Class::Unicode(c)) => class_has(
+            c.ranges()
+                .iter()
+                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        ),
+        HirKind::Class(Class::Bytes(c)) => class_has(
+            c.ranges()
+                .iter()
+                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        ),
+        HirKind::Repetition(r) => match (max_newlines(&r.sub)?, r.max) {
+            (0, _) => Some(0),
+            (n, Some(max)) => n.checked_mul(max as usize),
+            (_, None) => None,
+        },
+        HirKind::Capture(c) => max_newlines(&c.sub),
+        HirKind::Concat(v) => v
             .iter()
-            .any(|r| r.start() <= '\n' && '\n' <= r.end()),
-        HirKind::Class(Class::Bytes(c)) => c
-            .ranges()
+            .try_fold(0usize, |sum, h| sum.checked_add(max_newlines(h)?)),
+        HirKind::Alternation(v) => v
             .iter()
-            .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
-        HirKind::Repetition(r) => can_match_newline(&r.sub),
-        HirKind::Capture(c) => can_match_newline(&c.sub),
-        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(can_match_newline),
+            .try_fold(0usize, |most, h| Some(most.max(max_newlines(h)?))),
     }
 }
 
@@ -148,16 +175,27 @@ mod tests {
     fn bounded_single_line() {
         let c = CompiledRule::new(r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b").unwrap();
         assert_eq!(c.max_len, Some(40));
-        assert!(!c.multiline);
+        assert_eq!(c.max_newlines, Some(0));
     }
 
     #[test]
     fn unbounded_multiline() {
         let c = CompiledRule::new(r"(?P<secret>-----BEGIN[\s\S]+?-----END)").unwrap();
         assert_eq!(c.max_len, None);
-        assert!(c.multiline);
+        assert_eq!(c.max_newlines, None);
         let c = CompiledRule::new(r"(?P<secret>key=[^\n]+)").unwrap();
-        assert!(!c.multiline);
+        assert_eq!(c.max_newlines, Some(0));
+        let c = CompiledRule::new(r"(?m)^key:[ \t]*\r?\n[ \t]{0,20}value: (?P<secret>\S{8,40})$")
+            .unwrap();
+        assert_eq!(c.max_newlines, Some(1), "a YAML value on the next line");
+        let c = CompiledRule::new(r"(?P<secret>(?:[a-z]+\n){2,3}end)").unwrap();
+        assert_eq!(
+            c.max_newlines,
+            Some(3),
+            "[a-z]+ is unbounded but has no line break"
+        );
+        let c = CompiledRule::new(r"(?P<secret>(?:[a-z]{1,4}\n)+end)").unwrap();
+        assert_eq!(c.max_newlines, None);
     }
 
     /// The screen may only widen: on every built-in rule's examples and negative examples,
@@ -173,8 +211,9 @@ mod tests {
             let texts = rule.spec.examples.iter().map(|e| e.text.as_str());
             for text in texts.chain(rule.spec.negative_examples.iter().map(String::as_str)) {
                 for m in c.regex.find_iter(text.as_bytes()) {
+                    let from = regex_automata::Input::new(text.as_bytes()).range(m.start()..);
                     assert!(
-                        screen.is_match_at(text.as_bytes(), m.start()),
+                        screen.is_match(from),
                         "{}: the screen misses {:?}",
                         rule.id(),
                         &text[m.range()]

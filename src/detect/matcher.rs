@@ -235,7 +235,10 @@ fn windows(
             None => (0, len),
         };
         if let Some(k) = max_newlines {
-            let inside = memchr::memchr_iter(b'\n', &haystack[h.start..h.end]).count();
+            let inside = haystack[h.start..h.end]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
             let Some(k) = k.checked_sub(inside) else {
                 continue; // the hit alone has more line breaks than a match can
             };
